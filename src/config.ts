@@ -1,0 +1,435 @@
+// The one place that reads stack config. Everything else receives a typed, validated LabConfig.
+// Validation is a pure function over plain values so that bad input is rejected (with every
+// problem listed at once) before a single resource is registered, and so that tests can call it.
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { isPrivateCidr, parseCidr, parseInterfaceAddress, isInside } from "./net";
+
+export const PROJECT = "kafka-lab";
+export const TARGETS = ["local", "aws"] as const;
+export type Target = (typeof TARGETS)[number];
+
+/** AWS images per OS family: looked up by owner and name pattern, each with its own SSH user. */
+export const IMAGE_FAMILIES = {
+    "centos-stream-9": { owner: "125523088429", namePattern: "CentOS Stream 9 x86_64 *", sshUser: "ec2-user" },
+    "rocky-9": { owner: "792107900819", namePattern: "Rocky-9-EC2-Base-9.*x86_64*", sshUser: "rocky" },
+    "almalinux-9": { owner: "764336703387", namePattern: "AlmaLinux OS 9.*x86_64", sshUser: "ec2-user" },
+} as const;
+export type ImageFamily = keyof typeof IMAGE_FAMILIES;
+
+/** Memory of the instance types we know, to refuse a heap that cannot fit. Unknown types are not checked. */
+export const INSTANCE_MEMORY_MIB: Record<string, number> = {
+    "t3.micro": 1024, "t3.small": 2048, "t3.medium": 4096, "t3.large": 8192, "t3.xlarge": 16384, "t3.2xlarge": 32768,
+    "t3a.micro": 1024, "t3a.small": 2048, "t3a.medium": 4096, "t3a.large": 8192, "t3a.xlarge": 16384,
+    "m5.large": 8192, "m5.xlarge": 16384, "m5.2xlarge": 32768,
+    "m6i.large": 8192, "m6i.xlarge": 16384, "m6i.2xlarge": 32768,
+    "m7i.large": 8192, "m7i.xlarge": 16384, "r6i.large": 16384, "r6i.xlarge": 32768,
+};
+
+export interface TopicConfig {
+    name: string;
+    partitions: number;
+    retentionHours: number;
+}
+
+export interface KafkaConfig {
+    version: string;
+    scalaVersion: "2.12" | "2.13";
+    /** Where the Kafka tarball comes from: a URL each host downloads, or a file uploaded from the deploying machine. */
+    artifact: { kind: "url"; url: string; sha512?: string } | { kind: "file"; path: string; sha512?: string };
+    brokerHeap: string;
+    zookeeperHeap: string;
+    internalPort: number;
+    externalPort: number;
+    zookeeperPort: number;
+    topic: TopicConfig;
+}
+
+export interface NetworkConfig {
+    /** Who may SSH into the machines. */
+    adminCidrs: string[];
+    /** Who may reach the broker's external listener. */
+    clientCidrs: string[];
+    /** Extra private ranges (besides the lab itself) that may reach ZooKeeper. */
+    zookeeperCidrs: string[];
+}
+
+export interface AwsTargetConfig {
+    region: string;
+    imageFamily: ImageFamily;
+    brokerInstanceType: string;
+    clientInstanceType: string;
+    dataVolumeGiB: number;
+    vpcCidr: string;
+    subnetCidr: string;
+    vpcId?: string;
+    subnetId?: string;
+    /** When given, the stack uses this key pair instead of generating one; sshPrivateKey must then be set. */
+    sshPublicKey?: string;
+}
+
+export interface LocalTargetConfig {
+    bridge: string;
+    /** The host's own address on the lab bridge, with prefix, e.g. 10.77.0.1/24. */
+    bridgeAddress: string;
+    addresses: { broker: string; producer: string; consumer: string };
+    /** Prefix of the machine names on the host, so that two labs never collide. */
+    machinePrefix: string;
+    /** Size of the broker's data volume, e.g. 2G (a loop device in the local lab). */
+    dataVolumeSize: string;
+    /** Where the machines' state and the stack's SSH key live on the host. */
+    stateDir: string;
+    /** The Kafka tarball the lab builds from Maven Central, uploaded to each machine. */
+    cacheDir: string;
+}
+
+export interface LabConfig {
+    stack: string;
+    target: Target;
+    network: NetworkConfig;
+    kafka: KafkaConfig;
+    aws?: AwsTargetConfig;
+    local?: LocalTargetConfig;
+    /** Data directory on the broker: a dedicated volume is mounted here. Never under /tmp. */
+    dataDir: string;
+}
+
+type KeyType = "string" | "integer" | "array";
+interface KeySpec {
+    type: KeyType;
+    description: string;
+    secret?: boolean;
+}
+
+/** Every key of the kafka-lab namespace. Pulumi.yaml declares the same schema (a test keeps them equal). */
+export const CONFIG_KEYS: Record<string, KeySpec> = {
+    target: { type: "string", description: "Where the machines come from: local (default) or aws." },
+    adminCidrs: { type: "array", description: "CIDRs allowed to SSH (port 22) into the machines." },
+    clientCidrs: { type: "array", description: "CIDRs allowed to reach the broker's external Kafka listener." },
+    zookeeperCidrs: { type: "array", description: "Extra private CIDRs allowed to reach ZooKeeper (never the internet)." },
+    kafkaVersion: { type: "string", description: "Kafka version, a 3.x release (ZooKeeper mode). Default 3.9.2." },
+    scalaVersion: { type: "string", description: "Scala build of Kafka: 2.13 (default) or 2.12." },
+    artifactUrl: { type: "string", description: "URL of the Kafka tarball. Default: the Apache archive." },
+    artifactFile: { type: "string", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
+    artifactSha512: { type: "string", description: "Expected SHA-512 of the tarball. Default: the .sha512 file beside it." },
+    brokerHeap: { type: "string", description: "Kafka broker JVM heap, e.g. 1g or 512m. Default 1g." },
+    zookeeperHeap: { type: "string", description: "ZooKeeper JVM heap, e.g. 512m. Default 512m." },
+    kafkaPort: { type: "integer", description: "Kafka listener inside the lab (advertised as the broker's hostname). Default 9092." },
+    kafkaExternalPort: { type: "integer", description: "Kafka listener for clients outside the lab (advertised as the public address). Default 9094." },
+    zookeeperPort: { type: "integer", description: "ZooKeeper client port. Default 2181." },
+    topic: { type: "string", description: "The lab's default topic. Default test." },
+    topicPartitions: { type: "integer", description: "Partitions of the default topic. Default 3." },
+    topicRetentionHours: { type: "integer", description: "Retention of the default topic in hours. Default 168 (7 days)." },
+    imageFamily: { type: "string", description: "AWS: OS image family: centos-stream-9 (default), rocky-9 or almalinux-9." },
+    brokerInstanceType: { type: "string", description: "AWS: instance type of the broker. Default t3.medium." },
+    clientInstanceType: { type: "string", description: "AWS: instance type of producer and consumer. Default t3.small." },
+    dataVolumeGiB: { type: "integer", description: "AWS: size of the broker's Kafka data volume in GiB. Default 20." },
+    vpcCidr: { type: "string", description: "AWS: CIDR of the VPC the stack creates. Default 10.42.0.0/16." },
+    subnetCidr: { type: "string", description: "AWS: CIDR of the public subnet the stack creates. Default 10.42.1.0/24." },
+    vpcId: { type: "string", description: "AWS: use this existing VPC instead of creating one (needs subnetId)." },
+    subnetId: { type: "string", description: "AWS: use this existing public subnet (needs vpcId)." },
+    sshPublicKey: { type: "string", description: "AWS: an OpenSSH public key to use instead of a generated key pair (needs sshPrivateKey)." },
+    sshPrivateKey: { type: "string", secret: true, description: "The private key matching sshPublicKey (set with --secret)." },
+    bridge: { type: "string", description: "local: name of the lab bridge on the host. Default kl-br0." },
+    bridgeAddress: { type: "string", description: "local: the host's address on the bridge, with prefix. Default 10.77.0.1/24." },
+    brokerAddress: { type: "string", description: "local: the broker's address on the bridge. Default 10.77.0.11." },
+    producerAddress: { type: "string", description: "local: the producer's address on the bridge. Default 10.77.0.12." },
+    consumerAddress: { type: "string", description: "local: the consumer's address on the bridge. Default 10.77.0.13." },
+    dataVolumeSize: { type: "string", description: "local: size of the broker's data volume, e.g. 2G. Default 2G." },
+};
+
+export const DEFAULT_KAFKA_VERSION = "3.9.2";
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid kafka-lab stack config (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Plain values as found in stack config: strings, or arrays already parsed. */
+export type RawConfig = Record<string, unknown>;
+
+export interface ValidateOptions {
+    stack: string;
+    /** aws:region, read from the AWS provider's own namespace. */
+    awsRegion?: string;
+    /** Where the local target keeps its machines and key (default /var/lib/kafka-lab/<stack>). */
+    localStateRoot?: string;
+    /** Where the lab's build caches live (default $KAFKA_LAB_CACHE or /var/cache/kafka-lab). */
+    cacheDir?: string;
+}
+
+/** Turns raw stack config into a LabConfig, or throws a ConfigError listing every problem found. */
+export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig {
+    const problems: string[] = [];
+    const key = (k: string) => `${PROJECT}:${k}`;
+
+    for (const k of Object.keys(raw)) {
+        if (!(k in CONFIG_KEYS)) {
+            const near = Object.keys(CONFIG_KEYS).find((c) => c.toLowerCase().startsWith(k.toLowerCase().slice(0, 5)));
+            problems.push(`${key(k)} is not a known key${near ? ` (did you mean ${key(near)}?)` : ""}; known keys are listed in Pulumi.yaml`);
+        }
+    }
+
+    const str = (k: string, dflt: string): string => {
+        const v = raw[k];
+        if (v === undefined || v === null || v === "") return dflt;
+        if (typeof v !== "string") {
+            problems.push(`${key(k)} must be a string, got ${JSON.stringify(v)}`);
+            return dflt;
+        }
+        return v.trim();
+    };
+    const optStr = (k: string): string | undefined => {
+        const v = str(k, "");
+        return v === "" ? undefined : v;
+    };
+    const int = (k: string, dflt: number, min: number, max: number, what: string): number => {
+        const v = raw[k];
+        if (v === undefined || v === null || v === "") return dflt;
+        const s = String(v).trim();
+        if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) {
+            problems.push(`${key(k)} is ${JSON.stringify(v)}; allowed: ${what}, a whole number from ${min} to ${max}`);
+            return dflt;
+        }
+        return Number(s);
+    };
+    const oneOf = <T extends string>(k: string, dflt: T, allowed: readonly T[]): T => {
+        const v = str(k, dflt);
+        if (!(allowed as readonly string[]).includes(v)) {
+            problems.push(`${key(k)} is "${v}"; allowed: ${allowed.join(", ")}`);
+            return dflt;
+        }
+        return v as T;
+    };
+    const cidrList = (k: string, dflt: string[]): string[] => {
+        let v = raw[k];
+        if (v === undefined || v === null || v === "") return dflt;
+        if (typeof v === "string") {
+            const text = v;
+            try {
+                v = JSON.parse(text);
+            } catch {
+                v = text.split(",").map((s) => s.trim()).filter(Boolean);
+            }
+        }
+        if (!Array.isArray(v)) {
+            problems.push(`${key(k)} must be a list of CIDRs such as ["203.0.113.0/24"], got ${JSON.stringify(v)}`);
+            return dflt;
+        }
+        const out: string[] = [];
+        v.forEach((c, i) => {
+            const err = typeof c === "string" ? parseCidr(c).error : "it is not a string";
+            if (err) problems.push(`${key(k)}[${i}] ${JSON.stringify(c)} is not a valid IPv4 CIDR: ${err} (expected a.b.c.d/n, e.g. 203.0.113.0/24)`);
+            else out.push(c as string);
+        });
+        return out;
+    };
+
+    const target = oneOf<Target>("target", "local", TARGETS);
+
+    // Ports
+    const internalPort = int("kafkaPort", 9092, 1, 65535, "a TCP port");
+    const externalPort = int("kafkaExternalPort", 9094, 1, 65535, "a TCP port");
+    const zookeeperPort = int("zookeeperPort", 2181, 1, 65535, "a TCP port");
+    const ports = { kafkaPort: internalPort, kafkaExternalPort: externalPort, zookeeperPort };
+    const seen = new Map<number, string>();
+    for (const [k, p] of Object.entries(ports)) {
+        if (p === 22) problems.push(`${key(k)} is 22, which SSH needs; choose another port`);
+        if (seen.has(p)) problems.push(`${key(k)} and ${key(seen.get(p)!)} are both ${p}; each listener needs its own port`);
+        seen.set(p, k);
+    }
+
+    // Kafka
+    const version = str("kafkaVersion", DEFAULT_KAFKA_VERSION);
+    if (!/^3\.\d+\.\d+$/.test(version)) {
+        const why = /^4\./.test(version) ? "Kafka 4.x removed ZooKeeper mode" : "not a Kafka 3.x release";
+        problems.push(`${key("kafkaVersion")} is "${version}" (${why}); allowed: a 3.x.y release with ZooKeeper mode, e.g. ${DEFAULT_KAFKA_VERSION}`);
+    }
+    const scalaVersion = oneOf("scalaVersion", "2.13", ["2.13", "2.12"] as const);
+    const artifactUrl = optStr("artifactUrl");
+    const artifactFile = optStr("artifactFile");
+    const artifactSha512 = optStr("artifactSha512");
+    if (artifactUrl && artifactFile) problems.push(`${key("artifactUrl")} and ${key("artifactFile")} are both set; set one of them`);
+    if (artifactUrl && !/^https?:\/\/[^\s/]+\/\S*$/.test(artifactUrl)) problems.push(`${key("artifactUrl")} "${artifactUrl}" is not an http(s) URL`);
+    if (artifactSha512 && !/^[0-9a-fA-F]{128}$/.test(artifactSha512.replace(/\s+/g, ""))) {
+        problems.push(`${key("artifactSha512")} must be 128 hexadecimal digits (a SHA-512)`);
+    }
+    const heap = (k: string, dflt: string) => {
+        const v = str(k, dflt);
+        if (!/^[1-9]\d*[mMgG]$/.test(v)) {
+            problems.push(`${key(k)} is "${v}"; allowed: a JVM heap size such as 512m or 1g`);
+            return dflt;
+        }
+        return v.toLowerCase();
+    };
+    const brokerHeap = heap("brokerHeap", "1g");
+    const zookeeperHeap = heap("zookeeperHeap", "512m");
+
+    const topicName = str("topic", "test");
+    if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topicName) || topicName === "." || topicName === "..") {
+        problems.push(`${key("topic")} "${topicName}" is not a valid topic name; allowed: 1-249 of letters, digits, '.', '_', '-'`);
+    }
+    const topic: TopicConfig = {
+        name: topicName,
+        partitions: int("topicPartitions", 3, 1, 1000, "a partition count"),
+        retentionHours: int("topicRetentionHours", 168, 1, 87600, "hours"),
+    };
+
+    // Network
+    const network: NetworkConfig = {
+        adminCidrs: cidrList("adminCidrs", []),
+        clientCidrs: cidrList("clientCidrs", []),
+        zookeeperCidrs: cidrList("zookeeperCidrs", []),
+    };
+    network.zookeeperCidrs.forEach((c, i) => {
+        if (!isPrivateCidr(c)) {
+            problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
+        }
+    });
+
+    let aws: AwsTargetConfig | undefined;
+    let local: LocalTargetConfig | undefined;
+    const awsOnly = ["imageFamily", "brokerInstanceType", "clientInstanceType", "dataVolumeGiB", "vpcCidr", "subnetCidr", "vpcId", "subnetId", "sshPublicKey"];
+    const localOnly = ["bridge", "bridgeAddress", "brokerAddress", "producerAddress", "consumerAddress", "dataVolumeSize"];
+
+    if (target === "aws") {
+        for (const k of localOnly) if (raw[k] !== undefined) problems.push(`${key(k)} applies only to target local, but target is aws`);
+        if (network.adminCidrs.length === 0) {
+            problems.push(`${key("adminCidrs")} is empty; the deploying machine provisions over SSH, so list at least its address range, e.g. ["203.0.113.10/32"]`);
+        }
+        const region = (opts.awsRegion ?? "").trim();
+        if (!region) problems.push(`aws:region is not set; set it with: pulumi config set aws:region eu-west-1 -s ${opts.stack}`);
+        else if (!/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/.test(region)) problems.push(`aws:region "${region}" is not an AWS region name (e.g. eu-west-1)`);
+        const instanceType = (k: string, dflt: string) => {
+            const v = str(k, dflt);
+            if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v)) problems.push(`${key(k)} "${v}" is not an EC2 instance type (e.g. t3.medium)`);
+            return v;
+        };
+        const vpcCidr = str("vpcCidr", "10.42.0.0/16");
+        const subnetCidr = str("subnetCidr", "10.42.1.0/24");
+        for (const [k, c] of [["vpcCidr", vpcCidr], ["subnetCidr", subnetCidr]]) {
+            const err = parseCidr(c).error;
+            if (err) problems.push(`${key(k)} "${c}" is not a valid IPv4 CIDR: ${err}`);
+        }
+        if (!parseCidr(vpcCidr).error && !parseCidr(subnetCidr).error && !isInside(subnetCidr, vpcCidr)) {
+            problems.push(`${key("subnetCidr")} ${subnetCidr} is not inside ${key("vpcCidr")} ${vpcCidr}`);
+        }
+        const vpcId = optStr("vpcId");
+        const subnetId = optStr("subnetId");
+        if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) problems.push(`${key("vpcId")} "${vpcId}" is not a VPC id (vpc-...)`);
+        if (subnetId && !/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) problems.push(`${key("subnetId")} "${subnetId}" is not a subnet id (subnet-...)`);
+        if (!!vpcId !== !!subnetId) problems.push(`${key("vpcId")} and ${key("subnetId")} go together: set both to use an existing network, or neither`);
+        const sshPublicKey = optStr("sshPublicKey");
+        if (sshPublicKey && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey)) {
+            problems.push(`${key("sshPublicKey")} is not an OpenSSH public key (ssh-ed25519 AAAA... or ssh-rsa AAAA...)`);
+        }
+        if (sshPublicKey && raw.sshPrivateKey === undefined) {
+            problems.push(`${key("sshPublicKey")} is set but ${key("sshPrivateKey")} is not; provisioning needs the private key (pulumi config set --secret sshPrivateKey < key)`);
+        }
+        aws = {
+            region,
+            imageFamily: oneOf("imageFamily", "centos-stream-9", Object.keys(IMAGE_FAMILIES) as ImageFamily[]),
+            brokerInstanceType: instanceType("brokerInstanceType", "t3.medium"),
+            clientInstanceType: instanceType("clientInstanceType", "t3.small"),
+            dataVolumeGiB: int("dataVolumeGiB", 20, 1, 16384, "GiB"),
+            vpcCidr,
+            subnetCidr,
+            vpcId,
+            subnetId,
+            sshPublicKey,
+        };
+        const memory = INSTANCE_MEMORY_MIB[aws.brokerInstanceType];
+        const heapMiB = heapToMiB(brokerHeap) + heapToMiB(zookeeperHeap);
+        if (memory !== undefined && heapMiB > memory * 0.8) {
+            problems.push(
+                `${key("brokerHeap")} ${brokerHeap} plus ${key("zookeeperHeap")} ${zookeeperHeap} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
+            );
+        }
+    } else {
+        for (const k of awsOnly) if (raw[k] !== undefined) problems.push(`${key(k)} applies only to target aws, but target is ${target}`);
+        const bridge = str("bridge", "kl-br0");
+        if (!/^[a-zA-Z][a-zA-Z0-9_-]{0,14}$/.test(bridge)) problems.push(`${key("bridge")} "${bridge}" is not a usable interface name (1-15 letters, digits, '-' or '_')`);
+        const bridgeAddress = str("bridgeAddress", "10.77.0.1/24");
+        const bridgeNet = parseInterfaceAddress(bridgeAddress);
+        if (bridgeNet.error) problems.push(`${key("bridgeAddress")} "${bridgeAddress}" must be an address with prefix such as 10.77.0.1/24: ${bridgeNet.error}`);
+        const addresses = {
+            broker: str("brokerAddress", "10.77.0.11"),
+            producer: str("producerAddress", "10.77.0.12"),
+            consumer: str("consumerAddress", "10.77.0.13"),
+        };
+        const used = new Set<string>([bridgeAddress.split("/")[0]]);
+        for (const [role, addr] of Object.entries(addresses)) {
+            const k = `${role}Address`;
+            if (parseCidr(`${addr}/32`).error) problems.push(`${key(k)} "${addr}" is not an IPv4 address`);
+            else if (!bridgeNet.error && !isInside(`${addr}/32`, bridgeNet.network!)) problems.push(`${key(k)} ${addr} is not inside the bridge network ${bridgeNet.network}`);
+            if (used.has(addr)) problems.push(`${key(k)} ${addr} is already used by another machine or the bridge`);
+            used.add(addr);
+        }
+        const dataVolumeSize = str("dataVolumeSize", "2G");
+        if (!/^[1-9]\d*[MG]$/.test(dataVolumeSize)) problems.push(`${key("dataVolumeSize")} "${dataVolumeSize}" must be a size such as 512M or 2G`);
+        const hostAddress = `${bridgeAddress.split("/")[0]}/32`;
+        // The deploying host reaches the machines from its bridge address: by default it is both admin and client.
+        if (raw.adminCidrs === undefined) network.adminCidrs = [hostAddress];
+        if (raw.clientCidrs === undefined) network.clientCidrs = [hostAddress];
+        const stateRoot = opts.localStateRoot ?? "/var/lib/kafka-lab";
+        local = {
+            bridge,
+            bridgeAddress,
+            addresses,
+            machinePrefix: `kl-${opts.stack}`.slice(0, 40),
+            dataVolumeSize,
+            stateDir: path.join(stateRoot, opts.stack),
+            cacheDir: opts.cacheDir ?? process.env.KAFKA_LAB_CACHE ?? "/var/cache/kafka-lab",
+        };
+    }
+
+    const cacheDir = local?.cacheDir ?? opts.cacheDir ?? "/var/cache/kafka-lab";
+    const tarball = `kafka_${scalaVersion}-${version}.tgz`;
+    const artifact: KafkaConfig["artifact"] = artifactFile
+        ? { kind: "file", path: expandHome(artifactFile), sha512: artifactSha512 }
+        : artifactUrl
+          ? { kind: "url", url: artifactUrl, sha512: artifactSha512 }
+          : target === "local"
+            ? // Lab machines have no internet: the lab builds the tarball from Maven Central and uploads it.
+              { kind: "file", path: path.join(cacheDir, "dist", tarball), sha512: artifactSha512 }
+            : { kind: "url", url: `https://archive.apache.org/dist/kafka/${version}/${tarball}`, sha512: artifactSha512 };
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    return {
+        stack: opts.stack,
+        target,
+        network,
+        kafka: { version, scalaVersion, artifact, brokerHeap, zookeeperHeap, internalPort, externalPort, zookeeperPort, topic },
+        aws,
+        local,
+        dataDir: "/var/lib/kafka",
+    };
+}
+
+function heapToMiB(heap: string): number {
+    const n = parseInt(heap, 10);
+    return heap.endsWith("g") ? n * 1024 : n;
+}
+
+function expandHome(p: string): string {
+    return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+/** Reads the kafka-lab namespace (and aws:region) of the current stack and validates it. */
+export function loadLabConfig(): { config: LabConfig; sshPrivateKey?: pulumi.Output<string> } {
+    const cfg = new pulumi.Config(PROJECT);
+    const raw: RawConfig = {};
+    const all = pulumi.runtime.allConfig();
+    for (const fullKey of Object.keys(all)) {
+        const [ns, k] = fullKey.split(":");
+        if (ns !== PROJECT || k === undefined || k === "sshPrivateKey") continue;
+        raw[k] = CONFIG_KEYS[k]?.type === "array" ? cfg.getObject<unknown>(k) : cfg.get(k);
+    }
+    const sshPrivateKey = cfg.getSecret("sshPrivateKey");
+    if (sshPrivateKey !== undefined) raw.sshPrivateKey = "(secret)";
+    const config = validateConfig(raw, { stack: pulumi.getStack(), awsRegion: new pulumi.Config("aws").get("region") });
+    return { config, sshPrivateKey };
+}

@@ -1,0 +1,29 @@
+// The contract between targets and provisioning: a target (AWS, local) only creates machines and
+// hands back this description; provisioning is written once against it.
+import * as pulumi from "@pulumi/pulumi";
+
+export const ROLES = ["broker", "producer", "consumer"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface LabMachine {
+    /** Address the deploying machine uses for SSH. */
+    sshHost: pulumi.Output<string>;
+    /** Address inside the lab (what /etc/hosts lists). */
+    privateIp: pulumi.Output<string>;
+    /** Address clients outside the lab use (the external listener is advertised with it). */
+    publicIp: pulumi.Output<string>;
+}
+
+export interface LabMachines {
+    machines: Record<Role, LabMachine>;
+    sshUser: string;
+    sshPort: number;
+    sshPrivateKey: pulumi.Output<string>;
+    /**
+     * Candidate block devices of the broker's dedicated data volume, to be formatted and mounted at the
+     * data dir. Undefined when the target already mounts the volume itself.
+     */
+    brokerDataDevices?: pulumi.Output<string[]>;
+    /** Resources provisioning must wait for besides the machines (e.g. a volume attachment). */
+    ready: pulumi.Resource[];
+}

@@ -1,0 +1,79 @@
+// Provisioning over SSH, written once for every target: each step of templates/scripts becomes one
+// remote command, run in order per host, re-run only when its rendered script changes.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { LabConfig } from "./config";
+import { LabMachines, ROLES, Role } from "./machines";
+import { LabAddresses, ProvisionContext, renderStep, stagedUploadPath, stepsFor } from "./render";
+
+export interface LabProvisioningArgs {
+    config: LabConfig;
+    lab: LabMachines;
+    /** Expected SHA-512 of the Kafka tarball ("" to use the .sha512 published beside the URL). */
+    artifactSha512: string;
+}
+
+// Steps run as root: directly when the SSH user is root, else through sudo, which must not ask for a
+// password (-n makes it fail with a clear message instead of hanging).
+const RUN_AS_ROOT = `if [ "$(id -u)" -eq 0 ]; then exec bash -s; else exec sudo -n bash -s; fi`;
+
+export class LabProvisioning extends pulumi.ComponentResource {
+    /** The commands of each host, in order; the last one of a host means that host is ready. */
+    readonly steps: Record<Role, command.remote.Command[]>;
+
+    constructor(name: string, args: LabProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kafka-lab:index:Provisioning", name, {}, opts);
+        const { config, lab } = args;
+        const addresses: pulumi.Output<LabAddresses> = pulumi
+            .all(ROLES.map((r) => pulumi.all([lab.machines[r].privateIp, lab.machines[r].publicIp])))
+            .apply((pairs) => Object.fromEntries(ROLES.map((r, i) => [r, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])) as LabAddresses);
+
+        this.steps = {} as Record<Role, command.remote.Command[]>;
+        for (const role of ROLES) {
+            const machine = lab.machines[role];
+            const connection: command.types.input.remote.ConnectionArgs = {
+                host: machine.sshHost,
+                port: lab.sshPort,
+                user: lab.sshUser,
+                privateKey: lab.sshPrivateKey,
+                // A new machine's sshd may take a while: retry the dial, but a bounded number of times.
+                dialErrorLimit: 40,
+                perDialTimeout: 15,
+            };
+            const devices = role === "broker" && lab.brokerDataDevices ? lab.brokerDataDevices : pulumi.output<string[]>([]);
+            const ctx: pulumi.Output<ProvisionContext> = pulumi
+                .all([addresses, devices])
+                .apply(([addresses, dataDevices]) => ({ config, addresses, dataDevices, artifactSha512: args.artifactSha512 }));
+
+            let previous: pulumi.Resource[] = lab.ready;
+            this.steps[role] = [];
+            for (const step of stepsFor(role, role === "broker" && lab.brokerDataDevices !== undefined)) {
+                if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {
+                    // Lab machines without internet get the tarball uploaded; the step then verifies it.
+                    previous = [
+                        new command.remote.CopyToRemote(
+                            `${role}-upload-kafka`,
+                            { connection, source: new pulumi.asset.FileAsset(config.kafka.artifact.path), remotePath: stagedUploadPath(config) },
+                            { parent: this, dependsOn: previous },
+                        ),
+                    ];
+                }
+                const rendered = ctx.apply((c) => renderStep(step, role, c));
+                const cmd = new command.remote.Command(
+                    `${role}-${step}`,
+                    {
+                        connection,
+                        create: RUN_AS_ROOT,
+                        stdin: rendered.script,
+                        triggers: [rendered.fingerprint],
+                        addPreviousOutputInEnv: false,
+                    },
+                    { parent: this, dependsOn: previous },
+                );
+                this.steps[role].push(cmd);
+                previous = [cmd];
+            }
+        }
+        this.registerOutputs({});
+    }
+}

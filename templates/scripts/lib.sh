@@ -1,0 +1,63 @@
+# Shared helpers of kafka-lab's provisioning steps. Each step is rendered as: its inputs as shell
+# variables, then this file, then the step's own script, and runs as root through `bash -s`.
+
+log() { printf '%s %s\n' "[kafka-lab:${STEP:-step}]" "$*"; }
+die() { printf '%s ERROR: %s\n' "[kafka-lab:${STEP:-step}]" "$*" >&2; exit 1; }
+
+# The RHEL family (CentOS Stream, Rocky, AlmaLinux) and the Debian family are supported.
+os_family() {
+    local id="" id_like="" pretty=""
+    # shellcheck disable=SC1091
+    id=$(. /etc/os-release && echo "${ID:-}"); id_like=$(. /etc/os-release && echo "${ID_LIKE:-}")
+    pretty=$(. /etc/os-release && echo "${PRETTY_NAME:-unknown}")
+    case " $id $id_like " in
+        *" rhel "* | *" fedora "* | *" centos "*) echo rhel ;;
+        *" debian "* | *" ubuntu "*) echo debian ;;
+        *) die "unsupported OS: $pretty (supported: the RHEL family, e.g. CentOS Stream 9, and the Debian family)" ;;
+    esac
+}
+
+# install_packages RHEL_PACKAGES DEBIAN_PACKAGES: installs only what is missing, so a machine whose
+# image already holds the packages (the local lab's) needs no package mirror.
+install_packages() {
+    local family missing=() p
+    family=$(os_family)
+    if [ "$family" = rhel ]; then
+        for p in $1; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        log "installing ${missing[*]} with dnf"
+        dnf -y -q install "${missing[@]}"
+    else
+        for p in $2; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        log "installing ${missing[*]} with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+}
+
+# retry_until DESCRIPTION ATTEMPTS DELAY_SECONDS COMMAND...: bounded waiting, never a hang.
+retry_until() {
+    local what=$1 attempts=$2 delay=$3 i
+    shift 3
+    for ((i = 1; i <= attempts; i++)); do
+        if "$@"; then return 0; fi
+        sleep "$delay"
+    done
+    return 1
+}
+
+# write_file PATH MODE OWNER:GROUP CONTENT: replaces the file only when its content differs.
+write_file() {
+    local path=$1 mode=$2 owner=$3 content=$4 tmp
+    if [ -f "$path" ] && [ "$(cat "$path")" = "$content" ]; then
+        chmod "$mode" "$path"; chown "$owner" "$path"
+        return 0
+    fi
+    tmp=$(mktemp "$path.XXXXXX")
+    printf '%s\n' "$content" >"$tmp"
+    chmod "$mode" "$tmp"; chown "$owner" "$tmp"
+    mv -f "$tmp" "$path"
+    log "wrote $path"
+}

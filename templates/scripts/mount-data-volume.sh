@@ -1,0 +1,25 @@
+# Step: put Kafka's data on the broker's dedicated volume, mounted at a persistent path.
+# Inputs: DATA_DEVICES (candidate device paths, first that exists wins), DATA_DIR.
+device=""
+find_device() {
+    local d
+    for d in $DATA_DEVICES; do
+        if [ -b "$d" ]; then device=$(readlink -f "$d"); return 0; fi
+    done
+    return 1
+}
+# The volume attachment can lag behind the instance by a minute.
+retry_until "data volume" 60 3 find_device || die "none of the data volume devices appeared: $DATA_DEVICES"
+if ! blkid "$device" >/dev/null 2>&1; then
+    log "formatting $device (new volume)"
+    if command -v mkfs.xfs >/dev/null; then mkfs.xfs -q "$device"; else mkfs.ext4 -q "$device"; fi
+fi
+uuid=$(blkid -s UUID -o value "$device")
+fstype=$(blkid -s TYPE -o value "$device")
+install -d -m 0755 "$DATA_DIR"
+if ! grep -q "UUID=$uuid" /etc/fstab; then
+    # nofail: a missing volume must not keep the machine from booting (Kafka then fails loudly instead).
+    printf 'UUID=%s %s %s defaults,nofail 0 2\n' "$uuid" "$DATA_DIR" "$fstype" >>/etc/fstab
+fi
+mountpoint -q "$DATA_DIR" || mount "$DATA_DIR"
+log "$device ($fstype) mounted at $DATA_DIR"

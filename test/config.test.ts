@@ -1,0 +1,111 @@
+import test from "ava";
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { CONFIG_KEYS, ConfigError, RawConfig, validateConfig } from "../src/config";
+
+const awsBase: RawConfig = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24"] };
+const aws = (extra: RawConfig, region = "eu-west-1") => validateConfig({ ...awsBase, ...extra }, { stack: "dev", awsRegion: region });
+
+/** The message of the ConfigError that `fn` throws. */
+function problemsOf(fn: () => unknown): string {
+    const err = (() => {
+        try {
+            fn();
+        } catch (e) {
+            return e;
+        }
+        return undefined;
+    })();
+    if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`);
+    return err.message;
+}
+
+test("defaults: local target, Kafka 3.9.2 on Scala 2.13, topic test with 7 days of retention", (t) => {
+    const c = validateConfig({}, { stack: "local", cacheDir: "/c" });
+    t.is(c.target, "local");
+    t.is(c.kafka.version, "3.9.2");
+    t.is(c.kafka.scalaVersion, "2.13");
+    t.deepEqual(c.kafka.topic, { name: "test", partitions: 3, retentionHours: 168 });
+    t.deepEqual([c.kafka.internalPort, c.kafka.externalPort, c.kafka.zookeeperPort], [9092, 9094, 2181]);
+    t.deepEqual(c.kafka.artifact, { kind: "file", path: "/c/dist/kafka_2.13-3.9.2.tgz", sha512: undefined });
+    t.deepEqual(c.network.adminCidrs, ["10.77.0.1/32"]);
+    t.is(c.dataDir, "/var/lib/kafka");
+    t.false(c.dataDir.startsWith("/tmp"));
+});
+
+test("aws defaults: CentOS Stream 9 and the Apache archive", (t) => {
+    const c = aws({});
+    t.is(c.aws!.imageFamily, "centos-stream-9");
+    t.is(c.aws!.region, "eu-west-1");
+    t.deepEqual(c.kafka.artifact, { kind: "url", url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: undefined });
+});
+
+const bad: [string, RawConfig, RegExp][] = [
+    ["an unknown image family", { imageFamily: "centos-8" }, /kafka-lab:imageFamily is "centos-8"; allowed: centos-stream-9, rocky-9, almalinux-9/],
+    ["a malformed CIDR", { adminCidrs: ["10.0.0/8"] }, /kafka-lab:adminCidrs\[0\] "10.0.0\/8" is not a valid IPv4 CIDR/],
+    ["a CIDR with host bits", { clientCidrs: ["10.1.2.3/16"] }, /host bits are set \(did you mean 10.1.0.0\/16\?\)/],
+    ["a port out of range", { kafkaPort: "70000" }, /kafka-lab:kafkaPort is "70000"; allowed: a TCP port, a whole number from 1 to 65535/],
+    ["a port that is not a number", { zookeeperPort: "zk" }, /kafka-lab:zookeeperPort is "zk"/],
+    ["two listeners on one port", { kafkaExternalPort: "9092" }, /kafkaExternalPort and kafka-lab:kafkaPort are both 9092/],
+    ["0.0.0.0/0 for ZooKeeper", { zookeeperCidrs: ["0.0.0.0/0"] }, /zookeeperCidrs\[0\] "0.0.0.0\/0" reaches beyond private address space; ZooKeeper must never be open to the internet/],
+    ["a public range for ZooKeeper", { zookeeperCidrs: ["8.8.8.0/24"] }, /ZooKeeper must never be open to the internet/],
+    ["Kafka 4.x", { kafkaVersion: "4.0.0" }, /kafkaVersion is "4.0.0" \(Kafka 4.x removed ZooKeeper mode\); allowed: a 3.x.y release/],
+    ["Kafka 2.x", { kafkaVersion: "2.8.2" }, /kafkaVersion is "2.8.2" \(not a Kafka 3.x release\)/],
+    ["an unknown Scala build", { scalaVersion: "3" }, /scalaVersion is "3"; allowed: 2.13, 2.12/],
+    ["an unknown target", { target: "gcp" }, /kafka-lab:target is "gcp"; allowed: local, aws/],
+    ["a bad heap", { brokerHeap: "lots" }, /brokerHeap is "lots"; allowed: a JVM heap size such as 512m or 1g/],
+    ["a heap larger than the instance", { brokerInstanceType: "t3.small", brokerHeap: "4g" }, /does not fit t3.small \(2048 MiB/],
+    ["a bad topic name", { topic: "my topic" }, /kafka-lab:topic "my topic" is not a valid topic name/],
+    ["zero partitions", { topicPartitions: "0" }, /topicPartitions is "0"; allowed: a partition count, a whole number from 1 to 1000/],
+    ["both artifact sources", { artifactUrl: "https://example.org/k.tgz", artifactFile: "/k.tgz" }, /artifactUrl and kafka-lab:artifactFile are both set/],
+    ["a bad checksum", { artifactSha512: "abc" }, /artifactSha512 must be 128 hexadecimal digits/],
+    ["a typo in a key", { adminCidr: ["1.2.3.4/32"] }, /kafka-lab:adminCidr is not a known key \(did you mean kafka-lab:adminCidrs\?\)/],
+    ["no admin CIDRs on AWS", { adminCidrs: [] }, /adminCidrs is empty/],
+    ["a VPC without its subnet", { vpcId: "vpc-0123456789abcdef0" }, /vpcId and kafka-lab:subnetId go together/],
+    ["a subnet outside the VPC", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.2.1.0/24" }, /subnetCidr 10.2.1.0\/24 is not inside kafka-lab:vpcCidr 10.1.0.0\/16/],
+    ["a public key without its private key", { sshPublicKey: "ssh-ed25519 AAAAC3Nza" }, /sshPublicKey is set but kafka-lab:sshPrivateKey is not/],
+    ["a local-only key on AWS", { bridge: "br0" }, /kafka-lab:bridge applies only to target local/],
+];
+for (const [what, extra, expected] of bad) {
+    test(`rejects ${what}, naming the key and what is allowed`, (t) => {
+        t.regex(problemsOf(() => aws(extra)), expected);
+    });
+}
+
+test("a missing AWS region is a clear error with the command that fixes it", (t) => {
+    t.regex(problemsOf(() => aws({}, "")), /aws:region is not set; set it with: pulumi config set aws:region eu-west-1 -s dev/);
+});
+
+test("every problem is reported at once", (t) => {
+    const message = problemsOf(() => aws({ imageFamily: "x", kafkaPort: "0", kafkaVersion: "4.1.0" }));
+    t.is(message.split("\n").filter((l) => l.startsWith("  - ")).length, 3);
+    t.regex(message, /nothing was created/);
+});
+
+test("local target: addresses must sit on the bridge network and not collide", (t) => {
+    t.regex(problemsOf(() => validateConfig({ brokerAddress: "10.78.0.11" }, { stack: "local" })), /brokerAddress 10.78.0.11 is not inside the bridge network 10.77.0.0\/24/);
+    t.regex(problemsOf(() => validateConfig({ consumerAddress: "10.77.0.12" }, { stack: "local" })), /consumerAddress 10.77.0.12 is already used/);
+    t.regex(problemsOf(() => validateConfig({ imageFamily: "rocky-9" }, { stack: "local" })), /imageFamily applies only to target aws/);
+});
+
+test("Pulumi.yaml declares exactly the keys the config module knows, with the same types", (t) => {
+    const project = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+    t.is(project.stackConfigDir, "stacks");
+    t.deepEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_KEYS).sort());
+    for (const [k, spec] of Object.entries(CONFIG_KEYS)) t.is(project.config[k].type, spec.type, k);
+});
+
+test("dev, staging and prod are valid AWS stacks with growing machines", (t) => {
+    const load = (stack: string) => {
+        const file = parse(fs.readFileSync(path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
+        const raw: RawConfig = {};
+        for (const [k, v] of Object.entries(file)) if (k.startsWith("kafka-lab:")) raw[k.slice("kafka-lab:".length)] = v;
+        return validateConfig(raw, { stack, awsRegion: file["aws:region"] as string });
+    };
+    const [dev, staging, prod] = ["dev", "staging", "prod"].map(load);
+    for (const c of [dev, staging, prod]) t.is(c.target, "aws");
+    t.deepEqual([dev, staging, prod].map((c) => c.aws!.imageFamily), ["centos-stream-9", "rocky-9", "almalinux-9"]);
+    t.true(dev.aws!.dataVolumeGiB < staging.aws!.dataVolumeGiB && staging.aws!.dataVolumeGiB < prod.aws!.dataVolumeGiB);
+    t.notDeepEqual(dev.network.adminCidrs, prod.network.adminCidrs);
+});

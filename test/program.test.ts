@@ -1,0 +1,267 @@
+// The whole program under Pulumi's own mocks, for every stack in stacks/: what it registers, with
+// which inputs and in which order. Only the AWS provider is mocked because it cannot run here.
+import test from "ava";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { loadLabConfig } from "../src/config";
+import { KafkaLab } from "../src/lab";
+import { ROLES } from "../src/machines";
+import { stepsFor } from "../src/render";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    dependsOn: string[];
+}
+interface Run {
+    resources: Registered[];
+    invokes: { token: string; args: Record<string, any> }[];
+    outputs: Record<string, any>;
+    byName(name: string): Registered;
+}
+
+// A fake Kafka tarball with its .sha512 beside it, as the lab's own build leaves it.
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-test-"));
+fs.mkdirSync(path.join(cacheDir, "dist"));
+const tarball = path.join(cacheDir, "dist", "kafka_2.13-3.9.2.tgz");
+fs.writeFileSync(tarball, "not really a tarball");
+const tarballSha = crypto.createHash("sha512").update(fs.readFileSync(tarball)).digest("hex");
+fs.writeFileSync(`${tarball}.sha512`, `${tarballSha}  kafka_2.13-3.9.2.tgz\n`);
+process.env.KAFKA_LAB_CACHE = cacheDir;
+
+function stackConfig(stack: string): Record<string, string> {
+    const file = parse(fs.readFileSync(path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`), "utf8")).config ?? {};
+    return Object.fromEntries(Object.entries(file).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+const unwrap = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+/** Everything the mocked engine was asked to create, across runs: a run that throws must add nothing. */
+const engineCreated: string[] = [];
+
+async function runProgram(stack: string, overrides: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<Run> {
+    const resources: Registered[] = [];
+    const invokes: Run["invokes"] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                engineCreated.push(args.name);
+                const state: Record<string, any> = { ...args.inputs };
+                if (args.type === "aws:ec2/instance:Instance") {
+                    const n = ROLES.indexOf(args.name as any) + 11;
+                    Object.assign(state, { privateIp: `10.42.1.${n}`, publicIp: `198.51.100.${n}`, availabilityZone: "eu-west-1a" });
+                }
+                if (args.type === "tls:index/privateKey:PrivateKey") Object.assign(state, { privateKeyOpenssh: "GENERATED-KEY", publicKeyOpenssh: "ssh-ed25519 AAAA" });
+                if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-key`;
+                if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
+                return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
+            },
+            call(args) {
+                invokes.push({ token: args.token, args: args.inputs });
+                if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0" };
+                if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") return { names: ["eu-west-1a", "eu-west-1b"], zoneIds: [] };
+                return {};
+            },
+        },
+        "kafka-lab",
+        stack,
+        false,
+    );
+    pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...overrides, ...secrets }, Object.keys(secrets));
+    const { config, sshPrivateKey } = loadLabConfig();
+    // The legacy transformation hook sees every child's options: that is where dependsOn lives.
+    const lab = new KafkaLab(
+        "kafka-lab",
+        { config, sshPrivateKey },
+        {
+            transformations: [
+                (args) => {
+                    const deps = ([] as pulumi.Input<pulumi.Resource>[]).concat((args.opts.dependsOn as any) ?? []);
+                    resources.push({ type: args.type, name: args.name, inputs: args.props as any, dependsOn: deps.map((d: any) => d.__name) });
+                    return undefined;
+                },
+            ],
+        },
+    );
+    const outputs = {
+        hosts: await unwrap(lab.hosts),
+        bootstrapServers: await unwrap(lab.bootstrapServers),
+        internalBootstrapServers: await unwrap(lab.internalBootstrapServers),
+        sshUser: lab.sshUser,
+        sshPrivateKey: await unwrap(lab.sshPrivateKey),
+        sshPrivateKeyIsSecret: await pulumi.isSecret(lab.sshPrivateKey),
+    };
+    return {
+        resources,
+        invokes,
+        outputs,
+        byName(name) {
+            const r = resources.find((x) => x.name === name);
+            if (!r) throw new Error(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
+            return r;
+        },
+    };
+}
+
+const resolve = async (v: any) => (pulumi.Output.isInstance(v) ? unwrap(v) : v);
+const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
+
+for (const stack of ["dev", "staging", "prod"]) {
+    test.serial(`${stack}: three instances named broker, producer, consumer from the configured image family`, async (t) => {
+        const run = await runProgram(stack);
+        const file = stackConfig(stack);
+        const instances = ofType(run, "aws:ec2/instance:Instance");
+        t.deepEqual(instances.map((i) => i.name), ["broker", "producer", "consumer"]);
+        for (const i of instances) {
+            const tags = await resolve(i.inputs.tags);
+            t.is(tags.Name, i.name);
+            t.is(tags.ImageFamily, file["kafka-lab:imageFamily"]);
+            t.is(await resolve(i.inputs.instanceType), i.name === "broker" ? file["kafka-lab:brokerInstanceType"] : file["kafka-lab:clientInstanceType"]);
+        }
+        const ami = run.invokes.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
+        const owners: Record<string, string> = { "centos-stream-9": "125523088429", "rocky-9": "792107900819", "almalinux-9": "764336703387" };
+        t.deepEqual(ami.args.owners, [owners[file["kafka-lab:imageFamily"]]]);
+        t.true(ami.args.mostRecent);
+    });
+
+    test.serial(`${stack}: security groups let SSH in only from admins, ZooKeeper only from inside the lab, egress explicit`, async (t) => {
+        const run = await runProgram(stack);
+        const file = stackConfig(stack);
+        const admin: string[] = JSON.parse(file["kafka-lab:adminCidrs"]);
+        const clients: string[] = JSON.parse(file["kafka-lab:clientCidrs"]);
+        const rules = await Promise.all(
+            ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(async (r) => ({
+                name: r.name,
+                port: await resolve(r.inputs.fromPort),
+                toPort: await resolve(r.inputs.toPort),
+                cidr: await resolve(r.inputs.cidrIpv4),
+                group: await resolve(r.inputs.referencedSecurityGroupId),
+                target: await resolve(r.inputs.securityGroupId),
+            })),
+        );
+        for (const r of rules) t.is(r.port, r.toPort);
+        const ssh = rules.filter((r) => r.port === 22);
+        t.is(ssh.length, 3 * admin.length);
+        t.deepEqual([...new Set(ssh.map((r) => r.cidr))].sort(), [...admin].sort());
+        const zookeeper = rules.filter((r) => r.port === 2181);
+        t.true(zookeeper.length >= 3);
+        for (const r of zookeeper) {
+            t.is(r.target, "brokerSecurityGroup-id");
+            t.not(r.cidr, "0.0.0.0/0");
+            if (r.cidr) t.regex(r.cidr, /^10\./);
+            else t.regex(r.group, /^(broker|producer|consumer)SecurityGroup-id$/);
+        }
+        t.deepEqual(rules.filter((r) => r.port === 9094).map((r) => r.cidr).sort(), [...clients].sort());
+        t.deepEqual(rules.filter((r) => r.port === 9092).map((r) => r.group).sort(), ["brokerSecurityGroup-id", "consumerSecurityGroup-id", "producerSecurityGroup-id"]);
+        t.deepEqual(
+            rules.filter((r) => ![22, 2181, 9092, 9094].includes(r.port)),
+            [],
+            "no other port is opened",
+        );
+        const egress = ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+        t.deepEqual((await Promise.all(egress.map((e) => resolve(e.inputs.securityGroupId)))).sort(), ["brokerSecurityGroup-id", "consumerSecurityGroup-id", "producerSecurityGroup-id"]);
+        t.is(ofType(run, "aws:ec2/securityGroup:SecurityGroup").length, 3);
+    });
+
+    test.serial(`${stack}: the broker's data lives on a dedicated encrypted volume attached to it`, async (t) => {
+        const run = await runProgram(stack);
+        const volume = run.byName("broker-data");
+        t.is(volume.type, "aws:ebs/volume:Volume");
+        t.is(await resolve(volume.inputs.size), Number(stackConfig(stack)["kafka-lab:dataVolumeGiB"]));
+        t.true(await resolve(volume.inputs.encrypted));
+        t.is(await resolve(volume.inputs.availabilityZone), "eu-west-1a");
+        const attachment = ofType(run, "aws:ec2/volumeAttachment:VolumeAttachment")[0];
+        t.is(await resolve(attachment.inputs.instanceId), "broker-id");
+        const mount = run.byName("broker-data-volume");
+        t.regex(await resolve(mount.inputs.stdin), /DATA_DEVICES='\/dev\/disk\/by-id\/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0 \/dev\/sdf \/dev\/xvdf'/);
+        t.true(mount.dependsOn.includes("broker-java"));
+    });
+
+    test.serial(`${stack}: outputs name every host, both bootstrap addresses and a secret key`, async (t) => {
+        const run = await runProgram(stack);
+        t.deepEqual(run.outputs.hosts, {
+            broker: { hostname: "broker", publicIp: "198.51.100.11", privateIp: "10.42.1.11" },
+            producer: { hostname: "producer", publicIp: "198.51.100.12", privateIp: "10.42.1.12" },
+            consumer: { hostname: "consumer", publicIp: "198.51.100.13", privateIp: "10.42.1.13" },
+        });
+        t.is(run.outputs.bootstrapServers, "198.51.100.11:9094");
+        t.is(run.outputs.internalBootstrapServers, "broker:9092");
+        t.is(run.outputs.sshPrivateKey, "GENERATED-KEY");
+        t.true(run.outputs.sshPrivateKeyIsSecret);
+        t.is(run.outputs.sshUser, { dev: "ec2-user", staging: "rocky", prod: "ec2-user" }[stack]);
+    });
+}
+
+test.serial("provisioning steps run in order on each host, each after the one before", async (t) => {
+    const run = await runProgram("dev");
+    for (const role of ROLES) {
+        const names = stepsFor(role, role === "broker").map((s) => `${role}-${s}`);
+        const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${role}-`));
+        t.deepEqual(commands.map((c) => c.name), names);
+        commands.forEach((c, i) => {
+            if (i > 0) t.deepEqual(c.dependsOn, [names[i - 1]], c.name);
+        });
+        t.deepEqual(commands[0].dependsOn, ["broker-data"], "the first step waits for the machines (and the data volume attachment)");
+        for (const c of commands) {
+            t.is((await resolve(c.inputs.triggers)).length, 1);
+            t.regex(await resolve(c.inputs.create), /sudo -n bash -s/);
+            const conn = await resolve(c.inputs.connection);
+            t.is(conn.dialErrorLimit, 40, "SSH dial retries are bounded");
+        }
+    }
+});
+
+test.serial("a user-supplied key pair is used as given, its private key kept secret", async (t) => {
+    const run = await runProgram("dev", { "kafka-lab:sshPublicKey": "ssh-ed25519 AAAAC3NzaUSER me@laptop" }, { "kafka-lab:sshPrivateKey": "USER-PRIVATE-KEY" });
+    t.is(ofType(run, "tls:index/privateKey:PrivateKey").length, 0);
+    t.is(run.outputs.sshPrivateKey, "USER-PRIVATE-KEY");
+    t.true(run.outputs.sshPrivateKeyIsSecret);
+    t.is(await resolve((await resolve(run.byName("broker-wait-ready").inputs.connection)).privateKey), "USER-PRIVATE-KEY");
+    t.is(await resolve(run.byName("ssh-key").inputs.publicKey), "ssh-ed25519 AAAAC3NzaUSER me@laptop");
+});
+
+test.serial("an existing VPC and subnet are used instead of creating a network", async (t) => {
+    const run = await runProgram("dev", { "kafka-lab:vpcId": "vpc-0123456789abcdef0", "kafka-lab:subnetId": "subnet-0123456789abcdef0" });
+    t.is(ofType(run, "aws:ec2/vpc:Vpc").length, 0);
+    t.is(ofType(run, "aws:ec2/subnet:Subnet").length, 0);
+    t.is(await resolve(run.byName("broker").inputs.subnetId), "subnet-0123456789abcdef0");
+});
+
+test.serial("the local stack registers no AWS resource, provider or invoke", async (t) => {
+    const run = await runProgram("local");
+    t.deepEqual(run.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws") || r.type.startsWith("tls:")), []);
+    t.deepEqual(run.invokes.filter((c) => c.token.startsWith("aws:")), []);
+    const machines = ofType(run, "command:local:Command").filter((c) => c.name.startsWith("machine-"));
+    t.deepEqual(machines.map((m) => m.name), ["machine-broker", "machine-producer", "machine-consumer"]);
+    t.regex(await resolve(machines[0].inputs.create), /^bash scripts\/local\/machine.sh up 'kl-local-broker' '10.77.0.11\/24' 'kl-br0' .* '2G'$/);
+    t.regex(await resolve(machines[0].inputs.delete), /^bash scripts\/local\/machine.sh down 'kl-local-broker'$/);
+    // Lab machines have no internet: the tarball is uploaded, and its checksum is the published one.
+    const upload = run.byName("broker-upload-kafka");
+    t.is(upload.type, "command:remote:CopyToRemote");
+    t.regex(await resolve(run.byName("broker-stage-kafka").inputs.stdin), new RegExp(`EXPECTED_SHA512='${tarballSha}'`));
+    t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "10.77.0.11", privateIp: "10.77.0.11" });
+    t.is(run.outputs.bootstrapServers, "10.77.0.11:9094");
+    t.is(run.outputs.sshUser, "debian");
+    t.true(run.outputs.sshPrivateKeyIsSecret);
+});
+
+test.serial("invalid config registers no resource at all", async (t) => {
+    const before = engineCreated.length;
+    const err = await t.throwsAsync(() => runProgram("dev", { "kafka-lab:zookeeperCidrs": '["0.0.0.0/0"]' }));
+    t.regex(err!.message, /ZooKeeper must never be open to the internet/);
+    await new Promise((r) => setTimeout(r, 200));
+    t.is(engineCreated.length, before);
+});
+
+test.serial("a tarball whose checksum does not match stops before anything is created", async (t) => {
+    const before = engineCreated.length;
+    const err = await t.throwsAsync(() => runProgram("local", { "kafka-lab:artifactSha512": "ab".repeat(64) }));
+    await new Promise((r) => setTimeout(r, 200));
+    t.is(engineCreated.length, before);
+    t.regex(err!.message, /SHA-512 of .*kafka_2.13-3.9.2.tgz does not match kafka-lab:artifactSha512: expected abab.*Nothing was created/);
+});

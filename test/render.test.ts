@@ -1,0 +1,187 @@
+import test from "ava";
+import { execFileSync } from "child_process";
+import { validateConfig } from "../src/config";
+import { ROLES } from "../src/machines";
+import {
+    LabAddresses,
+    ProvisionContext,
+    firewallRules,
+    renderFirewallZone,
+    renderHostSteps,
+    renderHosts,
+    renderKafkaUnit,
+    renderServerProperties,
+    renderStep,
+    renderZookeeperProperties,
+    renderZookeeperUnit,
+    shellQuote,
+    stepsFor,
+} from "../src/render";
+
+const addresses: LabAddresses = {
+    broker: { privateIp: "10.42.1.11", publicIp: "198.51.100.7" },
+    producer: { privateIp: "10.42.1.12", publicIp: "198.51.100.8" },
+    consumer: { privateIp: "10.42.1.13", publicIp: "198.51.100.9" },
+};
+const config = validateConfig(
+    { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] },
+    { stack: "dev", awsRegion: "eu-west-1" },
+);
+const ctx: ProvisionContext = { config, addresses, artifactSha512: "", dataDevices: ["/dev/sdf"] };
+
+/** key=value lines of a .properties file; comments and blank lines skipped, duplicates rejected. */
+function parseProperties(text: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+        if (!line.trim() || line.trim().startsWith("#")) continue;
+        const i = line.indexOf("=");
+        if (i < 0) throw new Error(`not a property line: ${line}`);
+        const key = line.slice(0, i).trim();
+        if (key in out) throw new Error(`duplicate property ${key}`);
+        out[key] = line.slice(i + 1).trim();
+    }
+    return out;
+}
+
+/** [Section] key=value of a systemd unit; repeated keys collect into arrays. */
+function parseUnit(text: string): Record<string, Record<string, string[]>> {
+    const out: Record<string, Record<string, string[]>> = {};
+    let section = "";
+    for (const line of text.split("\n")) {
+        const m = /^\[(\w+)\]$/.exec(line.trim());
+        if (m) {
+            section = m[1];
+            out[section] = {};
+        } else if (line.trim() && !line.trim().startsWith("#")) {
+            const i = line.indexOf("=");
+            (out[section][line.slice(0, i)] ??= []).push(line.slice(i + 1));
+        }
+    }
+    return out;
+}
+
+test("/etc/hosts block lists the three machines by private address, between markers", (t) => {
+    const lines = renderHosts(config, addresses).trim().split("\n");
+    t.regex(lines[0], /^# BEGIN kafka-lab/);
+    t.regex(lines.at(-1)!, /^# END kafka-lab/);
+    const entries = lines.slice(1, -1).map((l) => l.split(/\s+/));
+    t.deepEqual(entries, [
+        ["10.42.1.11", "broker"],
+        ["10.42.1.12", "producer"],
+        ["10.42.1.13", "consumer"],
+    ]);
+});
+
+test("server.properties: two listeners advertised for inside and outside, persistent log.dirs, ZooKeeper, broker id", (t) => {
+    const p = parseProperties(renderServerProperties(config, addresses));
+    t.is(p["broker.id"], "1");
+    t.is(p["listeners"], "INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:9094");
+    t.is(p["advertised.listeners"], "INTERNAL://broker:9092,EXTERNAL://198.51.100.7:9094");
+    t.is(p["listener.security.protocol.map"], "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT");
+    t.is(p["inter.broker.listener.name"], "INTERNAL");
+    t.is(p["log.dirs"], "/var/lib/kafka/data");
+    t.is(p["zookeeper.connect"], "localhost:2181");
+    t.is(p["log.retention.hours"], "168");
+    t.is(p["num.partitions"], "3");
+    t.is(p["offsets.topic.replication.factor"], "1");
+});
+
+test("zookeeper.properties: data under the persistent data dir, the configured port", (t) => {
+    const other = validateConfig({ zookeeperPort: "2281" }, { stack: "local", cacheDir: "/c" });
+    const p = parseProperties(renderZookeeperProperties(other));
+    t.is(p["dataDir"], "/var/lib/kafka/zookeeper");
+    t.is(p["clientPort"], "2281");
+    t.is(p["admin.enableServer"], "false");
+    t.true(p["4lw.commands.whitelist"].split(",").includes("ruok"));
+});
+
+test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka user, enabled at boot, heap and limits set", (t) => {
+    const zk = parseUnit(renderZookeeperUnit(config));
+    const kafka = parseUnit(renderKafkaUnit(config));
+    t.deepEqual(kafka.Unit.Requires, ["zookeeper.service"]);
+    t.true(kafka.Unit.After[0].split(/\s+/).includes("zookeeper.service"));
+    for (const unit of [zk, kafka]) {
+        t.deepEqual(unit.Service.User, ["kafka"]);
+        t.deepEqual(unit.Service.Restart, ["on-failure"]);
+        t.deepEqual(unit.Service.LimitNOFILE, ["100000"]);
+        t.deepEqual(unit.Install.WantedBy, ["multi-user.target"]);
+    }
+    t.true(kafka.Service.Environment.includes("KAFKA_HEAP_OPTS=-Xms1g -Xmx1g"));
+    t.true(zk.Service.Environment.includes("KAFKA_HEAP_OPTS=-Xms512m -Xmx512m"));
+    t.deepEqual(kafka.Service.ExecStart, ["/opt/kafka/bin/kafka-server-start.sh /etc/kafka/server.properties"]);
+    t.deepEqual(zk.Service.ExecStart, ["/opt/kafka/bin/zookeeper-server-start.sh /etc/kafka/zookeeper.properties"]);
+});
+
+test("firewall: SSH only from admins; Kafka inside the lab and external for clients; ZooKeeper never from clients", (t) => {
+    const rules = firewallRules("broker", config, addresses);
+    const sources = (port: number) => rules.filter((r) => r.port === port).map((r) => r.source);
+    t.deepEqual(sources(22), ["203.0.113.0/24"]);
+    t.deepEqual(sources(9092), ["10.42.1.11/32", "10.42.1.12/32", "10.42.1.13/32"]);
+    t.deepEqual(sources(9094), ["203.0.113.0/24", "192.0.2.0/24"]);
+    t.deepEqual(sources(2181), ["10.42.1.11/32", "10.42.1.12/32", "10.42.1.13/32", "10.42.0.0/16"]);
+    t.deepEqual([...new Set(rules.map((r) => r.port))].sort((a, b) => a - b), [22, 2181, 9092, 9094]);
+    for (const role of ["producer", "consumer"] as const) {
+        t.deepEqual(firewallRules(role, config, addresses).map((r) => `${r.port} ${r.source}`), ["22 203.0.113.0/24"]);
+    }
+});
+
+test("firewalld zone file is well-formed and carries exactly the computed rules", (t) => {
+    const xml = renderFirewallZone("broker", config, addresses);
+    t.regex(xml, /^<\?xml version="1.0" encoding="utf-8"\?>/);
+    t.regex(xml, /<zone target="default">[\s\S]*<\/zone>\s*$/);
+    const parsed = [...xml.matchAll(/<rule family="ipv4"><source address="([\d./]+)"\/><port port="(\d+)" protocol="tcp"\/><accept\/><\/rule>/g)].map((m) => `${m[2]} ${m[1]}`);
+    t.deepEqual(parsed, firewallRules("broker", config, addresses).map((r) => `${r.port} ${r.source}`));
+    t.is(xml.match(/<rule /g)!.length, parsed.length);
+});
+
+test("steps run in the documented order; the checksum is verified before anything is installed", (t) => {
+    t.deepEqual(stepsFor("broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "kafka-broker", "topic"]);
+    t.deepEqual(stepsFor("broker", false).includes("data-volume"), false);
+    t.deepEqual(stepsFor("producer", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "install-kafka", "clients"]);
+    t.deepEqual(stepsFor("consumer", false), stepsFor("producer", true));
+});
+
+test("every rendered step script is valid bash", (t) => {
+    for (const role of ROLES) {
+        for (const step of renderHostSteps(role, ctx)) {
+            t.notThrows(() => execFileSync("bash", ["-n"], { input: step.script }), `${role} ${step.name}`);
+        }
+    }
+});
+
+test("step inputs survive shell quoting, whatever they contain", (t) => {
+    for (const value of ["plain", "it's", "a\nb 'c' \"d\" $HOME `x` \\", ""]) {
+        t.is(execFileSync("bash", ["-c", `v=${shellQuote(value)}; printf %s "$v"`]).toString(), value);
+    }
+});
+
+test("the hosts-file script carries the rendered block", (t) => {
+    const step = renderStep("hosts-file", "producer", ctx);
+    const out = execFileSync("bash", ["-c", `${step.script.split("\nlog()")[0]}\nprintf %s "$HOSTS_BLOCK"`]).toString();
+    t.is(out, renderHosts(config, addresses));
+});
+
+const fingerprints = (c: ProvisionContext) =>
+    Object.fromEntries(ROLES.flatMap((role) => renderHostSteps(role, c).map((s) => [`${role}-${s.name}`, s.fingerprint])));
+const changed = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).filter((k) => a[k] !== b[k]);
+
+test("re-rendering with no change changes no trigger", (t) => {
+    t.deepEqual(changed(fingerprints(ctx), fingerprints({ ...ctx })), []);
+});
+
+test("a changed broker setting re-renders and restarts Kafka only", (t) => {
+    const heavier = { ...ctx, config: { ...config, kafka: { ...config.kafka, brokerHeap: "2g" } } };
+    t.deepEqual(changed(fingerprints(ctx), fingerprints(heavier)), ["broker-kafka-broker"]);
+});
+
+test("a new Kafka version re-stages and reinstalls Kafka, and touches nothing else on the clients", (t) => {
+    const newer = { ...ctx, config: { ...config, kafka: { ...config.kafka, version: "3.9.3", artifact: { kind: "url" as const, url: "https://archive.apache.org/dist/kafka/3.9.3/kafka_2.13-3.9.3.tgz" } } } };
+    const diff = changed(fingerprints(ctx), fingerprints(newer));
+    t.deepEqual(diff.filter((k) => !k.startsWith("broker-")), ["producer-stage-kafka", "producer-install-kafka", "consumer-stage-kafka", "consumer-install-kafka"]);
+    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka"]);
+});
+
+test("a moved client machine updates /etc/hosts everywhere and the broker firewall, nothing else", (t) => {
+    const moved = { ...ctx, addresses: { ...addresses, consumer: { privateIp: "10.42.1.99", publicIp: "198.51.100.9" } } };
+    t.deepEqual(changed(fingerprints(ctx), fingerprints(moved)).sort(), ["broker-firewall", "broker-hosts-file", "consumer-hosts-file", "producer-hosts-file"]);
+});
