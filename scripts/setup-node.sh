@@ -53,8 +53,10 @@ command -v npm >/dev/null 2>&1 || { log "npm is required to fetch $NODE_NPM_PACK
 start=$SECONDS
 log "installing $NODE_NPM_PACKAGE@$NODE_VERSION into $DEST"
 mkdir -p "$CACHE/node"
+rm -rf "$CACHE/node"/.tmp.*   # leftovers of an interrupted install
 tmp="$(mktemp -d "$CACHE/node/.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
 
 # `npm pack` downloads the tarball and checks its integrity against the registry.
 tgz="$(cd "$tmp" && npm pack --silent "$NODE_NPM_PACKAGE@$NODE_VERSION" 2>/dev/null | tail -n1)"
