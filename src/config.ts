@@ -98,48 +98,50 @@ export interface LabConfig {
 type KeyType = "string" | "integer" | "array";
 interface KeySpec {
     type: KeyType;
+    /** The default when the key is not set; "" or [] where the default depends on the target. */
+    default: string | number | string[];
     description: string;
-    secret?: boolean;
 }
 
 /** Every key of the kafka-lab namespace. Pulumi.yaml declares the same schema (a test keeps them equal). */
 export const CONFIG_KEYS: Record<string, KeySpec> = {
-    target: { type: "string", description: "Where the machines come from: local (default) or aws." },
-    adminCidrs: { type: "array", description: "CIDRs allowed to SSH (port 22) into the machines." },
-    clientCidrs: { type: "array", description: "CIDRs allowed to reach the broker's external Kafka listener." },
-    zookeeperCidrs: { type: "array", description: "Extra private CIDRs allowed to reach ZooKeeper (never the internet)." },
-    kafkaVersion: { type: "string", description: "Kafka version, a 3.x release (ZooKeeper mode). Default 3.9.2." },
-    scalaVersion: { type: "string", description: "Scala build of Kafka: 2.13 (default) or 2.12." },
-    artifactUrl: { type: "string", description: "URL of the Kafka tarball. Default: the Apache archive." },
-    artifactFile: { type: "string", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
-    artifactSha512: { type: "string", description: "Expected SHA-512 of the tarball. Default: the .sha512 file beside it." },
-    brokerHeap: { type: "string", description: "Kafka broker JVM heap, e.g. 1g or 512m. Default 1g." },
-    zookeeperHeap: { type: "string", description: "ZooKeeper JVM heap, e.g. 512m. Default 512m." },
-    kafkaPort: { type: "integer", description: "Kafka listener inside the lab (advertised as the broker's hostname). Default 9092." },
-    kafkaExternalPort: { type: "integer", description: "Kafka listener for clients outside the lab (advertised as the public address). Default 9094." },
-    zookeeperPort: { type: "integer", description: "ZooKeeper client port. Default 2181." },
-    topic: { type: "string", description: "The lab's default topic. Default test." },
-    topicPartitions: { type: "integer", description: "Partitions of the default topic. Default 3." },
-    topicRetentionHours: { type: "integer", description: "Retention of the default topic in hours. Default 168 (7 days)." },
-    imageFamily: { type: "string", description: "AWS: OS image family: centos-stream-9 (default), rocky-9 or almalinux-9." },
-    brokerInstanceType: { type: "string", description: "AWS: instance type of the broker. Default t3.medium." },
-    clientInstanceType: { type: "string", description: "AWS: instance type of producer and consumer. Default t3.small." },
-    dataVolumeGiB: { type: "integer", description: "AWS: size of the broker's Kafka data volume in GiB. Default 20." },
-    vpcCidr: { type: "string", description: "AWS: CIDR of the VPC the stack creates. Default 10.42.0.0/16." },
-    subnetCidr: { type: "string", description: "AWS: CIDR of the public subnet the stack creates. Default 10.42.1.0/24." },
-    vpcId: { type: "string", description: "AWS: use this existing VPC instead of creating one (needs subnetId)." },
-    subnetId: { type: "string", description: "AWS: use this existing public subnet (needs vpcId)." },
-    sshPublicKey: { type: "string", description: "AWS: an OpenSSH public key to use instead of a generated key pair (needs sshPrivateKey)." },
-    sshPrivateKey: { type: "string", secret: true, description: "The private key matching sshPublicKey (set with --secret)." },
-    bridge: { type: "string", description: "local: name of the lab bridge on the host. Default kl-br0." },
-    bridgeAddress: { type: "string", description: "local: the host's address on the bridge, with prefix. Default 10.77.0.1/24." },
-    brokerAddress: { type: "string", description: "local: the broker's address on the bridge. Default 10.77.0.11." },
-    producerAddress: { type: "string", description: "local: the producer's address on the bridge. Default 10.77.0.12." },
-    consumerAddress: { type: "string", description: "local: the consumer's address on the bridge. Default 10.77.0.13." },
-    dataVolumeSize: { type: "string", description: "local: size of the broker's data volume, e.g. 2G. Default 2G." },
+    target: { type: "string", default: "local", description: "Where the machines come from: local (default) or aws." },
+    adminCidrs: { type: "array", default: [], description: "CIDRs allowed to SSH (port 22) into the machines." },
+    clientCidrs: { type: "array", default: [], description: "CIDRs allowed to reach the broker's external Kafka listener." },
+    zookeeperCidrs: { type: "array", default: [], description: "Extra private CIDRs allowed to reach ZooKeeper (never the internet)." },
+    kafkaVersion: { type: "string", default: "3.9.2", description: "Kafka version, a 3.x release (ZooKeeper mode). Default 3.9.2." },
+    scalaVersion: { type: "string", default: "2.13", description: "Scala build of Kafka: 2.13 (default) or 2.12." },
+    artifactUrl: { type: "string", default: "", description: "URL of the Kafka tarball. Default: the Apache archive." },
+    artifactFile: { type: "string", default: "", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
+    artifactSha512: { type: "string", default: "", description: "Expected SHA-512 of the tarball. Default: the .sha512 file beside it." },
+    brokerHeap: { type: "string", default: "1g", description: "Kafka broker JVM heap, e.g. 1g or 512m. Default 1g." },
+    zookeeperHeap: { type: "string", default: "512m", description: "ZooKeeper JVM heap, e.g. 512m. Default 512m." },
+    kafkaPort: { type: "integer", default: 9092, description: "Kafka listener inside the lab (advertised as the broker's hostname). Default 9092." },
+    kafkaExternalPort: { type: "integer", default: 9094, description: "Kafka listener for clients outside the lab (advertised as the public address). Default 9094." },
+    zookeeperPort: { type: "integer", default: 2181, description: "ZooKeeper client port. Default 2181." },
+    topic: { type: "string", default: "test", description: "The lab's default topic. Default test." },
+    topicPartitions: { type: "integer", default: 3, description: "Partitions of the default topic. Default 3." },
+    topicRetentionHours: { type: "integer", default: 168, description: "Retention of the default topic in hours. Default 168 (7 days)." },
+    imageFamily: { type: "string", default: "centos-stream-9", description: "AWS: OS image family: centos-stream-9 (default), rocky-9 or almalinux-9." },
+    brokerInstanceType: { type: "string", default: "t3.medium", description: "AWS: instance type of the broker. Default t3.medium." },
+    clientInstanceType: { type: "string", default: "t3.small", description: "AWS: instance type of producer and consumer. Default t3.small." },
+    dataVolumeGiB: { type: "integer", default: 20, description: "AWS: size of the broker's Kafka data volume in GiB. Default 20." },
+    vpcCidr: { type: "string", default: "10.42.0.0/16", description: "AWS: CIDR of the VPC the stack creates. Default 10.42.0.0/16." },
+    subnetCidr: { type: "string", default: "10.42.1.0/24", description: "AWS: CIDR of the public subnet the stack creates. Default 10.42.1.0/24." },
+    vpcId: { type: "string", default: "", description: "AWS: use this existing VPC instead of creating one (needs subnetId)." },
+    subnetId: { type: "string", default: "", description: "AWS: use this existing public subnet (needs vpcId)." },
+    sshPublicKey: { type: "string", default: "", description: "AWS: an OpenSSH public key to use instead of a generated key pair (needs sshPrivateKey)." },
+    // Not marked secret in the schema: Pulumi would then demand it in every stack. It is read as a secret.
+    sshPrivateKey: { type: "string", default: "", description: "The private key matching sshPublicKey (set it with --secret)." },
+    bridge: { type: "string", default: "kl-br0", description: "local: name of the lab bridge on the host. Default kl-br0." },
+    bridgeAddress: { type: "string", default: "10.77.0.1/24", description: "local: the host's address on the bridge, with prefix. Default 10.77.0.1/24." },
+    brokerAddress: { type: "string", default: "10.77.0.11", description: "local: the broker's address on the bridge. Default 10.77.0.11." },
+    producerAddress: { type: "string", default: "10.77.0.12", description: "local: the producer's address on the bridge. Default 10.77.0.12." },
+    consumerAddress: { type: "string", default: "10.77.0.13", description: "local: the consumer's address on the bridge. Default 10.77.0.13." },
+    dataVolumeSize: { type: "string", default: "2G", description: "local: size of the broker's data volume, e.g. 2G. Default 2G." },
 };
 
-export const DEFAULT_KAFKA_VERSION = "3.9.2";
+export const DEFAULT_KAFKA_VERSION = CONFIG_KEYS.kafkaVersion.default as string;
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -173,7 +175,9 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
     }
 
-    const str = (k: string, dflt: string): string => {
+    const dflt = (k: string) => CONFIG_KEYS[k].default;
+    const isSet = (k: string) => raw[k] !== undefined && raw[k] !== null && raw[k] !== "" && !(Array.isArray(raw[k]) && (raw[k] as unknown[]).length === 0);
+    const str = (k: string, dflt = String(CONFIG_KEYS[k].default)): string => {
         const v = raw[k];
         if (v === undefined || v === null || v === "") return dflt;
         if (typeof v !== "string") {
@@ -186,7 +190,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         const v = str(k, "");
         return v === "" ? undefined : v;
     };
-    const int = (k: string, dflt: number, min: number, max: number, what: string): number => {
+    const int = (k: string, min: number, max: number, what: string, dflt = Number(CONFIG_KEYS[k].default)): number => {
         const v = raw[k];
         if (v === undefined || v === null || v === "") return dflt;
         const s = String(v).trim();
@@ -196,7 +200,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
         return Number(s);
     };
-    const oneOf = <T extends string>(k: string, dflt: T, allowed: readonly T[]): T => {
+    const oneOf = <T extends string>(k: string, allowed: readonly T[], dflt = CONFIG_KEYS[k].default as T): T => {
         const v = str(k, dflt);
         if (!(allowed as readonly string[]).includes(v)) {
             problems.push(`${key(k)} is "${v}"; allowed: ${allowed.join(", ")}`);
@@ -204,9 +208,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
         return v as T;
     };
-    const cidrList = (k: string, dflt: string[]): string[] => {
+    /** The CIDRs of a list key; undefined when it is not set (or empty), so that the target can decide. */
+    const cidrList = (k: string): string[] | undefined => {
         let v = raw[k];
-        if (v === undefined || v === null || v === "") return dflt;
+        if (!isSet(k)) return undefined;
         if (typeof v === "string") {
             const text = v;
             try {
@@ -217,7 +222,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
         if (!Array.isArray(v)) {
             problems.push(`${key(k)} must be a list of CIDRs such as ["203.0.113.0/24"], got ${JSON.stringify(v)}`);
-            return dflt;
+            return undefined;
         }
         const out: string[] = [];
         v.forEach((c, i) => {
@@ -228,12 +233,12 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         return out;
     };
 
-    const target = oneOf<Target>("target", "local", TARGETS);
+    const target = oneOf<Target>("target", TARGETS);
 
     // Ports
-    const internalPort = int("kafkaPort", 9092, 1, 65535, "a TCP port");
-    const externalPort = int("kafkaExternalPort", 9094, 1, 65535, "a TCP port");
-    const zookeeperPort = int("zookeeperPort", 2181, 1, 65535, "a TCP port");
+    const internalPort = int("kafkaPort", 1, 65535, "a TCP port");
+    const externalPort = int("kafkaExternalPort", 1, 65535, "a TCP port");
+    const zookeeperPort = int("zookeeperPort", 1, 65535, "a TCP port");
     const ports = { kafkaPort: internalPort, kafkaExternalPort: externalPort, zookeeperPort };
     const seen = new Map<number, string>();
     for (const [k, p] of Object.entries(ports)) {
@@ -243,12 +248,12 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     }
 
     // Kafka
-    const version = str("kafkaVersion", DEFAULT_KAFKA_VERSION);
+    const version = str("kafkaVersion");
     if (!/^3\.\d+\.\d+$/.test(version)) {
         const why = /^4\./.test(version) ? "Kafka 4.x removed ZooKeeper mode" : "not a Kafka 3.x release";
         problems.push(`${key("kafkaVersion")} is "${version}" (${why}); allowed: a 3.x.y release with ZooKeeper mode, e.g. ${DEFAULT_KAFKA_VERSION}`);
     }
-    const scalaVersion = oneOf("scalaVersion", "2.13", ["2.13", "2.12"] as const);
+    const scalaVersion = oneOf("scalaVersion", ["2.13", "2.12"] as const);
     const artifactUrl = optStr("artifactUrl");
     const artifactFile = optStr("artifactFile");
     const artifactSha512 = optStr("artifactSha512");
@@ -257,59 +262,59 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     if (artifactSha512 && !/^[0-9a-fA-F]{128}$/.test(artifactSha512.replace(/\s+/g, ""))) {
         problems.push(`${key("artifactSha512")} must be 128 hexadecimal digits (a SHA-512)`);
     }
-    const heap = (k: string, dflt: string) => {
-        const v = str(k, dflt);
+    const heap = (k: string) => {
+        const v = str(k);
         if (!/^[1-9]\d*[mMgG]$/.test(v)) {
             problems.push(`${key(k)} is "${v}"; allowed: a JVM heap size such as 512m or 1g`);
-            return dflt;
+            return String(dflt(k));
         }
         return v.toLowerCase();
     };
-    const brokerHeap = heap("brokerHeap", "1g");
-    const zookeeperHeap = heap("zookeeperHeap", "512m");
+    const brokerHeap = heap("brokerHeap");
+    const zookeeperHeap = heap("zookeeperHeap");
 
-    const topicName = str("topic", "test");
+    const topicName = str("topic");
     if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topicName) || topicName === "." || topicName === "..") {
         problems.push(`${key("topic")} "${topicName}" is not a valid topic name; allowed: 1-249 of letters, digits, '.', '_', '-'`);
     }
     const topic: TopicConfig = {
         name: topicName,
-        partitions: int("topicPartitions", 3, 1, 1000, "a partition count"),
-        retentionHours: int("topicRetentionHours", 168, 1, 87600, "hours"),
+        partitions: int("topicPartitions", 1, 1000, "a partition count"),
+        retentionHours: int("topicRetentionHours", 1, 87600, "hours"),
     };
 
     // Network
-    const network: NetworkConfig = {
-        adminCidrs: cidrList("adminCidrs", []),
-        clientCidrs: cidrList("clientCidrs", []),
-        zookeeperCidrs: cidrList("zookeeperCidrs", []),
-    };
+    const adminCidrs = cidrList("adminCidrs");
+    const clientCidrs = cidrList("clientCidrs");
+    const network: NetworkConfig = { adminCidrs: adminCidrs ?? [], clientCidrs: clientCidrs ?? [], zookeeperCidrs: cidrList("zookeeperCidrs") ?? [] };
     network.zookeeperCidrs.forEach((c, i) => {
         if (!isPrivateCidr(c)) {
             problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
         }
     });
 
+    // Pulumi fills in the schema's defaults, so a key of the other target only counts when changed.
+    const setAwayFromDefault = (k: string) => isSet(k) && String(raw[k]) !== String(dflt(k));
     let aws: AwsTargetConfig | undefined;
     let local: LocalTargetConfig | undefined;
     const awsOnly = ["imageFamily", "brokerInstanceType", "clientInstanceType", "dataVolumeGiB", "vpcCidr", "subnetCidr", "vpcId", "subnetId", "sshPublicKey"];
     const localOnly = ["bridge", "bridgeAddress", "brokerAddress", "producerAddress", "consumerAddress", "dataVolumeSize"];
 
     if (target === "aws") {
-        for (const k of localOnly) if (raw[k] !== undefined) problems.push(`${key(k)} applies only to target local, but target is aws`);
+        for (const k of localOnly) if (setAwayFromDefault(k)) problems.push(`${key(k)} applies only to target local, but target is aws`);
         if (network.adminCidrs.length === 0) {
             problems.push(`${key("adminCidrs")} is empty; the deploying machine provisions over SSH, so list at least its address range, e.g. ["203.0.113.10/32"]`);
         }
         const region = (opts.awsRegion ?? "").trim();
         if (!region) problems.push(`aws:region is not set; set it with: pulumi config set aws:region eu-west-1 -s ${opts.stack}`);
         else if (!/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/.test(region)) problems.push(`aws:region "${region}" is not an AWS region name (e.g. eu-west-1)`);
-        const instanceType = (k: string, dflt: string) => {
-            const v = str(k, dflt);
+        const instanceType = (k: string) => {
+            const v = str(k);
             if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v)) problems.push(`${key(k)} "${v}" is not an EC2 instance type (e.g. t3.medium)`);
             return v;
         };
-        const vpcCidr = str("vpcCidr", "10.42.0.0/16");
-        const subnetCidr = str("subnetCidr", "10.42.1.0/24");
+        const vpcCidr = str("vpcCidr");
+        const subnetCidr = str("subnetCidr");
         for (const [k, c] of [["vpcCidr", vpcCidr], ["subnetCidr", subnetCidr]]) {
             const err = parseCidr(c).error;
             if (err) problems.push(`${key(k)} "${c}" is not a valid IPv4 CIDR: ${err}`);
@@ -326,15 +331,15 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         if (sshPublicKey && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey)) {
             problems.push(`${key("sshPublicKey")} is not an OpenSSH public key (ssh-ed25519 AAAA... or ssh-rsa AAAA...)`);
         }
-        if (sshPublicKey && raw.sshPrivateKey === undefined) {
+        if (sshPublicKey && !isSet("sshPrivateKey")) {
             problems.push(`${key("sshPublicKey")} is set but ${key("sshPrivateKey")} is not; provisioning needs the private key (pulumi config set --secret sshPrivateKey < key)`);
         }
         aws = {
             region,
-            imageFamily: oneOf("imageFamily", "centos-stream-9", Object.keys(IMAGE_FAMILIES) as ImageFamily[]),
-            brokerInstanceType: instanceType("brokerInstanceType", "t3.medium"),
-            clientInstanceType: instanceType("clientInstanceType", "t3.small"),
-            dataVolumeGiB: int("dataVolumeGiB", 20, 1, 16384, "GiB"),
+            imageFamily: oneOf("imageFamily", Object.keys(IMAGE_FAMILIES) as ImageFamily[]),
+            brokerInstanceType: instanceType("brokerInstanceType"),
+            clientInstanceType: instanceType("clientInstanceType"),
+            dataVolumeGiB: int("dataVolumeGiB", 1, 16384, "GiB"),
             vpcCidr,
             subnetCidr,
             vpcId,
@@ -349,16 +354,16 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             );
         }
     } else {
-        for (const k of awsOnly) if (raw[k] !== undefined) problems.push(`${key(k)} applies only to target aws, but target is ${target}`);
-        const bridge = str("bridge", "kl-br0");
+        for (const k of awsOnly) if (setAwayFromDefault(k)) problems.push(`${key(k)} applies only to target aws, but target is ${target}`);
+        const bridge = str("bridge");
         if (!/^[a-zA-Z][a-zA-Z0-9_-]{0,14}$/.test(bridge)) problems.push(`${key("bridge")} "${bridge}" is not a usable interface name (1-15 letters, digits, '-' or '_')`);
-        const bridgeAddress = str("bridgeAddress", "10.77.0.1/24");
+        const bridgeAddress = str("bridgeAddress");
         const bridgeNet = parseInterfaceAddress(bridgeAddress);
         if (bridgeNet.error) problems.push(`${key("bridgeAddress")} "${bridgeAddress}" must be an address with prefix such as 10.77.0.1/24: ${bridgeNet.error}`);
         const addresses = {
-            broker: str("brokerAddress", "10.77.0.11"),
-            producer: str("producerAddress", "10.77.0.12"),
-            consumer: str("consumerAddress", "10.77.0.13"),
+            broker: str("brokerAddress"),
+            producer: str("producerAddress"),
+            consumer: str("consumerAddress"),
         };
         const used = new Set<string>([bridgeAddress.split("/")[0]]);
         for (const [role, addr] of Object.entries(addresses)) {
@@ -368,12 +373,12 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             if (used.has(addr)) problems.push(`${key(k)} ${addr} is already used by another machine or the bridge`);
             used.add(addr);
         }
-        const dataVolumeSize = str("dataVolumeSize", "2G");
+        const dataVolumeSize = str("dataVolumeSize");
         if (!/^[1-9]\d*[MG]$/.test(dataVolumeSize)) problems.push(`${key("dataVolumeSize")} "${dataVolumeSize}" must be a size such as 512M or 2G`);
         const hostAddress = `${bridgeAddress.split("/")[0]}/32`;
         // The deploying host reaches the machines from its bridge address: by default it is both admin and client.
-        if (raw.adminCidrs === undefined) network.adminCidrs = [hostAddress];
-        if (raw.clientCidrs === undefined) network.clientCidrs = [hostAddress];
+        if (adminCidrs === undefined) network.adminCidrs = [hostAddress];
+        if (clientCidrs === undefined) network.clientCidrs = [hostAddress];
         const stateRoot = opts.localStateRoot ?? "/var/lib/kafka-lab";
         local = {
             bridge,
@@ -428,8 +433,9 @@ export function loadLabConfig(): { config: LabConfig; sshPrivateKey?: pulumi.Out
         if (ns !== PROJECT || k === undefined || k === "sshPrivateKey") continue;
         raw[k] = CONFIG_KEYS[k]?.type === "array" ? cfg.getObject<unknown>(k) : cfg.get(k);
     }
-    const sshPrivateKey = cfg.getSecret("sshPrivateKey");
-    if (sshPrivateKey !== undefined) raw.sshPrivateKey = "(secret)";
+    const hasPrivateKey = (cfg.get("sshPrivateKey") ?? "") !== "";
+    const sshPrivateKey = hasPrivateKey ? cfg.requireSecret("sshPrivateKey") : undefined;
+    if (hasPrivateKey) raw.sshPrivateKey = "(secret)";
     const config = validateConfig(raw, { stack: pulumi.getStack(), awsRegion: new pulumi.Config("aws").get("region") });
     return { config, sshPrivateKey };
 }

@@ -83,6 +83,15 @@ test("every problem is reported at once", (t) => {
     t.regex(message, /nothing was created/);
 });
 
+test("the schema's defaults, as Pulumi fills them in, are a valid config for every target", (t) => {
+    const defaults = Object.fromEntries(Object.entries(CONFIG_KEYS).map(([k, spec]) => [k, spec.default]));
+    const local = validateConfig(defaults, { stack: "local" });
+    t.deepEqual(local.network.adminCidrs, ["10.77.0.1/32"], "an empty list means: the target decides");
+    const onAws = validateConfig({ ...defaults, target: "aws", adminCidrs: ["203.0.113.0/24"] }, { stack: "dev", awsRegion: "eu-west-1" });
+    t.is(onAws.kafka.artifact.kind, "url");
+    t.regex(problemsOf(() => validateConfig({ ...defaults, target: "aws" }, { stack: "dev", awsRegion: "eu-west-1" })), /adminCidrs is empty/);
+});
+
 test("local target: addresses must sit on the bridge network and not collide", (t) => {
     t.regex(problemsOf(() => validateConfig({ brokerAddress: "10.78.0.11" }, { stack: "local" })), /brokerAddress 10.78.0.11 is not inside the bridge network 10.77.0.0\/24/);
     t.regex(problemsOf(() => validateConfig({ consumerAddress: "10.77.0.12" }, { stack: "local" })), /consumerAddress 10.77.0.12 is already used/);
@@ -93,7 +102,10 @@ test("Pulumi.yaml declares exactly the keys the config module knows, with the sa
     const project = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
     t.is(project.stackConfigDir, "stacks");
     t.deepEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_KEYS).sort());
-    for (const [k, spec] of Object.entries(CONFIG_KEYS)) t.is(project.config[k].type, spec.type, k);
+    for (const [k, spec] of Object.entries(CONFIG_KEYS)) {
+        t.is(project.config[k].type, spec.type, k);
+        t.deepEqual(project.config[k].default, spec.default, k);
+    }
 });
 
 test("dev, staging and prod are valid AWS stacks with growing machines", (t) => {
