@@ -1,7 +1,7 @@
 // Provisioning over SSH, written once for every target: each step of templates/scripts becomes one
 // remote command, run in order per host, re-run only when its rendered script changes.
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { RemoteCommand, RemoteUpload, SshConnection } from "./commands";
 import { LabConfig } from "./config";
 import { LabMachines, ROLES, Role } from "./machines";
 import { LabAddresses, ProvisionContext, renderStep, stagedUploadPath, stepsFor } from "./render";
@@ -19,7 +19,7 @@ const RUN_AS_ROOT = `if [ "$(id -u)" -eq 0 ]; then exec bash -s; else exec sudo 
 
 export class LabProvisioning extends pulumi.ComponentResource {
     /** The commands of each host, in order; the last one of a host means that host is ready. */
-    readonly steps: Record<Role, command.remote.Command[]>;
+    readonly steps: Record<Role, RemoteCommand[]>;
 
     constructor(name: string, args: LabProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka-lab:index:Provisioning", name, {}, opts);
@@ -28,18 +28,20 @@ export class LabProvisioning extends pulumi.ComponentResource {
             .all(ROLES.map((r) => pulumi.all([lab.machines[r].privateIp, lab.machines[r].publicIp])))
             .apply((pairs) => Object.fromEntries(ROLES.map((r, i) => [r, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])) as LabAddresses);
 
-        this.steps = {} as Record<Role, command.remote.Command[]>;
+        this.steps = {} as Record<Role, RemoteCommand[]>;
         for (const role of ROLES) {
             const machine = lab.machines[role];
-            const connection: command.types.input.remote.ConnectionArgs = {
-                host: machine.sshHost,
-                port: lab.sshPort,
-                user: lab.sshUser,
-                privateKey: lab.sshPrivateKey,
-                // A new machine's sshd may take a while: retry the dial, but a bounded number of times.
-                dialErrorLimit: 40,
-                perDialTimeout: 15,
-            };
+            const connection: pulumi.Output<SshConnection> = pulumi.secret(
+                pulumi.all([machine.sshHost, lab.sshPrivateKey]).apply(([host, privateKey]) => ({
+                    host,
+                    port: lab.sshPort,
+                    user: lab.sshUser,
+                    privateKey,
+                    // A new machine's sshd may take a while: retry the dial, but a bounded number of times.
+                    dialAttempts: 40,
+                    dialTimeout: 15,
+                })),
+            );
             const devices = role === "broker" && lab.brokerDataDevices ? lab.brokerDataDevices : pulumi.output<string[]>([]);
             const ctx: pulumi.Output<ProvisionContext> = pulumi
                 .all([addresses, devices])
@@ -51,23 +53,17 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {
                     // Lab machines without internet get the tarball uploaded; the step then verifies it.
                     previous = [
-                        new command.remote.CopyToRemote(
+                        new RemoteUpload(
                             `${role}-upload-kafka`,
-                            { connection, source: new pulumi.asset.FileAsset(config.kafka.artifact.path), remotePath: stagedUploadPath(config) },
+                            { connection, localPath: config.kafka.artifact.path, remotePath: stagedUploadPath(config), triggers: [args.artifactSha512] },
                             { parent: this, dependsOn: previous },
                         ),
                     ];
                 }
                 const rendered = ctx.apply((c) => renderStep(step, role, c));
-                const cmd = new command.remote.Command(
+                const cmd = new RemoteCommand(
                     `${role}-${step}`,
-                    {
-                        connection,
-                        create: RUN_AS_ROOT,
-                        stdin: rendered.script,
-                        triggers: [rendered.fingerprint],
-                        addPreviousOutputInEnv: false,
-                    },
+                    { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint] },
                     { parent: this, dependsOn: previous },
                 );
                 this.steps[role].push(cmd);

@@ -58,7 +58,7 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
                 }
                 if (args.type === "tls:index/privateKey:PrivateKey") Object.assign(state, { privateKeyOpenssh: "GENERATED-KEY", publicKeyOpenssh: "ssh-ed25519 AAAA" });
                 if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-key`;
-                if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
+                if (args.type.startsWith("pulumi-nodejs:dynamic/kafka-lab:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
                 return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
             },
             call(args) {
@@ -201,7 +201,7 @@ test.serial("provisioning steps run in order on each host, each after the one be
     const run = await runProgram("dev");
     for (const role of ROLES) {
         const names = stepsFor(role, role === "broker").map((s) => `${role}-${s}`);
-        const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${role}-`));
+        const commands = ofType(run, "pulumi-nodejs:dynamic/kafka-lab:RemoteCommand").filter((c) => c.name.startsWith(`${role}-`));
         t.deepEqual(commands.map((c) => c.name), names);
         commands.forEach((c, i) => {
             if (i > 0) t.deepEqual(c.dependsOn, [names[i - 1]], c.name);
@@ -211,7 +211,8 @@ test.serial("provisioning steps run in order on each host, each after the one be
             t.is((await resolve(c.inputs.triggers)).length, 1);
             t.regex(await resolve(c.inputs.create), /sudo -n bash -s/);
             const conn = await resolve(c.inputs.connection);
-            t.is(conn.dialErrorLimit, 40, "SSH dial retries are bounded");
+            t.is(conn.dialAttempts, 40, "SSH dial retries are bounded");
+            t.true(await pulumi.isSecret(c.inputs.connection), "the connection carries the private key: secret");
         }
     }
 });
@@ -236,13 +237,13 @@ test.serial("the local stack registers no AWS resource, provider or invoke", asy
     const run = await runProgram("local");
     t.deepEqual(run.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws") || r.type.startsWith("tls:")), []);
     t.deepEqual(run.invokes.filter((c) => c.token.startsWith("aws:")), []);
-    const machines = ofType(run, "command:local:Command").filter((c) => c.name.startsWith("machine-"));
+    const machines = ofType(run, "pulumi-nodejs:dynamic/kafka-lab:HostCommand").filter((c) => c.name.startsWith("machine-"));
     t.deepEqual(machines.map((m) => m.name), ["machine-broker", "machine-producer", "machine-consumer"]);
     t.regex(await resolve(machines[0].inputs.create), /^bash scripts\/local\/machine.sh up 'kl-local-broker' '10.77.0.11\/24' 'kl-br0' .* '2G'$/);
     t.regex(await resolve(machines[0].inputs.delete), /^bash scripts\/local\/machine.sh down 'kl-local-broker'$/);
     // Lab machines have no internet: the tarball is uploaded, and its checksum is the published one.
     const upload = run.byName("broker-upload-kafka");
-    t.is(upload.type, "command:remote:CopyToRemote");
+    t.is(upload.type, "pulumi-nodejs:dynamic/kafka-lab:RemoteUpload");
     t.regex(await resolve(run.byName("broker-stage-kafka").inputs.stdin), new RegExp(`EXPECTED_SHA512='${tarballSha}'`));
     t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "10.77.0.11", privateIp: "10.77.0.11" });
     t.is(run.outputs.bootstrapServers, "10.77.0.11:9094");

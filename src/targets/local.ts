@@ -1,8 +1,8 @@
 // Local target: three systemd-nspawn machines on a bridge of the lab's own, created and removed by
 // the host-side scripts in scripts/local. Like the AWS target it only creates machines.
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { HostCommand } from "../commands";
 import { LabConfig } from "../config";
 import { LabMachine, LabMachines, ROLES, Role } from "../machines";
 import { shellQuote as q } from "../render";
@@ -19,7 +19,7 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
     readonly sshPort = 22;
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly ready: pulumi.Resource[];
-    readonly machineCommands: Record<Role, command.local.Command>;
+    readonly machineCommands: Record<Role, HostCommand>;
 
     constructor(name: string, args: { config: LabConfig }, opts?: pulumi.ComponentResourceOptions) {
         super("kafka-lab:local:LabMachines", name, {}, opts);
@@ -28,21 +28,20 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
         const prefixLength = cfg.bridgeAddress.split("/")[1];
 
         // Refuses (not root, not Linux, a tool missing) before anything is made on the host.
-        const preflight = new command.local.Command("preflight", { create: `bash ${SCRIPTS}/preflight.sh` }, { parent: this });
+        const preflight = new HostCommand("preflight", { create: `bash ${SCRIPTS}/preflight.sh` }, { parent: this });
 
         // The stack's SSH key, made on the host; the private half leaves this resource only as a secret.
-        const key = new command.local.Command(
+        const key = new HostCommand(
             "ssh-key",
             {
                 create: `set -e; install -d -m 0700 ${q(cfg.stateDir)}; [ -f ${q(keyPath)} ] || ssh-keygen -q -t ed25519 -N '' -C ${q(`kafka-lab-${args.config.stack}`)} -f ${q(keyPath)}; cat ${q(keyPath)}`,
-                delete: `rm -f ${q(keyPath)} ${q(keyPath + ".pub")}`,
-                logging: "none",
+                delete: `rm -f ${q(keyPath)} ${q(keyPath + ".pub")}; rmdir ${q(cfg.stateDir)} 2>/dev/null || true`,
             },
             { parent: this, dependsOn: [preflight], additionalSecretOutputs: ["stdout"] },
         );
         this.sshPrivateKey = pulumi.secret(key.stdout.apply((k) => `${k.trim()}\n`));
 
-        const network = new command.local.Command(
+        const network = new HostCommand(
             "bridge",
             {
                 create: `bash ${SCRIPTS}/network.sh up ${q(cfg.bridge)} ${q(cfg.bridgeAddress)}`,
@@ -51,14 +50,14 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
             { parent: this, dependsOn: [preflight] },
         );
 
-        this.machineCommands = {} as Record<Role, command.local.Command>;
+        this.machineCommands = {} as Record<Role, HostCommand>;
         this.machines = {} as Record<Role, LabMachine>;
         for (const role of ROLES) {
             const machineName = `${cfg.machinePrefix}-${role}`;
             const address = cfg.addresses[role];
             // Only the broker gets a data volume (a loop device mounted at the data dir inside it).
             const volume = role === "broker" ? ` ${q(cfg.dataVolumeSize)}` : "";
-            const machine = new command.local.Command(
+            const machine = new HostCommand(
                 `machine-${role}`,
                 {
                     create: `bash ${SCRIPTS}/machine.sh up ${q(machineName)} ${q(`${address}/${prefixLength}`)} ${q(cfg.bridge)} "$(ssh-keygen -y -f ${q(keyPath)})"${volume}`,
