@@ -1,0 +1,138 @@
+// The local lab, as a runbook: set up what is missing, deploy with the real Pulumi engine, prove it.
+//
+//   npm run lab [-- up]          set up, `pulumi up -s local`, smoke test
+//   npm run lab -- down          `pulumi destroy -s local`, then check the host is clean
+//   npm run lab -- status        machines, addresses, ZooKeeper and Kafka
+//   npm run lab -- ssh HOST [COMMAND]
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { $, argv, chalk } from "zx";
+import { parse } from "yaml";
+import { REPO, ROLES, keyFile, pulumi, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
+
+const STACK = "local";
+const [command = "up", ...rest] = argv._;
+const started = Date.now();
+const timings = [];
+$.verbose = false;
+
+/** One named stage: its progress on the terminal, its time in the summary. */
+async function stage(name, fn) {
+    const t0 = Date.now();
+    console.log(chalk.bold(`\n== ${name}`));
+    try {
+        const result = await fn();
+        const seconds = (Date.now() - t0) / 1000;
+        timings.push({ stage: name, seconds });
+        console.log(chalk.gray(`   ${name}: ${seconds.toFixed(1)}s`));
+        return result;
+    } catch (err) {
+        console.error(chalk.red(`\n${name} failed: ${String(err.message ?? err).split("\n")[0]}`));
+        throw err;
+    }
+}
+
+/** Runs a host script with its progress shown as it goes, and returns its last stdout line. */
+async function hostScript(script, args = [], timeout = "30m") {
+    const out = await $({ cwd: REPO, timeout, stdio: ["ignore", "pipe", "inherit"] })`bash ${path.join("scripts", script)} ${args}`;
+    return out.stdout.trim().split("\n").at(-1);
+}
+
+/** Pulumi with its own progress on the terminal (it is the long step). */
+function pulumiLive(args) {
+    const r = spawnSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), ...args], { cwd: REPO, stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited with ${r.status}`);
+}
+
+function stackFile() {
+    return parse(fs.readFileSync(path.join(REPO, "stacks", `Pulumi.${STACK}.yaml`), "utf8")).config ?? {};
+}
+
+async function ensureStack() {
+    const stacks = JSON.parse((await pulumi(["stack", "ls", "--json"])).stdout);
+    if (!stacks.some((s) => s.name === STACK)) await pulumi(["stack", "init", STACK]);
+}
+
+async function up() {
+    const { DEFAULT_KAFKA_VERSION } = await import("../src/config.ts");
+    const cfg = stackFile();
+    const version = cfg["kafka-lab:kafkaVersion"] ?? DEFAULT_KAFKA_VERSION;
+    const scala = cfg["kafka-lab:scalaVersion"] ?? "2.13";
+
+    await stage("host checks and packages (root, Linux, nspawn, debootstrap)", () => hostScript("local/preflight.sh", ["--install"]));
+    await stage("Pulumi engine (built from the Go module proxy, cached)", () => hostScript("setup-engine.sh"));
+    await stage("machine image (debootstrap, cached)", () => hostScript("local/rootfs.sh"));
+    const tarball = await stage(`Kafka ${version} distribution (Maven Central, cached)`, () => hostScript("local/kafka-dist.sh", [version, scala]));
+    console.log(`   ${tarball}`);
+    await stage("stack local (file backend in .pulumi-state)", ensureStack);
+    await stage("pulumi up -s local", () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]));
+    await stage("smoke test", async () => {
+        const r = spawnSync("node", [path.join(REPO, "scripts", "smoke.mjs"), "--stack", STACK, "--report", path.join(REPO, "reports", "smoke-local.json")], { cwd: REPO, stdio: "inherit" });
+        if (r.status !== 0) throw new Error("the smoke test failed (see above)");
+    });
+
+    const outputs = await stackOutputs(STACK);
+    console.log(chalk.bold("\nThe lab is up."));
+    console.log(`  bootstrap servers (from this host): ${outputs.bootstrapServers}`);
+    console.log(`  bootstrap servers (inside the lab): ${outputs.internalBootstrapServers}`);
+    for (const role of ROLES) console.log(`  ${role.padEnd(8)} ${outputs.hosts[role].privateIp.padEnd(15)} npm run lab -- ssh ${role}`);
+    summary();
+}
+
+async function down() {
+    await stage("pulumi destroy -s local", async () => {
+        const stacks = JSON.parse((await pulumi(["stack", "ls", "--json"])).stdout);
+        if (stacks.some((s) => s.name === STACK)) pulumiLive(["destroy", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]);
+        else console.log("   no local stack: nothing to destroy");
+    });
+    await stage("host left as found", () => hostScript("local/host-clean.sh"));
+    summary();
+}
+
+async function status() {
+    const outputs = await stackOutputs(STACK).catch((e) => {
+        console.log(`The local lab is not deployed (${e.message.split("\n")[0]}). Start it with: npm run lab`);
+        process.exit(1);
+    });
+    const key = keyFile(outputs);
+    console.log(`bootstrap servers: ${outputs.bootstrapServers} (outside), ${outputs.internalBootstrapServers} (inside)`);
+    for (const role of ROLES) {
+        const probe = role === "broker" ? "systemctl is-active zookeeper kafka | paste -sd' '" : "test -x /opt/kafka-lab/clients/producer.py && echo clients-installed";
+        const r = await ssh(outputs, key, role, `hostname; ${probe}`, { timeout: "20s", nothrow: true });
+        const state = r.exitCode === 0 || r.stdout ? r.stdout.trim().replace(/\n/g, " ") : `unreachable (${r.stderr.trim().split("\n")[0]})`;
+        const label = role === "broker" ? " (hostname, zookeeper, kafka)" : "";
+        console.log(`${role.padEnd(9)} ${outputs.hosts[role].privateIp.padEnd(15)} ${state}${label}`);
+    }
+}
+
+async function sshInto() {
+    const [host, ...cmd] = rest.map(String);
+    if (!ROLES.includes(host)) {
+        console.error(`usage: npm run lab -- ssh ${ROLES.join("|")} [command]`);
+        process.exit(2);
+    }
+    const outputs = await stackOutputs(STACK);
+    const key = keyFile(outputs);
+    const r = spawnSync("ssh", [...(cmd.length ? [] : ["-t"]), ...sshArgs(outputs, key, host), ...cmd], { stdio: "inherit" });
+    process.exit(r.status ?? 1);
+}
+
+function summary() {
+    const total = (Date.now() - started) / 1000;
+    console.log(chalk.bold("\nTimes"));
+    for (const t of timings) console.log(`  ${t.stage.padEnd(62)} ${t.seconds.toFixed(1).padStart(7)}s`);
+    console.log(`  ${"total".padEnd(62)} ${total.toFixed(1).padStart(7)}s`);
+}
+
+const commands = { up, down, status, ssh: sshInto };
+if (!commands[command]) {
+    console.error(`unknown command "${command}"; use: npm run lab -- [up|down|status|ssh HOST [COMMAND]]`);
+    process.exit(2);
+}
+try {
+    await commands[command]();
+} catch (err) {
+    if (timings.length) summary();
+    process.exit(1);
+}

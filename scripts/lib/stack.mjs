@@ -1,0 +1,66 @@
+// What the lab scripts share: the stack's outputs (read through Pulumi, never from hand-kept files)
+// and SSH into its machines, every call with a timeout.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { $ } from "zx";
+
+export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
+export const ROLES = ["broker", "producer", "consumer"];
+
+/**
+ * Runs Pulumi: the project's own build through scripts/pulumi.sh, or the CLI named by KAFKA_LAB_PULUMI
+ * (e.g. `pulumi` in a CI that installed it, with its own backend login).
+ */
+export function pulumi(args, opts = {}) {
+    const cli = process.env.KAFKA_LAB_PULUMI;
+    const run = $({ cwd: REPO, quiet: true, ...opts });
+    return cli ? run`${cli} ${args}` : run`bash ${path.join(REPO, "scripts", "pulumi.sh")} ${args}`;
+}
+
+/** Checks and normalises `pulumi stack output --json --show-secrets`: every output the lab promises. */
+export function parseStackOutputs(json) {
+    const o = typeof json === "string" ? JSON.parse(json) : json;
+    const missing = ["hosts", "bootstrapServers", "internalBootstrapServers", "sshUser", "sshPrivateKey", "topic"].filter((k) => o[k] === undefined);
+    if (missing.length) throw new Error(`the stack has no output ${missing.join(", ")}: is it deployed? (pulumi up)`);
+    for (const role of ROLES) {
+        const h = o.hosts[role];
+        if (!h || !h.publicIp || !h.privateIp) throw new Error(`the stack output hosts.${role} lacks publicIp/privateIp`);
+    }
+    if (typeof o.sshPrivateKey !== "string" || !o.sshPrivateKey.includes("PRIVATE KEY")) {
+        throw new Error("the stack output sshPrivateKey is not a private key (read outputs with --show-secrets)");
+    }
+    return o;
+}
+
+export async function stackOutputs(stack) {
+    const args = ["stack", "output", "--json", "--show-secrets", ...(stack ? ["-s", stack] : [])];
+    const out = await pulumi(args, { timeout: "120s" });
+    return parseStackOutputs(out.stdout);
+}
+
+/** Writes the stack's private key to a private temp file, for ssh -i. */
+export function keyFile(outputs) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-ssh-"));
+    const file = path.join(dir, "id");
+    fs.writeFileSync(file, outputs.sshPrivateKey.endsWith("\n") ? outputs.sshPrivateKey : `${outputs.sshPrivateKey}\n`, { mode: 0o600 });
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    return file;
+}
+
+export function sshArgs(outputs, key, role) {
+    return [
+        "-i", key,
+        "-o", "BatchMode=yes",
+        "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR",
+        "-o", "ConnectTimeout=10",
+        `${outputs.sshUser}@${outputs.hosts[role].publicIp}`,
+    ];
+}
+
+/** Runs a command on a lab machine. Never hangs: the timeout ends it. */
+export function ssh(outputs, key, role, command, { timeout = "60s", input, nothrow = false } = {}) {
+    return $({ quiet: true, timeout, input, nothrow })`ssh ${sshArgs(outputs, key, role)} ${command}`;
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# kafka-dist.sh <kafka-version> <scala-version> [out-dir]
+#
+# Builds a ZooKeeper-era (3.x) Kafka distribution from Maven Central artifacts,
+# laid out like the Apache binary tarball:
+#
+#   <out-dir>/kafka_<scala>-<version>.tgz          top dir kafka_<scala>-<version>/{bin,libs,config}
+#   <out-dir>/kafka_<scala>-<version>.tgz.sha512   "gpg --print-md SHA512" layout
+#   <out-dir>/kafka_<scala>-<version>.tgz.recipe   stamp: hash of this script + versions
+#
+# out-dir defaults to ${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}/dist.
+# The tgz path is the last line on stdout; progress goes to stderr.
+# Nothing is rebuilt when the tgz, its sha512 and a matching stamp exist
+# (KAFKA_DIST_FORCE=1 rebuilds anyway). Needs bash, mvn, java, tar, gzip,
+# sha512sum, awk, and unzip or python3 (to look inside jars).
+# MVN (default: mvn) and MVN_ARGS (extra arguments) tune the Maven call.
+set -euo pipefail
+umask 022
+
+log() { printf '[kafka-dist] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 <kafka-version> <scala-version> [out-dir]" >&2; exit 2; }
+kafka_version=$1
+scala_version=$2
+out_dir=${3:-${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}/dist}
+
+[[ $kafka_version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "kafka version must look like 3.9.2, got '$kafka_version'"
+[[ $scala_version =~ ^2\.1[23]$ ]] || die "scala version must be 2.12 or 2.13, got '$scala_version'"
+[ "${kafka_version%%.*}" -lt 4 ] || die "Kafka $kafka_version has no ZooKeeper mode; this recipe builds 3.x only"
+
+# Logging backend: slf4j-reload4j must match the slf4j-api that Kafka brings (1.7.x for 3.x).
+slf4j_version=1.7.36
+dependency_plugin_version=3.8.1
+# Fixed timestamp for every tar entry, so identical inputs give an identical tgz.
+tar_mtime=1704067200
+
+name=kafka_${scala_version}-${kafka_version}
+tgz=$out_dir/$name.tgz
+sha=$tgz.sha512
+stamp=$tgz.recipe
+
+script_path=$(readlink -f -- "${BASH_SOURCE[0]}")
+recipe=$( { cat -- "$script_path"; printf '\nkafka=%s scala=%s slf4j=%s plugin=%s\n' \
+  "$kafka_version" "$scala_version" "$slf4j_version" "$dependency_plugin_version"; } | sha256sum | cut -d' ' -f1)
+
+# ---------------------------------------------------------------------------
+# sha512 file in the layout of `gpg --print-md SHA512 <file>`: "<name>: " then
+# the digest in upper-case groups of 8 hex digits, wrapped at 80 columns with
+# continuation lines indented under the first group. When "<name>: " is wider
+# than 40 columns, gpg ends that line and starts the digest on the next one.
+gpg_sha512_layout() { # <file> -> stdout
+  local file=$1 hex
+  hex=$(sha512sum -- "$file" | cut -d' ' -f1)
+  awk -v name="$(basename -- "$file")" -v hex="$hex" 'BEGIN {
+    hex = toupper(hex); prefix = name ": "
+    if (length(prefix) > 40) { print prefix; line = ""; cont = " " }
+    else { line = prefix; cont = sprintf("%" length(prefix) "s", "") }
+    for (i = 0; i < 16; i++) {
+      g = substr(hex, i * 8 + 1, 8)
+      if (i == 0) line = line g
+      else if (length(line) + 9 <= 80) line = line " " g
+      else { print line; line = cont g }
+    }
+    print line
+  }'
+}
+
+# Digest (lower case) read back from such a file: drop "<name>:", keep the hex.
+sha512_from_layout() { # <sha512-file> -> stdout
+  tr -d '\n' < "$1" | sed 's/^[^:]*://' | tr -d ' \t\r' | tr 'A-F' 'a-f'
+}
+
+cache_valid() {
+  [ -f "$tgz" ] && [ -f "$sha" ] && [ -f "$stamp" ] || return 1
+  [ "$(head -n1 -- "$stamp")" = "$recipe" ] || return 1
+  [ "$(sha512_from_layout "$sha")" = "$(sha512sum -- "$tgz" | cut -d' ' -f1)" ]
+}
+
+mkdir -p -- "$out_dir"
+out_dir=$(cd -- "$out_dir" && pwd)
+tgz=$out_dir/$name.tgz; sha=$tgz.sha512; stamp=$tgz.recipe
+
+# One build per output at a time; a second caller waits and then finds the cache.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$out_dir/.$name.lock"
+  flock 9
+fi
+
+if [ "${KAFKA_DIST_FORCE:-0}" != 1 ] && cache_valid; then
+  log "up to date: $tgz"
+  printf '%s\n' "$tgz"
+  exit 0
+fi
+
+command -v "${MVN:-mvn}" >/dev/null 2>&1 || die "Maven ('${MVN:-mvn}') not found; apt-get install maven"
+log "building $name (recipe ${recipe:0:12})"
+started=$SECONDS
+
+work=$(mktemp -d "$out_dir/.build-$name.XXXXXX")
+trap 'rm -rf -- "$work"' EXIT
+dist=$work/$name
+mkdir -p "$dist/bin" "$dist/libs" "$dist/config" "$work/mvn"
+
+# ---------------------------------------------------------------------------
+# libs/: the broker (kafka_<scala>, which brings ZooKeeper), the command-line
+# tools (kafka-tools) and the reload4j logging backend, with runtime deps.
+write_pom() { # <slf4j-version>
+  cat > "$work/mvn/pom.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>kafka-lab</groupId>
+  <artifactId>kafka-dist-libs</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_${scala_version}</artifactId><version>${kafka_version}</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>${kafka_version}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$1</version></dependency>
+  </dependencies>
+  <build><pluginManagement><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>${dependency_plugin_version}</version>
+  </plugin></plugins></pluginManagement></build>
+</project>
+EOF
+}
+
+copy_libs() {
+  rm -f -- "$dist"/libs/*.jar
+  # shellcheck disable=SC2086
+  # (Debian's Maven prints colour resets even with -q; strip them.)
+  "${MVN:-mvn}" -B -q -Dstyle.color=never ${MVN_ARGS:-} -f "$work/mvn/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$dist/libs" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2 \
+    || die "Maven could not resolve Kafka $kafka_version (Scala $scala_version)"
+}
+
+log "resolving libs with Maven"
+write_pom "$slf4j_version"
+copy_libs
+api_jar=$(cd "$dist/libs" && ls slf4j-api-*.jar 2>/dev/null | head -n1)
+api_version=${api_jar#slf4j-api-}; api_version=${api_version%.jar}
+if [ -n "$api_version" ] && [ "$api_version" != "$slf4j_version" ]; then
+  log "slf4j-api is $api_version here; matching slf4j-reload4j to it"
+  write_pom "$api_version"
+  copy_libs
+fi
+[ -f "$dist/libs/kafka_${scala_version}-${kafka_version}.jar" ] || die "kafka_${scala_version}-${kafka_version}.jar missing from libs"
+
+# Maven keeps one version per artifact; warn if two jars still share a name
+# (metrics-core is expected twice: Yammer 2.x and Dropwizard 4.x are both used).
+dups=$(cd "$dist/libs" && ls *.jar | sed -E 's/-[0-9][^-]*(-[A-Za-z0-9.]+)*\.jar$//' | sort | uniq -d | grep -vx metrics-core || true)
+[ -z "$dups" ] || log "warning: several jars named: $(echo $dups)"
+log "libs: $(ls "$dist/libs" | wc -l) jars, $(du -sh "$dist/libs" | cut -f1)"
+
+# ---------------------------------------------------------------------------
+# Which main class each tool has depends on the release (classes moved from
+# core's kafka.* to org.apache.kafka.tools.* over 3.x): look inside the jars.
+list_classes() {
+  local j
+  if command -v unzip >/dev/null 2>&1; then
+    for j in "$dist"/libs/*.jar; do unzip -Z1 "$j"; done
+  elif command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import sys, zipfile
+for j in sys.argv[1:]:
+    print("\n".join(zipfile.ZipFile(j).namelist()))' "$dist"/libs/*.jar
+  else
+    die "need unzip or python3 to list jar contents"
+  fi | sed -n 's#\.class$##p' | tr '/' '.' | sort -u
+}
+list_classes > "$work/classes.txt"
+
+pick_class() { # <candidate>... -> first one present in libs
+  local c
+  for c in "$@"; do
+    if grep -qxF -- "$c" "$work/classes.txt"; then printf '%s\n' "$c"; return 0; fi
+  done
+  die "none of these classes is in libs: $*"
+}
+
+# ---------------------------------------------------------------------------
+# bin/
+cat > "$dist/bin/kafka-run-class.sh" <<'EOF'
+#!/bin/sh
+# kafka-run-class.sh [-name NAME] [-loggc] [-tools] CLASS [ARGS...]
+# Runs CLASS in the foreground with this distribution's libs/* on the classpath.
+#   -name NAME  names the GC log file (NAME-gc.log)     -loggc  enable GC logging
+#   -tools      command-line tool: tools-log4j.properties (WARN to stderr), 512M heap
+# Environment: JAVA_HOME, KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_GC_LOG_OPTS,
+#   KAFKA_LOG4J_OPTS, LOG_DIR (kafka.logs.dir), JMX_PORT, KAFKA_JMX_OPTS, KAFKA_OPTS, CLASSPATH
+set -f
+base_dir=$(cd -- "$(dirname -- "$(readlink -f -- "$0")")/.." && pwd) || exit 1
+name=kafka loggc='' tools=''
+while [ $# -gt 0 ]; do
+  case $1 in
+    -name) [ $# -ge 2 ] || break; name=$2; shift 2 ;;
+    -loggc) loggc=1; shift ;;
+    -tools) tools=1; shift ;;
+    -daemon) echo "$0: -daemon is not supported; run in the foreground (systemd)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || { echo "usage: $0 [-name NAME] [-loggc] [-tools] CLASS [ARGS...]" >&2; exit 2; }
+main=$1; shift
+
+if [ -n "$JAVA_HOME" ]; then JAVA=$JAVA_HOME/bin/java; else JAVA=$(command -v java) || JAVA=; fi
+[ -n "$JAVA" ] && [ -x "$JAVA" ] || { echo "$0: no java (set JAVA_HOME or put java on PATH)" >&2; exit 1; }
+
+LOG_DIR=${LOG_DIR:-$base_dir/logs}
+mkdir -p -- "$LOG_DIR" 2>/dev/null
+
+cp="$base_dir/libs/*"
+[ -z "$CLASSPATH" ] || cp="$cp:$CLASSPATH"
+
+# The JVM command line is assembled back to front with set --.
+set -- -cp "$cp" "$main" "$@"
+set -- $KAFKA_OPTS "$@"
+set -- "-Dkafka.logs.dir=$LOG_DIR" "$@"
+if [ -n "$KAFKA_LOG4J_OPTS" ]; then
+  set -- $KAFKA_LOG4J_OPTS "$@"
+elif [ -n "$tools" ]; then
+  set -- "-Dlog4j.configuration=file:$base_dir/config/tools-log4j.properties" "$@"
+else
+  set -- "-Dlog4j.configuration=file:$base_dir/config/log4j.properties" "$@"
+fi
+if [ -n "$JMX_PORT" ] && [ -z "$tools" ]; then
+  set -- ${KAFKA_JMX_OPTS:--Dcom.sun.management.jmxremote -Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false} \
+    "-Dcom.sun.management.jmxremote.port=$JMX_PORT" "-Dcom.sun.management.jmxremote.rmi.port=$JMX_PORT" "$@"
+fi
+if [ -n "$loggc" ]; then
+  if [ -n "$KAFKA_GC_LOG_OPTS" ]; then
+    set -- $KAFKA_GC_LOG_OPTS "$@"
+  elif [ -w "$LOG_DIR" ]; then
+    set -- "-Xlog:gc*:file=$LOG_DIR/$name-gc.log:time,tags:filecount=10,filesize=100M" "$@"
+  fi
+fi
+set -- ${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true} "$@"
+if [ -n "$KAFKA_HEAP_OPTS" ]; then
+  set -- $KAFKA_HEAP_OPTS "$@"
+elif [ -n "$tools" ]; then
+  set -- -Xmx512M "$@"
+else
+  set -- -Xmx256M "$@"
+fi
+exec "$JAVA" "$@"
+EOF
+
+write_start() { # <script> <usage> <default-heap> <jvm-name> <class>
+  cat > "$dist/bin/$1" <<EOF
+#!/bin/sh
+# $1 $2
+# Runs in the foreground. EXTRA_ARGS (default "-name $4 -loggc") goes to
+# kafka-run-class.sh; set it without -loggc to turn GC logging off.
+[ \$# -ge 1 ] || { echo "usage: \$0 $2" >&2; exit 2; }
+export KAFKA_HEAP_OPTS="\${KAFKA_HEAP_OPTS:-$3}"
+exec "\$(dirname -- "\$(readlink -f -- "\$0")")/kafka-run-class.sh" \${EXTRA_ARGS--name $4 -loggc} $5 "\$@"
+EOF
+}
+
+write_stop() { # <script> <class> <what>
+  cat > "$dist/bin/$1" <<EOF
+#!/bin/sh
+# $1 [SIGNAL]
+# Sends SIGNAL (default TERM) to every java process whose main class is
+# $2; after TERM, waits up to STOP_TIMEOUT seconds (default 30) for them to exit.
+main=$2
+EOF
+  cat >> "$dist/bin/$1" <<'EOF'
+sig=${1:-TERM} pids=''
+for d in /proc/[0-9]*; do
+  args=$(tr '\000' '\n' 2>/dev/null < "$d/cmdline") || continue
+  argv0=$(printf '%s\n' "$args" | head -n1)
+  case $argv0 in *java) ;; *) continue ;; esac
+  printf '%s\n' "$args" | grep -qxF -- "$main" || continue
+  kill -s "$sig" "${d#/proc/}" 2>/dev/null && pids="$pids ${d#/proc/}"
+done
+EOF
+  cat >> "$dist/bin/$1" <<EOF
+[ -n "\$pids" ] || { echo "No $3 to stop" >&2; exit 1; }
+EOF
+  cat >> "$dist/bin/$1" <<'EOF'
+echo "Sent SIG$sig to$pids" >&2
+[ "$sig" = TERM ] || exit 0
+i=0
+while [ "$i" -lt "${STOP_TIMEOUT:-30}" ]; do
+  alive=''
+  for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+  [ -n "$alive" ] || exit 0
+  sleep 1; i=$((i + 1))
+done
+echo "still running after ${STOP_TIMEOUT:-30}s:$pids" >&2
+exit 1
+EOF
+}
+
+write_tool() { # <script> <class> [fixed args]
+  cat > "$dist/bin/$1" <<EOF
+#!/bin/sh
+exec "\$(dirname -- "\$(readlink -f -- "\$0")")/kafka-run-class.sh" -tools $2 ${3:+$3 }"\$@"
+EOF
+}
+
+declare -A class_of
+class_of[kafka-server-start.sh]=$(pick_class kafka.Kafka)
+class_of[zookeeper-server-start.sh]=$(pick_class org.apache.zookeeper.server.quorum.QuorumPeerMain)
+class_of[kafka-topics.sh]=$(pick_class org.apache.kafka.tools.TopicCommand kafka.admin.TopicCommand)
+class_of[kafka-console-producer.sh]=$(pick_class org.apache.kafka.tools.ConsoleProducer kafka.tools.ConsoleProducer)
+class_of[kafka-console-consumer.sh]=$(pick_class org.apache.kafka.tools.consumer.ConsoleConsumer kafka.tools.ConsoleConsumer)
+class_of[kafka-consumer-groups.sh]=$(pick_class org.apache.kafka.tools.consumer.group.ConsumerGroupCommand kafka.admin.ConsumerGroupCommand)
+class_of[kafka-producer-perf-test.sh]=$(pick_class org.apache.kafka.tools.ProducerPerformance)
+class_of[kafka-consumer-perf-test.sh]=$(pick_class org.apache.kafka.tools.ConsumerPerformance kafka.tools.ConsumerPerformance)
+class_of[kafka-broker-api-versions.sh]=$(pick_class org.apache.kafka.tools.BrokerApiVersionsCommand kafka.admin.BrokerApiVersionsCommand)
+class_of[kafka-configs.sh]=$(pick_class org.apache.kafka.tools.ConfigCommand kafka.admin.ConfigCommand)
+class_of[zookeeper-shell.sh]=$(pick_class org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka org.apache.zookeeper.ZooKeeperMain)
+
+write_start kafka-server-start.sh "server.properties [--override property=value]..." "-Xmx1G -Xms1G" kafkaServer "${class_of[kafka-server-start.sh]}"
+write_start zookeeper-server-start.sh "zookeeper.properties" "-Xmx512M -Xms512M" zookeeper "${class_of[zookeeper-server-start.sh]}"
+write_stop kafka-server-stop.sh "${class_of[kafka-server-start.sh]}" "kafka server"
+write_stop zookeeper-server-stop.sh "${class_of[zookeeper-server-start.sh]}" "zookeeper server"
+for s in kafka-topics.sh kafka-console-producer.sh kafka-console-consumer.sh kafka-consumer-groups.sh \
+         kafka-producer-perf-test.sh kafka-consumer-perf-test.sh kafka-broker-api-versions.sh kafka-configs.sh; do
+  write_tool "$s" "${class_of[$s]}"
+done
+# zookeeper-shell.sh HOST:PORT [COMMAND...]
+write_tool zookeeper-shell.sh "${class_of[zookeeper-shell.sh]}" -server
+chmod 0755 "$dist"/bin/*.sh
+
+# ---------------------------------------------------------------------------
+# config/: tarball defaults only; deployments render their own properties.
+cat > "$dist/config/server.properties" <<'EOF'
+# Single-broker defaults (ZooKeeper mode).
+broker.id=0
+listeners=PLAINTEXT://localhost:9092
+log.dirs=/tmp/kafka-logs
+zookeeper.connect=localhost:2181
+zookeeper.connection.timeout.ms=18000
+num.network.threads=3
+num.io.threads=8
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+EOF
+cat > "$dist/config/zookeeper.properties" <<'EOF'
+# Standalone ZooKeeper defaults.
+dataDir=/tmp/zookeeper
+clientPort=2181
+maxClientCnxns=0
+admin.enableServer=false
+EOF
+cat > "$dist/config/log4j.properties" <<'EOF'
+# Servers: INFO to stdout and to ${kafka.logs.dir}/server.log; state changes
+# and the controller to their own files.
+log4j.rootLogger=INFO, stdout, server
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.appender.server=org.apache.log4j.DailyRollingFileAppender
+log4j.appender.server.DatePattern='.'yyyy-MM-dd-HH
+log4j.appender.server.File=${kafka.logs.dir}/server.log
+log4j.appender.server.layout=org.apache.log4j.PatternLayout
+log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.appender.state=org.apache.log4j.DailyRollingFileAppender
+log4j.appender.state.DatePattern='.'yyyy-MM-dd-HH
+log4j.appender.state.File=${kafka.logs.dir}/state-change.log
+log4j.appender.state.layout=org.apache.log4j.PatternLayout
+log4j.appender.state.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.appender.controller=org.apache.log4j.DailyRollingFileAppender
+log4j.appender.controller.DatePattern='.'yyyy-MM-dd-HH
+log4j.appender.controller.File=${kafka.logs.dir}/controller.log
+log4j.appender.controller.layout=org.apache.log4j.PatternLayout
+log4j.appender.controller.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=INFO, state
+log4j.additivity.state.change.logger=false
+log4j.logger.kafka.controller=INFO, controller
+log4j.additivity.kafka.controller=false
+log4j.logger.org.apache.zookeeper=INFO
+log4j.logger.kafka.request.logger=WARN
+EOF
+cat > "$dist/config/tools-log4j.properties" <<'EOF'
+# Command-line tools: warnings and errors to stderr only.
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+
+{
+  echo "kafka-lab distribution of Apache Kafka $kafka_version (Scala $scala_version), assembled from Maven Central."
+  echo "recipe $recipe"
+  echo
+  echo "bin script -> main class"
+  for s in $(printf '%s\n' "${!class_of[@]}" | sort); do echo "  $s -> ${class_of[$s]}"; done
+  echo
+  echo "libs"
+  (cd "$dist/libs" && ls | sed 's/^/  /')
+} > "$dist/kafka-lab-dist.txt"
+chmod -R u=rwX,go=rX "$dist"
+
+# ---------------------------------------------------------------------------
+log "packing $name.tgz"
+tar --sort=name --mtime="@$tar_mtime" --owner=0 --group=0 --numeric-owner \
+  -C "$work" -cf - "$name" | gzip -n -6 > "$work/$name.tgz"
+gpg_sha512_layout "$work/$name.tgz" > "$work/$name.tgz.sha512"
+printf '%s\nkafka=%s scala=%s\n' "$recipe" "$kafka_version" "$scala_version" > "$work/$name.tgz.recipe"
+
+# Invalidate the stamp first, so an interrupted move never looks complete.
+rm -f -- "$stamp"
+mv -f -- "$work/$name.tgz" "$tgz"
+mv -f -- "$work/$name.tgz.sha512" "$sha"
+mv -f -- "$work/$name.tgz.recipe" "$stamp"
+log "done in $((SECONDS - started))s: $tgz ($(du -h "$tgz" | cut -f1))"
+printf '%s\n' "$tgz"

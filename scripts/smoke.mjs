@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// Smoke test of a deployed lab: produce on the producer machine, consume on the consumer machine, and
+// produce and consume from this machine over the external listener; every message exactly once.
+//
+//   npm run smoke -- [--stack NAME] [--messages N] [--timeout SECONDS] [--report FILE] [--topic NAME] [--keep-topic]
+import fs from "node:fs";
+import path from "node:path";
+import { argv, chalk, expBackoff, sleep } from "zx";
+import { Kafka, CompressionTypes, logLevel } from "kafkajs";
+import { keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
+import { checkExactlyOnce, formatTable, parseConsumed } from "./lib/smoke-check.mjs";
+
+const messages = Number(argv.messages ?? 100);
+const timeoutSeconds = Number(argv.timeout ?? 120);
+const runId = `smoke${Date.now().toString(36)}`;
+const topic = argv.topic ?? `smoke-${runId}`;
+const consoleBatch = 10;
+const externalBatch = 5;
+const rows = [];
+const report = { runId, topic, stack: argv.stack ?? "(selected)", startedAt: new Date().toISOString(), steps: rows };
+const remote = `${timeoutSeconds}s`;
+let outputs;
+let key;
+
+class StepFailed extends Error {}
+
+/** Runs one named step, timing it; a failure names the step and the machine and shows what it printed. */
+async function step(name, host, fn) {
+    const started = Date.now();
+    process.stdout.write(`${chalk.bold("==")} ${name} (${host}) ... `);
+    try {
+        const result = (await fn()) ?? {};
+        const seconds = (Date.now() - started) / 1000;
+        rows.push({ step: name, host, messages: result.messages, seconds, ok: true });
+        console.log(`ok, ${seconds.toFixed(1)}s`);
+        return result;
+    } catch (err) {
+        const seconds = (Date.now() - started) / 1000;
+        rows.push({ step: name, host, seconds, ok: false, error: String(err.message ?? err) });
+        console.log(chalk.red(`FAILED after ${seconds.toFixed(1)}s`));
+        const output = [err.stdout, err.stderr].filter(Boolean).join("\n").trim();
+        console.error(chalk.red(`step "${name}" on ${host} failed: ${err.message?.split("\n")[0] ?? err}`));
+        if (output) console.error(output.split("\n").slice(-30).join("\n"));
+        throw new StepFailed(name);
+    }
+}
+
+async function brokerLogTail() {
+    const log = await ssh(outputs, key, "broker", "sudo -n journalctl -u kafka -n 15 --no-pager; sudo -n tail -n 25 /var/log/kafka/server.log", { timeout: "30s", nothrow: true });
+    console.error(chalk.yellow("--- last lines of the broker's Kafka log ---"));
+    console.error(`${log.stdout}${log.stderr}`.trim() || "(no log could be read)");
+}
+
+function writeReport(ok) {
+    Object.assign(report, { ok, finishedAt: new Date().toISOString() });
+    if (argv.report) {
+        fs.mkdirSync(path.dirname(path.resolve(argv.report)), { recursive: true });
+        fs.writeFileSync(argv.report, `${JSON.stringify(report, null, 2)}\n`);
+        console.log(`report: ${argv.report}`);
+    }
+}
+
+const kafkaTool = (tool, args) => `timeout ${timeoutSeconds} /opt/kafka/bin/${tool} --bootstrap-server ${outputs.internalBootstrapServers} ${args}`;
+
+try {
+    outputs = await step("read stack outputs", "local", async () => stackOutputs(argv.stack));
+    key = keyFile(outputs);
+    report.bootstrapServers = outputs.bootstrapServers;
+
+    await step("broker answers", "producer", async () => {
+        // The broker may still be starting right after a deploy or a reboot: retry with backoff, but
+        // never past --timeout.
+        const deadline = Date.now() + timeoutSeconds * 1000;
+        const backoff = expBackoff("15s", "1s");
+        for (let attempt = 1; ; attempt++) {
+            const left = Math.max(5, Math.floor((deadline - Date.now()) / 1000));
+            const probe = `timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} | head -n 1`;
+            const r = await ssh(outputs, key, "producer", probe, { timeout: `${Math.min(30, left) + 10}s`, nothrow: true });
+            if (r.exitCode === 0 && r.stdout.includes("(id:")) return;
+            const pause = Number.parseInt(String(backoff.next().value), 10);
+            if (Date.now() + pause >= deadline) {
+                const err = new Error(`the broker did not answer on ${outputs.internalBootstrapServers} within ${timeoutSeconds}s (${attempt} attempts)`);
+                Object.assign(err, { stderr: r.stderr });
+                throw err;
+            }
+            await sleep(pause);
+        }
+    }).catch(async (e) => {
+        await brokerLogTail();
+        throw e;
+    });
+
+    await step(`create topic ${topic}`, "broker", async () => {
+        await ssh(outputs, key, "broker", kafkaTool("kafka-topics.sh", `--create --if-not-exists --topic ${topic} --partitions 3 --replication-factor 1`), { timeout: remote });
+    });
+
+    const expected = {};
+    await step("example producer: gzip JSON with keys", "producer", async () => {
+        const out = await ssh(outputs, key, "producer", `timeout ${timeoutSeconds} python3 /opt/kafka-lab/clients/producer.py --topic ${topic} --count ${messages} --format json --run-id ${runId}`, { timeout: remote });
+        const summary = JSON.parse(out.stdout.trim().split("\n").at(-1));
+        if (summary.sent.json !== messages) throw new Error(`producer reported ${summary.sent.json} sent, expected ${messages}`);
+        for (let i = 0; i < messages; i++) expected[`${runId}-json-${i}`] = { run: runId, seq: i, kind: "json" };
+        return { messages };
+    });
+
+    await step("console producer batch", "producer", async () => {
+        const lines = Array.from({ length: consoleBatch }, (_, i) => `${runId}-console-${i}:run ${runId} console message ${i}`);
+        await ssh(outputs, key, "producer", kafkaTool("kafka-console-producer.sh", `--topic ${topic} --property parse.key=true --property key.separator=: --producer-property acks=all`), {
+            timeout: remote,
+            input: `${lines.join("\n")}\n`,
+        });
+        lines.forEach((l) => {
+            const [k, v] = l.split(/:(.*)/s);
+            expected[k] = v;
+        });
+        return { messages: consoleBatch };
+    });
+
+    const internal = await step("example consumer, fresh group, from earliest", "consumer", async () => {
+        const total = Object.keys(expected).length;
+        const out = await ssh(outputs, key, "consumer", `timeout ${timeoutSeconds} python3 /opt/kafka-lab/clients/consumer.py --topic ${topic} --group ${runId}-internal --json --max-messages ${total} --idle-timeout 20`, { timeout: remote });
+        const check = checkExactlyOnce(expected, parseConsumed(out.stdout), runId);
+        report.internal = check;
+        if (!check.ok) throw new Error(`exactly-once check failed: ${JSON.stringify({ missing: check.missing.length, duplicated: check.duplicated, unexpected: check.unexpected, wrongValue: check.wrongValue })}`);
+        return { messages: check.received, partitions: check.partitions };
+    });
+    if (internal.partitions.length < 2) throw new Error(`all messages landed in partition ${internal.partitions}: keys are not spread`);
+
+    const kafka = new Kafka({ clientId: "kafka-lab-smoke", brokers: outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 10000, requestTimeout: 30000, retry: { retries: 5 } });
+    await step("external producer over the advertised listener", "local", async () => {
+        const producer = kafka.producer({ idempotent: true });
+        await producer.connect();
+        try {
+            const batch = Array.from({ length: externalBatch }, (_, i) => ({ key: `${runId}-ext-${i}`, value: JSON.stringify({ run: runId, seq: i, kind: "external" }) }));
+            await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: batch });
+            batch.forEach((m) => (expected[m.key] = JSON.parse(m.value)));
+        } finally {
+            await producer.disconnect();
+        }
+        return { messages: externalBatch };
+    });
+
+    await step("external consumer, fresh group, from earliest", "local", async () => {
+        const total = Object.keys(expected).length;
+        const consumer = kafka.consumer({ groupId: `${runId}-external` });
+        const got = [];
+        await consumer.connect();
+        try {
+            await consumer.subscribe({ topic, fromBeginning: true });
+            await new Promise((resolve, reject) => {
+                const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${total} messages within ${timeoutSeconds}s`)), timeoutSeconds * 1000);
+                consumer.run({
+                    eachMessage: async ({ topic: t, partition, message }) => {
+                        const text = message.value?.toString() ?? null;
+                        let value = text;
+                        try {
+                            value = JSON.parse(text);
+                        } catch {}
+                        got.push({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString() ?? null, value });
+                        if (got.length >= total) {
+                            clearTimeout(timer);
+                            resolve();
+                        }
+                    },
+                }).catch(reject);
+            });
+        } finally {
+            await consumer.disconnect();
+        }
+        const check = checkExactlyOnce(expected, got, runId);
+        report.external = check;
+        if (!check.ok) throw new Error(`exactly-once check failed: ${JSON.stringify({ missing: check.missing.length, duplicated: check.duplicated, unexpected: check.unexpected, wrongValue: check.wrongValue })}`);
+        return { messages: check.received };
+    });
+
+    if (!argv["keep-topic"] && !argv.topic) {
+        await step(`delete topic ${topic}`, "broker", async () => {
+            await ssh(outputs, key, "broker", kafkaTool("kafka-topics.sh", `--delete --topic ${topic}`), { timeout: remote });
+        });
+    }
+
+    console.log(`\n${formatTable(rows)}\n`);
+    console.log(chalk.green(`smoke test passed: ${Object.keys(expected).length} messages, each read back exactly once per group (run ${runId})`));
+    writeReport(true);
+} catch (err) {
+    if (rows.length) console.log(`\n${formatTable(rows)}\n`);
+    console.error(chalk.red(`smoke test FAILED${err instanceof StepFailed ? ` at step "${err.message}"` : `: ${err.message}`}`));
+    writeReport(false);
+    process.exit(1);
+}
