@@ -57,7 +57,19 @@ entry=$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynami
   echo "pulumi-resource-pulumi-nodejs: @pulumi/pulumi not found from $(pwd)" >&2
   exit 1
 }
-exec node "$entry" "$@"
+# The provider outlives a killed engine unless told: watch the engine (our parent) and stop with it.
+node "$entry" "$@" &
+provider=$!
+engine=$PPID
+trap 'kill "$provider" 2>/dev/null' TERM INT HUP
+while kill -0 "$provider" 2>/dev/null; do
+  if ! kill -0 "$engine" 2>/dev/null || [ "$(ps -o ppid= -p $$ | tr -d ' ')" != "$engine" ]; then
+    kill "$provider" 2>/dev/null
+    break
+  fi
+  sleep 2
+done
+wait "$provider"
 LAUNCHER
   chmod +x "$1"
 }

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -76,9 +77,22 @@ func main() {
 	}
 	// The engine reads the port from the first line of stdout.
 	fmt.Printf("%d\n", handle.Port)
+	go exitWithParent()
 	if err := <-handle.Done; err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: %v\n", err)
 		os.Exit(1)
+	}
+}
+
+// exitWithParent ends the host when the engine that started it is gone without stopping it (a killed
+// `pulumi up`): an orphaned host would otherwise wait forever.
+func exitWithParent() {
+	parent := os.Getppid()
+	for range time.Tick(2 * time.Second) {
+		if os.Getppid() != parent {
+			fmt.Fprintln(os.Stderr, "pulumi-language-nodejs: the engine is gone; exiting")
+			os.Exit(0)
+		}
 	}
 }
 
