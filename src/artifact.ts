@@ -1,9 +1,11 @@
 // The Kafka tarball's expected SHA-512, settled on the deploying machine before any resource exists.
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as pulumi from "@pulumi/pulumi";
 import { KafkaConfig } from "./config";
 
-export class ArtifactError extends Error {
+/** A RunError: Pulumi shows its message alone, without a stack trace. */
+export class ArtifactError extends pulumi.RunError {
     constructor(message: string) {
         super(message);
         this.name = "ArtifactError";

@@ -143,7 +143,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 
 export const DEFAULT_KAFKA_VERSION = CONFIG_KEYS.kafkaVersion.default as string;
 
-export class ConfigError extends Error {
+/** A RunError: Pulumi shows its message alone, without a stack trace. */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
         super(`Invalid kafka-lab stack config (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";

@@ -43,6 +43,19 @@ function parseProperties(text: string): Record<string, string> {
     return out;
 }
 
+/** An Environment= value as systemd reads it: space-separated assignments, each optionally double-quoted. */
+function parseEnvironment(values: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const value of values) {
+        for (const m of value.matchAll(/"([^"]*)"|(\S+)/g)) {
+            const word = m[1] ?? m[2];
+            const i = word.indexOf("=");
+            if (i > 0) out[word.slice(0, i)] = word.slice(i + 1);
+        }
+    }
+    return out;
+}
+
 /** [Section] key=value of a systemd unit; repeated keys collect into arrays. */
 function parseUnit(text: string): Record<string, Record<string, string[]>> {
     const out: Record<string, Record<string, string[]>> = {};
@@ -106,8 +119,10 @@ test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka use
         t.deepEqual(unit.Service.LimitNOFILE, ["100000"]);
         t.deepEqual(unit.Install.WantedBy, ["multi-user.target"]);
     }
-    t.true(kafka.Service.Environment.includes("KAFKA_HEAP_OPTS=-Xms1g -Xmx1g"));
-    t.true(zk.Service.Environment.includes("KAFKA_HEAP_OPTS=-Xms512m -Xmx512m"));
+    // systemd splits an unquoted Environment= at spaces: the heap must arrive whole.
+    t.is(parseEnvironment(kafka.Service.Environment).KAFKA_HEAP_OPTS, "-Xms1g -Xmx1g");
+    t.is(parseEnvironment(zk.Service.Environment).KAFKA_HEAP_OPTS, "-Xms512m -Xmx512m");
+    t.is(parseEnvironment(kafka.Service.Environment).LOG_DIR, "/var/log/kafka");
     t.deepEqual(kafka.Service.ExecStart, ["/opt/kafka/bin/kafka-server-start.sh /etc/kafka/server.properties"]);
     t.deepEqual(zk.Service.ExecStart, ["/opt/kafka/bin/zookeeper-server-start.sh /etc/kafka/zookeeper.properties"]);
 });
