@@ -6,6 +6,7 @@
 //   npm run lab -- ssh HOST [COMMAND]
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { $, argv, chalk } from "zx";
 import { parse } from "yaml";
@@ -54,6 +55,39 @@ async function ensureStack() {
     if (!stacks.some((s) => s.name === STACK)) await pulumi(["stack", "init", STACK]);
 }
 
+/**
+ * A `pulumi up` killed half-way leaves the stack locked and some operations pending. When the process
+ * that holds the lock is gone, release it and drop the unfinished operations: their steps are
+ * idempotent and simply run again, so the next `up` converges.
+ */
+async function recoverFromKilledRun() {
+    const lockDir = path.join(REPO, ".pulumi-state", ".pulumi", "locks");
+    const locks = fs.existsSync(lockDir)
+        ? fs.readdirSync(lockDir, { recursive: true }).filter((f) => String(f).endsWith(".json") && String(f).includes(`kafka-lab/${STACK}/`))
+        : [];
+    for (const file of locks) {
+        const lock = JSON.parse(fs.readFileSync(path.join(lockDir, String(file)), "utf8"));
+        // A killed process that its parent has not reaped yet is a zombie: gone for our purpose.
+        const state = (() => {
+            try {
+                return fs.readFileSync(`/proc/${lock.pid}/stat`, "utf8").split(") ")[1]?.[0];
+            } catch {
+                return undefined;
+            }
+        })();
+        const alive = lock.hostname === os.hostname() && state !== undefined && state !== "Z";
+        if (alive) throw new Error(`another pulumi (pid ${lock.pid}) is working on the ${STACK} stack; wait for it to end`);
+        console.log(chalk.yellow(`   a killed run (pid ${lock.pid}, ${lock.timestamp}) left the stack locked: releasing it`));
+        await pulumi(["cancel", "-s", STACK, "--yes"]);
+    }
+    const state = JSON.parse((await pulumi(["stack", "export", "-s", STACK])).stdout);
+    const pending = state.deployment?.pending_operations ?? [];
+    if (pending.length) {
+        console.log(chalk.yellow(`   a killed run left ${pending.length} operation(s) unfinished: clearing them so that their steps run again`));
+        await pulumi(["refresh", "-s", STACK, "--yes", "--skip-preview", "--non-interactive", "--clear-pending-creates"], { timeout: "10m" });
+    }
+}
+
 async function up() {
     const { DEFAULT_KAFKA_VERSION } = await import("../src/config.ts");
     const cfg = stackFile();
@@ -65,7 +99,10 @@ async function up() {
     await stage("machine image (debootstrap, cached)", () => hostScript("local/rootfs.sh"));
     const tarball = await stage(`Kafka ${version} distribution (Maven Central, cached)`, () => hostScript("local/kafka-dist.sh", [version, scala]));
     console.log(`   ${tarball}`);
-    await stage("stack local (file backend in .pulumi-state)", ensureStack);
+    await stage("stack local (file backend in .pulumi-state)", async () => {
+        await ensureStack();
+        await recoverFromKilledRun();
+    });
     await stage("pulumi up -s local", () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]));
     await stage("smoke test", async () => {
         const r = spawnSync("node", [path.join(REPO, "scripts", "smoke.mjs"), "--stack", STACK, "--report", path.join(REPO, "reports", "smoke-local.json")], { cwd: REPO, stdio: "inherit" });
@@ -78,16 +115,23 @@ async function up() {
     console.log(`  bootstrap servers (inside the lab): ${outputs.internalBootstrapServers}`);
     for (const role of ROLES) console.log(`  ${role.padEnd(8)} ${outputs.hosts[role].privateIp.padEnd(15)} npm run lab -- ssh ${role}`);
     summary();
+    // Cold: something had to be built (engine, image or Kafka); warm: everything came from the caches.
+    const buildSeconds = timings.filter((t) => /engine|image|distribution/.test(t.stage)).reduce((n, t) => n + t.seconds, 0);
+    recordTimes(buildSeconds > 10 ? "cold" : "warm");
 }
 
 async function down() {
     await stage("pulumi destroy -s local", async () => {
         const stacks = JSON.parse((await pulumi(["stack", "ls", "--json"])).stdout);
-        if (stacks.some((s) => s.name === STACK)) pulumiLive(["destroy", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]);
+        if (stacks.some((s) => s.name === STACK)) {
+            await recoverFromKilledRun();
+            pulumiLive(["destroy", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]);
+        }
         else console.log("   no local stack: nothing to destroy");
     });
     await stage("host left as found", () => hostScript("local/host-clean.sh"));
     summary();
+    recordTimes("down");
 }
 
 async function status() {
@@ -116,6 +160,15 @@ async function sshInto() {
     const key = keyFile(outputs);
     const r = spawnSync("ssh", [...(cmd.length ? [] : ["-t"]), ...sshArgs(outputs, key, host), ...cmd], { stdio: "inherit" });
     process.exit(r.status ?? 1);
+}
+
+/** Keeps the latest time of each kind of run (cold, warm, down) for the bench report. */
+function recordTimes(kind) {
+    const file = path.join(REPO, "reports", "lab-times.json");
+    const all = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    all[kind] = { seconds: Math.round((Date.now() - started) / 100) / 10, at: new Date().toISOString(), stages: timings };
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 }
 
 function summary() {

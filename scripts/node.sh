@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm run lab -- [up|down|status|ssh HOST [COMMAND]]`: puts Node.js >= 22 and the npm packages in place,
-# then hands over to the runbook in scripts/lab.mjs.
+# Runs one of the project's Node.js scripts (scripts/lab.mjs, scripts/smoke.mjs) with what it needs:
+# Node.js >= 22 (from the npm registry when the machine's is older) and the npm packages.
+#
+#   bash scripts/node.sh scripts/lab.mjs [args]      (npm run lab -- [args])
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 node_bin=$(bash "$repo/scripts/setup-node.sh" | tail -n 1)
@@ -13,4 +15,7 @@ if [ ! node_modules/.package-lock.json -nt package-lock.json ]; then
     echo "== npm packages (npm ci)" >&2
     npm ci --no-audit --no-fund >&2
 fi
-exec node --import=tsx scripts/lab.mjs "$@"
+script=$1
+shift
+# tsx lets the scripts import the program's own TypeScript modules (defaults, rendering).
+exec node --import=tsx "$script" "$@"
