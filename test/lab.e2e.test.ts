@@ -1,17 +1,34 @@
-// End to end on real machines: `npm run lab` builds the local lab with the real Pulumi engine, then we
-// look inside the machines, re-run `pulumi up`, and take the lab down. Needs Linux and root; elsewhere
-// it says SKIPPED (and `.ci/run`, which sets KAFKA_LAB_E2E=required, turns that into a failure).
+// End to end on real machines: `npm run lab` builds the local lab with the real Pulumi engine; then we
+// look inside the machines, break things (reboots, restarts, a full disk, killed deploys) and check what
+// the lab promises, and finally take it down. Needs Linux and root; elsewhere it says SKIPPED (and
+// `.ci/run`, which sets KAFKA_LAB_E2E=required, turns that into a failure).
+//
+// Each guarantee prints, and records in reports/guarantees.json, the numbers it was judged on.
 import test from "ava";
-import { spawnSync, SpawnSyncReturns } from "child_process";
+import { spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
-import { validateConfig } from "../src/config";
+import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { ROLES } from "../src/machines";
 import { firewallRules } from "../src/render";
+import {
+    LabAccess,
+    REPO,
+    consume,
+    createTopic,
+    jsonKeys,
+    labAccess,
+    localConfig,
+    onMachine,
+    produce,
+    pulumiCli,
+    record,
+    run,
+    sshArgs,
+    tally,
+    waitFor,
+} from "./helpers/lab";
 
-const REPO = path.join(__dirname, "..");
 const required = process.env.KAFKA_LAB_E2E === "required";
 const why = process.platform !== "linux" ? "not Linux" : process.getuid?.() !== 0 ? "not root" : process.env.KAFKA_LAB_E2E === "skip" ? "KAFKA_LAB_E2E=skip" : "";
 const e2e = why ? test.skip : test.serial;
@@ -21,40 +38,60 @@ if (why) {
     if (required) test("the end-to-end test must run here (KAFKA_LAB_E2E=required)", (t) => t.fail(`it was skipped: ${why}`));
 }
 
-function run(command: string, args: string[], opts: { input?: string; live?: boolean } = {}): SpawnSyncReturns<string> {
-    const r = spawnSync(command, args, { cwd: REPO, encoding: "utf8", input: opts.input, stdio: opts.live ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 64 * 1024 * 1024 });
+const config = localConfig();
+const addresses = config.local!.addresses;
+const stackFile = path.join(REPO, "stacks", "Pulumi.local.yaml");
+let lab: LabAccess;
+const runId = `e2e${Date.now().toString(36)}`;
+
+/** `npm run lab -- ARGS`, its output shown and returned. */
+function npmLab(...args: string[]) {
+    const r = run("npm", ["run", "--silent", "lab", "--", ...args]);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
     return r;
 }
-const pulumiCli = (...args: string[]) => run("bash", ["scripts/pulumi.sh", ...args]);
 
-const localConfig = (() => {
-    const file = parse(fs.readFileSync(path.join(REPO, "stacks", "Pulumi.local.yaml"), "utf8")).config as Record<string, unknown>;
-    const raw = Object.fromEntries(Object.entries(file).map(([k, v]) => [k.replace(/^kafka-lab:/, ""), v]));
-    return validateConfig(raw, { stack: "local" });
-})();
+/** `pulumi up -s local` with --json events; returns what happened to the resources and which were replaced. */
+function pulumiUp(...extra: string[]) {
+    const r = pulumiCli("up", "-s", "local", "--yes", "--skip-preview", "--non-interactive", "--json", ...extra);
+    const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const summary = events.find((e) => e.summaryEvent)?.summaryEvent;
+    const replaced = events
+        .filter((e) => e.resOutputsEvent?.metadata?.op === "replace" || e.resOutputsEvent?.metadata?.op === "create-replacement")
+        .map((e) => e.resOutputsEvent.metadata.urn.split("::").at(-1));
+    return { status: r.status, changes: summary?.resourceChanges ?? {}, replaced: [...new Set(replaced)], stderr: r.stderr, stdout: r.stdout };
+}
 
-let outputs: any;
-let keyPath = "";
-/** A command on a lab machine as root, over the same SSH the lab uses. */
-function onMachine(role: string, command: string): string {
-    const r = run("ssh", [
-        "-i", keyPath, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-        `${outputs.sshUser}@${outputs.hosts[role].publicIp}`, `sudo -n timeout 60 bash -c ${JSON.stringify(command)}`,
-    ]);
-    if (r.status !== 0) throw new Error(`${role}: ${command} exited ${r.status}: ${r.stderr}`);
-    return r.stdout;
+function brokerAnswers(): boolean {
+    return /\(id: 1/.test(onMachine(lab, "producer", "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server broker:9092 2>/dev/null | head -n 1", 40));
+}
+
+const mainPid = (unit: string) => onMachine(lab, "broker", `systemctl show -p MainPID --value ${unit}`).trim();
+
+/** Runs `fn` with a temporary change of the local stack's config file, restored afterwards. */
+async function withStackConfig(lines: Record<string, string>, fn: () => Promise<void> | void) {
+    const original = fs.readFileSync(stackFile, "utf8");
+    let changed = original;
+    for (const [k, v] of Object.entries(lines)) {
+        const re = new RegExp(`^  ${k}:.*(\\n    - .*)*$`, "m");
+        changed = re.test(changed) ? changed.replace(re, `  ${k}: ${v}`) : changed.replace(/^config:\n/m, `config:\n  ${k}: ${v}\n`);
+    }
+    fs.writeFileSync(stackFile, changed);
+    try {
+        await fn();
+    } finally {
+        fs.writeFileSync(stackFile, original);
+    }
 }
 
 e2e("npm run lab: set up, pulumi up -s local and the smoke test all pass", (t) => {
     t.timeout(60 * 60 * 1000);
-    const r = run("bash", ["scripts/lab.sh", "up"], { live: true });
+    const r = npmLab("up");
     t.is(r.status, 0, "npm run lab failed (its output is above)");
-    const out = pulumiCli("stack", "output", "--json", "--show-secrets", "-s", "local");
-    t.is(out.status, 0, out.stderr);
-    outputs = JSON.parse(out.stdout);
-    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-e2e-")), "id");
-    fs.writeFileSync(keyPath, outputs.sshPrivateKey, { mode: 0o600 });
-    t.deepEqual(Object.keys(outputs.hosts), ["broker", "consumer", "producer"].sort());
+    t.notRegex(r.stdout + r.stderr, /PRIVATE KEY/, "the private key never shows in the lab's output");
+    lab = labAccess();
+    t.deepEqual(Object.keys(lab.outputs.hosts).sort(), ["broker", "consumer", "producer"]);
     const report = JSON.parse(fs.readFileSync(path.join(REPO, "reports", "smoke-local.json"), "utf8"));
     t.true(report.ok);
     t.is(report.internal.missing.length + report.internal.duplicated.length, 0);
@@ -62,21 +99,21 @@ e2e("npm run lab: set up, pulumi up -s local and the smoke test all pass", (t) =
 
 e2e("each machine has its hostname and the full /etc/hosts", (t) => {
     for (const role of ROLES) {
-        t.is(onMachine(role, "hostname").trim(), role);
-        const block = onMachine(role, "sed -n '/^# BEGIN kafka-lab/,/^# END kafka-lab/p' /etc/hosts");
+        t.is(onMachine(lab, role, "hostname").trim(), role);
+        const block = onMachine(lab, role, "sed -n '/^# BEGIN kafka-lab/,/^# END kafka-lab/p' /etc/hosts");
         const entries = block.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/).join(" "));
-        t.deepEqual(entries, ROLES.map((r) => `${localConfig.local!.addresses[r]} ${r}`), role);
-        t.is(onMachine(role, "grep -c '^# BEGIN kafka-lab' /etc/hosts").trim(), "1", "one managed block");
-        t.is(onMachine(role, "getent hosts broker | cut -d' ' -f1").trim(), localConfig.local!.addresses.broker);
+        t.deepEqual(entries, ROLES.map((r) => `${addresses[r]} ${r}`), role);
+        t.is(onMachine(lab, role, "grep -c '^# BEGIN kafka-lab' /etc/hosts").trim(), "1", "one managed block");
+        t.is(onMachine(lab, role, "getent hosts broker | cut -d' ' -f1").trim(), addresses.broker);
     }
 });
 
 e2e("firewalld runs on every machine with exactly the ports the lab needs", (t) => {
-    const addresses = Object.fromEntries(ROLES.map((r) => [r, { privateIp: localConfig.local!.addresses[r], publicIp: localConfig.local!.addresses[r] }])) as any;
+    const labAddresses = Object.fromEntries(ROLES.map((r) => [r, { privateIp: addresses[r], publicIp: addresses[r] }])) as any;
     for (const role of ROLES) {
-        t.is(onMachine(role, "firewall-cmd --state").trim(), "running");
-        t.is(onMachine(role, "firewall-cmd --get-default-zone").trim(), "kafka-lab");
-        const rich = onMachine(role, "firewall-cmd --zone=kafka-lab --list-rich-rules")
+        t.is(onMachine(lab, role, "firewall-cmd --state").trim(), "running");
+        t.is(onMachine(lab, role, "firewall-cmd --get-default-zone").trim(), "kafka-lab");
+        const rich = onMachine(lab, role, "firewall-cmd --zone=kafka-lab --list-rich-rules")
             .split("\n")
             .filter(Boolean)
             .map((l) => {
@@ -84,46 +121,337 @@ e2e("firewalld runs on every machine with exactly the ports the lab needs", (t) 
                 return m ? `${m[2]} ${m[1]}` : `unparsed: ${l}`;
             })
             .sort();
-        t.deepEqual(rich, firewallRules(role, localConfig, addresses).map((r) => `${r.port} ${r.source}`).sort(), role);
-        t.is(onMachine(role, "firewall-cmd --zone=kafka-lab --list-ports").trim(), "", `${role}: no port open to everyone`);
-        t.is(onMachine(role, "firewall-cmd --zone=kafka-lab --list-services").trim(), "", `${role}: no service open to everyone`);
+        t.deepEqual(rich, firewallRules(role, config, labAddresses).map((r) => `${r.port} ${r.source}`).sort(), role);
+        t.is(onMachine(lab, role, "firewall-cmd --zone=kafka-lab --list-ports").trim(), "", `${role}: no port open to everyone`);
+        t.is(onMachine(lab, role, "firewall-cmd --zone=kafka-lab --list-services").trim(), "", `${role}: no service open to everyone`);
     }
 });
 
 e2e("ZooKeeper and Kafka run as systemd services of the kafka user, with data on the persistent volume", (t) => {
     for (const unit of ["zookeeper", "kafka"]) {
-        t.is(onMachine("broker", `systemctl is-active ${unit}`).trim(), "active", unit);
-        t.is(onMachine("broker", `systemctl is-enabled ${unit}`).trim(), "enabled", unit);
-        const pid = onMachine("broker", `systemctl show -p MainPID --value ${unit}`).trim();
-        t.is(onMachine("broker", `ps -o user= -p ${pid}`).trim(), "kafka", unit);
+        t.is(onMachine(lab, "broker", `systemctl is-active ${unit}`).trim(), "active", unit);
+        t.is(onMachine(lab, "broker", `systemctl is-enabled ${unit}`).trim(), "enabled", unit);
+        t.is(onMachine(lab, "broker", `ps -o user= -p ${mainPid(unit)}`).trim(), "kafka", unit);
     }
-    t.regex(onMachine("broker", "grep '^log.dirs=' /etc/kafka/server.properties"), /^log\.dirs=\/var\/lib\/kafka\/data$/m);
-    t.regex(onMachine("broker", "grep '^dataDir=' /etc/kafka/zookeeper.properties"), /^dataDir=\/var\/lib\/kafka\/zookeeper$/m);
-    t.regex(onMachine("broker", "findmnt -n -o TARGET --target /var/lib/kafka/data"), /^\/var\/lib\/kafka$/m, "data dir is its own mount");
-    t.regex(onMachine("broker", "ls /var/lib/kafka/data"), /meta\.properties/);
-    t.is(onMachine("broker", "stat -c %U /var/lib/kafka/data /var/lib/kafka/zookeeper").trim(), "kafka\nkafka");
+    t.regex(onMachine(lab, "broker", "grep '^log.dirs=' /etc/kafka/server.properties"), /^log\.dirs=\/var\/lib\/kafka\/data$/m);
+    t.regex(onMachine(lab, "broker", "grep '^dataDir=' /etc/kafka/zookeeper.properties"), /^dataDir=\/var\/lib\/kafka\/zookeeper$/m);
+    t.regex(onMachine(lab, "broker", "findmnt -n -o TARGET --target /var/lib/kafka/data"), /^\/var\/lib\/kafka$/m, "data dir is its own mount");
+    t.regex(onMachine(lab, "broker", "ls /var/lib/kafka/data"), /meta\.properties/);
+    t.is(onMachine(lab, "broker", "stat -c %U /var/lib/kafka/data /var/lib/kafka/zookeeper").trim(), "kafka\nkafka");
     for (const role of ["producer", "consumer"]) {
-        t.is(onMachine(role, "systemctl is-active kafka zookeeper || true").trim(), "inactive\ninactive", `${role} runs no broker`);
-        t.regex(onMachine(role, "python3 -c 'import kafka; print(kafka.__version__)'"), /^\d+\.\d+/);
+        t.is(onMachine(lab, role, "systemctl is-active kafka zookeeper || true").trim(), "inactive\ninactive", `${role} runs no broker`);
+        t.regex(onMachine(lab, role, "python3 -c 'import kafka; print(kafka.__version__)'"), /^\d+\.\d+/);
     }
 });
 
-e2e("a second pulumi up reports no changes", (t) => {
+e2e("the smoke test against a stopped broker fails within its timeout, naming the step and showing the broker's log", (t) => {
+    t.timeout(5 * 60 * 1000);
+    onMachine(lab, "broker", "systemctl stop kafka", 150);
+    try {
+        const started = Date.now();
+        const r = run("node", ["scripts/smoke.mjs", "--stack", "local", "--timeout", "20", "--report", path.join(REPO, "reports", "smoke-stopped-broker.json")]);
+        const seconds = (Date.now() - started) / 1000;
+        t.is(r.status, 1);
+        t.regex(r.stderr, /step "broker answers" on producer failed: the broker did not answer on broker:9092 within 20s/);
+        t.regex(r.stderr, /last lines of the broker's Kafka log/);
+        t.regex(r.stderr, /smoke test FAILED at step "broker answers"/);
+        // Bounded: the timeout plus one probe and the log read, not a hang.
+        t.true(seconds < 20 + 60, `took ${seconds}s`);
+        t.false(JSON.parse(fs.readFileSync(path.join(REPO, "reports", "smoke-stopped-broker.json"), "utf8")).ok);
+        t.log(`smoke test against a stopped broker failed after ${seconds.toFixed(1)}s (timeout 20s)`);
+    } finally {
+        onMachine(lab, "broker", "systemctl start kafka");
+    }
+    const back = run("node", ["scripts/smoke.mjs", "--stack", "local", "--messages", "20"]);
+    t.is(back.status, 0, `the smoke test passes again once Kafka is back: ${back.stdout}${back.stderr}`);
+});
+
+e2e("a second pulumi up reports no changes and touches no machine", (t) => {
     t.timeout(15 * 60 * 1000);
-    const r = pulumiCli("up", "-s", "local", "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes", "--json");
-    t.is(r.status, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
-    // --json streams engine events, one per line; the summary event counts what happened to each resource.
-    const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-    const summary = events.find((e) => e.summaryEvent)?.summaryEvent;
-    t.truthy(summary, "the update reported a summary");
-    t.deepEqual(Object.keys(summary.resourceChanges).filter((k) => k !== "same"), [], JSON.stringify(summary.resourceChanges));
-    t.true(summary.resourceChanges.same > 30);
+    const kafkaPid = mainPid("kafka");
+    const up = pulumiUp("--expect-no-changes");
+    t.is(up.status, 0, up.stderr.slice(-3000));
+    t.deepEqual(Object.keys(up.changes).filter((k) => k !== "same"), [], JSON.stringify(up.changes));
+    t.true(up.changes.same > 30);
+    t.is(mainPid("kafka"), kafkaPid, "Kafka was not restarted");
+    record("pulumi up with no change", { resources: up.changes.same, changed: 0 });
+});
+
+e2e("who gets in: a machine outside the admin and client ranges reaches nothing; a client range opens only the external listener", async (t) => {
+    t.timeout(20 * 60 * 1000);
+    const probeName = `${config.local!.machinePrefix}-probe`;
+    const probeAddress = "10.77.0.50";
+    const publicKey = run("ssh-keygen", ["-y", "-f", lab.keyPath]).stdout.trim();
+    const up = run("bash", ["scripts/local/machine.sh", "up", probeName, `${probeAddress}/24`, config.local!.bridge, publicKey]);
+    t.is(up.status, 0, up.stderr);
+    try {
+        const reach = (port: number) => {
+            const r = run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses.broker} ${port} && echo open || echo closed`], { timeoutSeconds: 30 });
+            return r.stdout.trim();
+        };
+        const before = Object.fromEntries([2181, 22, 9092, 9094].map((p) => [p, reach(p)]));
+        t.deepEqual(before, { 2181: "closed", 22: "closed", 9092: "closed", 9094: "closed" });
+        for (const role of ["producer", "consumer"]) {
+            t.is(run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses[role as "producer"]} 22 && echo open || echo closed`]).stdout.trim(), "closed", `ssh to ${role}`);
+        }
+        // Inside the lab: producer and consumer reach Kafka; only the broker listens on 2181.
+        for (const role of ["producer", "consumer"]) {
+            t.is(onMachine(lab, role, `nc -z -w 3 broker 9092 && echo open`).trim(), "open", `${role} -> broker:9092`);
+            t.is(onMachine(lab, role, "ss -ltnH 'sport = :2181' | wc -l").trim(), "0", `${role} does not listen on 2181`);
+        }
+        t.regex(onMachine(lab, "broker", "ss -ltnH 'sport = :2181'"), /:2181/);
+
+        await withStackConfig({ "kafka-lab:clientCidrs": `["10.77.0.1/32", "${probeAddress}/32"]` }, () => {
+            const widened = pulumiUp();
+            t.is(widened.status, 0, widened.stderr.slice(-3000));
+            t.deepEqual(widened.replaced, ["broker-firewall"], "only the broker's firewall changes");
+            const after = Object.fromEntries([2181, 22, 9092, 9094].map((p) => [p, reach(p)]));
+            t.deepEqual(after, { 2181: "closed", 22: "closed", 9092: "closed", 9094: "open" });
+            record("who gets in", { outsider: before, clientRange: after });
+            t.log(`outside machine: ${JSON.stringify(before)}; once a client range: ${JSON.stringify(after)}`);
+        });
+        const restored = pulumiUp();
+        t.is(restored.status, 0);
+        t.deepEqual(restored.replaced, ["broker-firewall"]);
+        t.is(reach(9094), "closed");
+    } finally {
+        run("bash", ["scripts/local/machine.sh", "down", probeName]);
+    }
+});
+
+e2e("services run as kafka, and the stack's private key appears nowhere but as a secret", (t) => {
+    for (const unit of ["zookeeper", "kafka"]) t.not(onMachine(lab, "broker", `ps -o user= -p ${mainPid(unit)}`).trim(), "root");
+    const plain = pulumiCli("stack", "output", "--json", "-s", "local");
+    t.is(JSON.parse(plain.stdout).sshPrivateKey, "[secret]");
+    const state = pulumiCli("stack", "export", "-s", "local");
+    t.is(state.status, 0);
+    // The first base64 line of every OpenSSH ed25519 key is the same header; the lines after it are this key's own.
+    const keyLines: string[] = lab.outputs.sshPrivateKey.split("\n").filter((l: string) => l && !l.startsWith("-----")).slice(1, -1);
+    const keyBody = keyLines[0];
+    t.false(state.stdout.includes(keyBody), "the state holds the key only encrypted");
+    t.false(state.stdout.includes("PRIVATE KEY"));
+    const keyFile = path.join(config.local!.stateDir, "id_ed25519");
+    t.is(fs.statSync(keyFile).mode & 0o777, 0o600);
+    t.is(fs.statSync(config.local!.stateDir).mode & 0o777, 0o700);
+    for (const role of ROLES) {
+        // The key goes in on stdin: on the command line, sudo would log it, and the search would find its own trace.
+        const found = onMachine(lab, role, "grep -rlF -f /dev/stdin /etc /home /root /opt /var/tmp /var/log /tmp 2>/dev/null || true", 120, `${keyLines.join("\n")}\n`).trim();
+        t.is(found, "", `${role} holds no copy of the private key`);
+    }
+});
+
+e2e("consumer failover: a killed consumer's group resumes from its committed offset, nothing lost", (t) => {
+    t.timeout(10 * 60 * 1000);
+    const topic = `${runId}-failover`;
+    const count = 500;
+    const commitEvery = 50;
+    createTopic(lab, topic);
+    t.is(produce(lab, topic, count, `${runId}f`), count);
+    const group = `${runId}-failover`;
+    // The first consumer commits every 50 messages and is killed (SIGKILL) after about 230.
+    onMachine(
+        lab,
+        "consumer",
+        `python3 /opt/kafka-lab/clients/consumer.py --topic ${topic} --group ${group} --json --commit-every ${commitEvery} --delay-ms 20 --idle-timeout 30 > /tmp/failover-a.json 2>/dev/null & ` +
+            `pid=$!; for i in $(seq 600); do [ "$(grep -c '^{' /tmp/failover-a.json)" -ge 230 ] && break; sleep 0.1; done; kill -9 $pid; wait $pid 2>/dev/null || true`,
+        120,
+    );
+    const first = onMachine(lab, "consumer", "cat /tmp/failover-a.json").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    t.true(first.length >= 230 && first.length < count, `the first consumer read ${first.length} before it was killed`);
+    const second = consume(lab, topic, group);
+    const numbers = tally(jsonKeys(`${runId}f`, count), [...first, ...second]);
+    t.log(`failover: sent ${numbers.sent}, first consumer ${first.length}, second ${second.length}, lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
+    record("consumer failover", { ...numbers, firstConsumer: first.length, secondConsumer: second.length, commitEvery });
+    t.is(numbers.lost, 0);
+    t.is(numbers.unexpected, 0);
+    t.true(numbers.duplicated <= commitEvery, "duplicates only within the last uncommitted batch");
+    // The second consumer started at a committed offset: never before the last commit of the first.
+    t.true(second.length >= count - first.length && second.length <= count - first.length + commitEvery);
+});
+
+e2e("broker restart under load: every acknowledged message is present exactly once", async (t) => {
+    t.timeout(10 * 60 * 1000);
+    const topic = `${runId}-restart`;
+    createTopic(lab, topic);
+    const kafka = new Kafka({
+        clientId: "kafka-lab-e2e",
+        brokers: [lab.outputs.bootstrapServers],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 12, maxRetryTime: 10000, initialRetryTime: 300 },
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const acked: string[] = [];
+    let failed = 0;
+    const restart = new Promise<number>((resolve) => {
+        setTimeout(() => {
+            const p = spawn("ssh", [...sshArgs(lab, lab.outputs.hosts.broker.publicIp), "sudo -n timeout 150 systemctl restart kafka"], { stdio: "ignore" });
+            p.on("close", (code) => resolve(code ?? -1));
+        }, 3000);
+    });
+    const deadline = Date.now() + 25000;
+    for (let batch = 0; Date.now() < deadline; batch++) {
+        const messages = Array.from({ length: 20 }, (_, i) => ({ key: `${runId}r-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
+        try {
+            await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+            acked.push(...messages.map((m) => m.key));
+        } catch {
+            failed += messages.length;
+        }
+        // A steady load (about 400 messages a second), so that the restart lands in the middle of it.
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    await producer.disconnect();
+    t.is(await restart, 0, "Kafka was restarted while the producer was sending");
+    waitFor("the broker answering", 120, brokerAnswers);
+    const read = consume(lab, topic, `${runId}-restart-check`, "", 180);
+    const ackedKeys = new Set(acked);
+    const numbers = tally(acked, read.filter((m) => ackedKeys.has(m.key)));
+    t.log(`restart under load: acknowledged ${acked.length}, not acknowledged ${failed}, read ${read.length}, lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
+    record("broker restart under load", { ...numbers, notAcknowledged: failed });
+    t.true(acked.length > 100);
+    t.is(numbers.lost, 0);
+    t.is(numbers.duplicated, 0);
+});
+
+e2e("broker machine reboot: ZooKeeper and Kafka come back by themselves and every message is still there", (t) => {
+    t.timeout(10 * 60 * 1000);
+    const topic = `${runId}-reboot`;
+    const count = 1000;
+    createTopic(lab, topic);
+    t.is(produce(lab, topic, count, `${runId}b`), count);
+    const bootBefore = onMachine(lab, "broker", "cat /proc/sys/kernel/random/boot_id").trim();
+    const started = Date.now();
+    run("ssh", [...sshArgs(lab, lab.outputs.hosts.broker.publicIp), "sudo -n systemctl reboot"], { timeoutSeconds: 30 });
+    waitFor("the broker machine back with a new boot", 180, () => onMachine(lab, "broker", "cat /proc/sys/kernel/random/boot_id", 10).trim() !== bootBefore);
+    waitFor("Kafka answering after the reboot", 180, brokerAnswers);
+    const seconds = (Date.now() - started) / 1000;
+    t.is(onMachine(lab, "broker", "systemctl is-active zookeeper kafka").trim(), "active\nactive");
+    const numbers = tally(jsonKeys(`${runId}b`, count), consume(lab, topic, `${runId}-reboot-check`));
+    t.log(`broker reboot: sent ${numbers.sent} (acks=all), read ${numbers.received} after the reboot, lost ${numbers.lost}, duplicated ${numbers.duplicated}; back in ${seconds.toFixed(1)}s`);
+    record("broker machine reboot", { ...numbers, secondsUntilKafkaAnswers: Math.round(seconds) });
+    t.is(numbers.lost, 0);
+    t.is(numbers.duplicated, 0);
+});
+
+e2e("producer machine reboot: it comes back with its hostname, /etc/hosts and clients, and the smoke test passes", (t) => {
+    t.timeout(10 * 60 * 1000);
+    const bootBefore = onMachine(lab, "producer", "cat /proc/sys/kernel/random/boot_id").trim();
+    run("ssh", [...sshArgs(lab, lab.outputs.hosts.producer.publicIp), "sudo -n systemctl reboot"], { timeoutSeconds: 30 });
+    waitFor("the producer machine back", 180, () => onMachine(lab, "producer", "cat /proc/sys/kernel/random/boot_id", 10).trim() !== bootBefore);
+    t.is(onMachine(lab, "producer", "hostname").trim(), "producer");
+    t.is(onMachine(lab, "producer", "grep -c -E '^[0-9.]+\\s+(broker|producer|consumer)$' /etc/hosts").trim(), "3");
+    t.regex(onMachine(lab, "producer", "ls /opt/kafka-lab/clients"), /producer\.py/);
+    t.is(onMachine(lab, "producer", "firewall-cmd --state").trim(), "running");
+    const smoke = run("node", ["scripts/smoke.mjs", "--stack", "local", "--messages", "50"]);
+    t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+});
+
+e2e("disk full on the broker's data volume: Kafka fails loudly and recovers once space is freed, data intact", (t) => {
+    t.timeout(15 * 60 * 1000);
+    const topic = `${runId}-disk`;
+    const before = 300;
+    createTopic(lab, topic, 1);
+    t.is(produce(lab, topic, before, `${runId}d`), before);
+    // Root may use the blocks ext4 reserves; fill everything, then a little more to be sure.
+    onMachine(lab, "broker", "fallocate -l $(( $(df --output=avail -B1 /var/lib/kafka | tail -n 1) )) /var/lib/kafka/fill || true; dd if=/dev/zero of=/var/lib/kafka/fill2 bs=1M 2>/dev/null || true", 120);
+    t.regex(onMachine(lab, "broker", "df --output=avail -B1 /var/lib/kafka | tail -n 1").trim(), /^\d+$/);
+    const during = run("ssh", [...sshArgs(lab, lab.outputs.hosts.producer.publicIp), `timeout 90 python3 /opt/kafka-lab/clients/producer.py --topic ${topic} --count 2000 --format plain --run-id ${runId}full --timeout 30`], { timeoutSeconds: 120 });
+    const brokerLog = onMachine(lab, "broker", "journalctl -u kafka --no-pager -n 400; tail -n 400 /var/log/kafka/server.log", 60);
+    t.log(`producing into a full disk: exit ${during.status}; ${(during.stderr.trim().split("\n").at(-1) ?? "").slice(0, 200)}`);
+    t.regex(brokerLog, /No space left on device/, "the broker says why it failed");
+    onMachine(lab, "broker", "rm -f /var/lib/kafka/fill /var/lib/kafka/fill2");
+    const started = Date.now();
+    // Restart=on-failure brings Kafka (and ZooKeeper, if it fell too) back once there is room.
+    waitFor("Kafka answering after space was freed", 240, brokerAnswers);
+    const seconds = (Date.now() - started) / 1000;
+    const numbers = tally(jsonKeys(`${runId}d`, before), consume(lab, topic, `${runId}-disk-check`).filter((m) => m.key.startsWith(`${runId}d-`)));
+    t.log(`disk full: ${numbers.sent} messages written before, ${numbers.received} read after recovery, lost ${numbers.lost}; recovered ${seconds.toFixed(1)}s after space was freed`);
+    record("disk full on the data volume", { ...numbers, secondsToRecover: Math.round(seconds), producerExitDuringFull: during.status });
+    t.is(numbers.lost, 0);
+    t.is(numbers.duplicated, 0);
+    const smoke = run("node", ["scripts/smoke.mjs", "--stack", "local", "--messages", "20"]);
+    t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+});
+
+e2e("a changed broker setting re-renders and restarts Kafka only, and a consumer group resumes afterwards", async (t) => {
+    t.timeout(15 * 60 * 1000);
+    const topic = `${runId}-resume`;
+    const group = `${runId}-resume`;
+    createTopic(lab, topic);
+    t.is(produce(lab, topic, 200, `${runId}s`), 200);
+    const firstHalf = consume(lab, topic, group, "--max-messages 100");
+    const [zkPid, kafkaPid] = [mainPid("zookeeper"), mainPid("kafka")];
+    await withStackConfig({ "kafka-lab:brokerHeap": "640m" }, () => {
+        const up = pulumiUp();
+        t.is(up.status, 0, up.stderr.slice(-3000));
+        t.deepEqual(up.replaced, ["broker-kafka-broker"]);
+        t.is(mainPid("zookeeper"), zkPid, "ZooKeeper kept running");
+        t.not(mainPid("kafka"), kafkaPid, "Kafka was restarted");
+        t.regex(onMachine(lab, "broker", `ps -o args= -p ${mainPid("kafka")}`), /-Xmx640m/);
+        t.is(produce(lab, topic, 200, `${runId}s2`), 200);
+        const rest = consume(lab, topic, group);
+        const numbers = tally([...jsonKeys(`${runId}s`, 200), ...jsonKeys(`${runId}s2`, 200)], [...firstHalf, ...rest]);
+        t.log(`resume after a broker change: read ${firstHalf.length} before, ${rest.length} after; lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
+        record("consumer group resumes after a broker change", numbers);
+        t.is(numbers.lost, 0);
+        t.is(numbers.duplicated, 0);
+    });
+    const back = pulumiUp();
+    t.is(back.status, 0);
+    t.deepEqual(back.replaced, ["broker-kafka-broker"]);
+});
+
+e2e("invalid config and a mismatched checksum stop the real engine before any resource exists", (t) => {
+    t.timeout(10 * 60 * 1000);
+    const cases: [string, string, RegExp][] = [
+        ["e2e-zk-open", `  kafka-lab:zookeeperCidrs:\n    - 0.0.0.0/0\n`, /ZooKeeper must never be open to the internet/],
+        ["e2e-bad-port", `  kafka-lab:kafkaPort: 70000\n`, /kafka-lab:kafkaPort is "70000"; allowed: a TCP port/],
+        ["e2e-bad-sha", `  kafka-lab:artifactSha512: "${"0".repeat(128)}"\n`, /SHA-512 of .* does not match kafka-lab:artifactSha512.*Nothing was created/s],
+    ];
+    for (const [stack, extra, expected] of cases) {
+        const file = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
+        // Another stack on the same host needs its own bridge and addresses so that nothing collides.
+        fs.writeFileSync(file, `config:\n  kafka-lab:bridge: kl-br9\n  kafka-lab:bridgeAddress: 10.79.0.1/24\n  kafka-lab:brokerAddress: 10.79.0.11\n  kafka-lab:producerAddress: 10.79.0.12\n  kafka-lab:consumerAddress: 10.79.0.13\n${extra}`);
+        try {
+            t.is(pulumiCli("stack", "init", stack).status, 0);
+            const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+            t.not(up.status, 0, stack);
+            t.regex(up.stdout + up.stderr, expected, stack);
+            const exported = JSON.parse(pulumiCli("stack", "export", "-s", stack).stdout);
+            const resources = (exported.deployment?.resources ?? []).map((r: any) => r.type);
+            t.deepEqual(resources.filter((type: string) => type !== "pulumi:pulumi:Stack" && !type.startsWith("pulumi:providers:")), [], `${stack} created nothing`);
+            t.is(run("ip", ["link", "show", "kl-br9"]).status, 1, "no bridge was made");
+        } finally {
+            pulumiCli("stack", "rm", stack, "--yes", "--force");
+            fs.rmSync(file, { force: true });
+        }
+    }
+});
+
+e2e("destroy, then a pulumi up killed half-way, then npm run lab: a fresh, working lab", async (t) => {
+    t.timeout(30 * 60 * 1000);
+    t.is(npmLab("down").status, 0);
+    // Kill the whole `pulumi up` (CLI, language host, providers) once machines are being provisioned.
+    const child = spawn("bash", ["scripts/pulumi.sh", "up", "-s", "local", "--yes", "--skip-preview", "--non-interactive"], { cwd: REPO, detached: true, stdio: "ignore" });
+    const started = Date.now();
+    waitFor("provisioning to start", 300, () => /running/.test(run("bash", ["scripts/local/machine.sh", "status", `${config.local!.machinePrefix}-broker`]).stdout));
+    await new Promise((r) => setTimeout(r, 4000));
+    const exited = new Promise((r) => child.on("exit", r));
+    process.kill(-child.pid!, "SIGKILL");
+    await exited;
+    t.log(`pulumi up killed after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    const r = npmLab("up");
+    t.is(r.status, 0, "npm run lab converges after a killed run (its output is above)");
+    lab = labAccess();
+    t.notRegex(onMachine(lab, "broker", "journalctl -u kafka --no-pager | grep -c InconsistentClusterId || true").trim(), /^[1-9]/, "no cluster id mismatch");
+    const again = pulumiUp("--expect-no-changes");
+    t.is(again.status, 0, "and then it is stable");
 });
 
 e2e("npm run lab -- down removes the lab and leaves the host clean", (t) => {
     t.timeout(15 * 60 * 1000);
-    const r = run("bash", ["scripts/lab.sh", "down"], { live: true });
-    t.is(r.status, 0);
-    const clean = run("bash", ["scripts/local/host-clean.sh", localConfig.local!.bridge, localConfig.local!.machinePrefix]);
+    t.is(npmLab("down").status, 0);
+    const clean = run("bash", ["scripts/local/host-clean.sh", config.local!.bridge, config.local!.machinePrefix]);
     t.is(clean.status, 0, clean.stderr);
 });

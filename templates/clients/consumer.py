@@ -2,12 +2,16 @@
 """kafka-lab example consumer: reads the lab's topic from the earliest offset in group my-group and
 prints topic, partition, offset, key and value of each message.
 
-Usage: consumer.py [--group G] [--topic T] [--max-messages N] [--idle-timeout S] [--json] [--bootstrap HOST:PORT]
-Stops after --max-messages, or when no message came for --idle-timeout seconds.
+Usage: consumer.py [--group G] [--topic T] [--max-messages N] [--idle-timeout S] [--json]
+                   [--commit-every N] [--delay-ms MS] [--bootstrap HOST:PORT]
+Stops after --max-messages, or when no message came for --idle-timeout seconds. Offsets are committed
+when it stops, and every --commit-every messages if given (a consumer killed in between re-reads at most
+that many messages after a restart).
 """
 import argparse
 import json
 import sys
+import time
 
 from labenv import lab_defaults
 from kafka import KafkaConsumer
@@ -32,10 +36,12 @@ def main():
     p.add_argument("--max-messages", type=int, default=0, help="0: until idle")
     p.add_argument("--idle-timeout", type=float, default=10.0)
     p.add_argument("--json", action="store_true", help="one JSON object per message, for scripts")
+    p.add_argument("--commit-every", type=int, default=0, help="commit offsets every N messages (0: automatically)")
+    p.add_argument("--delay-ms", type=int, default=0, help="pause after each message, to watch a slow consumer")
     args = p.parse_args()
 
     consumer = KafkaConsumer(args.topic, bootstrap_servers=args.bootstrap.split(","), group_id=args.group,
-                             auto_offset_reset="earliest", enable_auto_commit=True,
+                             auto_offset_reset="earliest", enable_auto_commit=args.commit_every == 0,
                              consumer_timeout_ms=int(args.idle_timeout * 1000))
     count = 0
     for m in consumer:
@@ -47,6 +53,10 @@ def main():
         else:
             print(f"topic={m.topic} partition={m.partition} offset={m.offset} key={key} value={value}", flush=True)
         count += 1
+        if args.commit_every and count % args.commit_every == 0:
+            consumer.commit()
+        if args.delay_ms:
+            time.sleep(args.delay_ms / 1000)
         if args.max_messages and count >= args.max_messages:
             break
     consumer.commit()

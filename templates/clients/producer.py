@@ -14,6 +14,16 @@ from labenv import lab_defaults
 from kafka import KafkaProducer
 
 
+def send_all(producer, topic, messages, timeout):
+    """Sends (key, value) pairs and waits for every acknowledgement; returns how many were acknowledged."""
+    futures = [producer.send(topic, key=key, value=value) for key, value in messages]
+    producer.flush(timeout=timeout)
+    for f in futures:
+        f.get(timeout=timeout)
+    producer.close()
+    return len(futures)
+
+
 def main():
     env = lab_defaults()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,32 +35,20 @@ def main():
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for all acknowledgements")
     args = p.parse_args()
 
-    # acks=all with idempotence: an acknowledged message is on disk exactly once.
+    # acks=all: a message counts as sent only once the broker has written it.
     common = dict(bootstrap_servers=args.bootstrap.split(","), acks="all", retries=5, linger_ms=5,
                   key_serializer=lambda k: k.encode("utf-8"), request_timeout_ms=30000)
     started = time.monotonic()
     sent = {"plain": 0, "json": 0}
     if args.format in ("plain", "both"):
-        producer = KafkaProducer(**common)
-        futures = [producer.send(args.topic, key=f"{args.run_id}-plain-{i}",
-                                 value=f"run {args.run_id} plain message {i}".encode("utf-8"))
-                   for i in range(args.count)]
-        producer.flush(timeout=args.timeout)
-        for f in futures:
-            f.get(timeout=args.timeout)
-        sent["plain"] = len(futures)
-        producer.close()
+        messages = [(f"{args.run_id}-plain-{i}", f"run {args.run_id} plain message {i}".encode("utf-8"))
+                    for i in range(args.count)]
+        sent["plain"] = send_all(KafkaProducer(**common), args.topic, messages, args.timeout)
     if args.format in ("json", "both"):
-        producer = KafkaProducer(compression_type="gzip",
-                                 value_serializer=lambda v: json.dumps(v).encode("utf-8"), **common)
-        futures = [producer.send(args.topic, key=f"{args.run_id}-json-{i}",
-                                 value={"run": args.run_id, "seq": i, "kind": "json", "sent_at": time.time()})
-                   for i in range(args.count)]
-        producer.flush(timeout=args.timeout)
-        for f in futures:
-            f.get(timeout=args.timeout)
-        sent["json"] = len(futures)
-        producer.close()
+        messages = [(f"{args.run_id}-json-{i}", {"run": args.run_id, "seq": i, "kind": "json", "sent_at": time.time()})
+                    for i in range(args.count)]
+        producer = KafkaProducer(compression_type="gzip", value_serializer=lambda v: json.dumps(v).encode("utf-8"), **common)
+        sent["json"] = send_all(producer, args.topic, messages, args.timeout)
     print(json.dumps({"run": args.run_id, "topic": args.topic, "sent": sent,
                       "seconds": round(time.monotonic() - started, 3)}))
     return 0
