@@ -177,6 +177,20 @@ e2e("a second pulumi up reports no changes and touches no machine", (t) => {
     record("pulumi up with no change", { resources: up.changes.same, changed: 0 });
 });
 
+e2e("the bench runs on the lab: a table, a JSON report and a PNG chart (a short run, to prove it works)", (t) => {
+    t.timeout(15 * 60 * 1000);
+    const report = path.join(REPO, "reports", "bench-e2e.json");
+    const r = run("npm", ["run", "--silent", "bench", "--", "--stack", "local", "--quick", "--seconds", "1", "--report", report]);
+    t.is(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-3000));
+    t.regex(r.stdout, /limits: broker disk [\d.]+ MB\/s/);
+    const json = JSON.parse(fs.readFileSync(report, "utf8"));
+    t.deepEqual(json.runs.map((x: any) => x.name), ["produce 100 B acks=1", "consume 100 B acks=1", "produce 100 B acks=all", "consume 100 B acks=all", "produce 1 KiB acks=1", "consume 1 KiB acks=1", "produce 1 KiB acks=all", "consume 1 KiB acks=all"]);
+    for (const run of json.runs) t.true(run.mbPerSec > 0 && run.ratio > 0 && run.ratio === run.mbPerSec / run.limitMbPerSec, run.name);
+    const png = fs.readFileSync(report.replace(/\.json$/, ".png"));
+    t.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG file");
+    t.log(`bench (quick): disk ${json.limits.diskMbPerSec.toFixed(0)} MB/s, network ${json.limits.networkMbPerSec.toFixed(0)} MB/s, produce 1 KiB acks=all ${json.runs[6].mbPerSec.toFixed(1)} MB/s`);
+});
+
 e2e("who gets in: a machine outside the admin and client ranges reaches nothing; a client range opens only the external listener", async (t) => {
     t.timeout(20 * 60 * 1000);
     const probeName = `${config.local!.machinePrefix}-probe`;

@@ -1,0 +1,130 @@
+// Measures a deployed lab: the limits of its machines (the broker's disk, the network from producer to
+// broker), then Kafka's own performance tools against the broker, each figure as a share of the limit
+// it is bound by; plus how long the lab itself takes to build. Prints a table, writes JSON and a PNG.
+//
+//   npm run bench -- [--stack NAME] [--seconds S] [--quick] [--report FILE] [--chart FILE]
+import fs from "node:fs";
+import path from "node:path";
+import { argv, chalk } from "zx";
+import { REPO, keyFile, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
+import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
+import { writeBenchChart } from "./lib/bench-chart.mjs";
+
+const stack = argv.stack;
+const quick = Boolean(argv.quick);
+// Each Kafka run lasts about this long: long enough that start-up and the last batch do not dominate.
+const seconds = Number(argv.seconds ?? (quick ? 3 : 20));
+const reportFile = argv.report ?? path.join(REPO, "reports", `bench-${stack ?? "stack"}.json`);
+const chartFile = argv.chart ?? reportFile.replace(/\.json$/, ".png");
+const runId = `bench${Date.now().toString(36)}`;
+const streamPort = 5201;
+
+function step(name) {
+    console.log(chalk.bold(`== ${name}`));
+}
+
+const outputs = await stackOutputs(stack);
+const key = keyFile(outputs);
+const onHost = (role, command, timeout = "300s") => ssh(outputs, key, role, `sudo -n timeout ${parseInt(timeout, 10)} bash -c ${shq(command)}`, { timeout: `${parseInt(timeout, 10) + 30}s` });
+function shq(s) {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+const kafkaBin = "/opt/kafka/bin";
+const bootstrap = outputs.internalBootstrapServers;
+
+step("machines");
+const machine = {};
+for (const role of ["broker", "producer", "consumer"]) {
+    const r = await onHost(role, "nproc; free -m | awk '/^Mem:/{print $2}'; . /etc/os-release && echo \"$PRETTY_NAME\"");
+    const [cpus, memMiB, os] = r.stdout.trim().split("\n");
+    machine[role] = { cpus: Number(cpus), memMiB: Number(memMiB), os };
+    console.log(`   ${role}: ${cpus} CPUs, ${memMiB} MiB, ${os}`);
+}
+
+/** Free bytes on the broker's data volume: no run may fill it (a full volume stops the broker). */
+const freeBytes = async () => Number((await onHost("broker", "df --output=avail -B1 /var/lib/kafka | tail -n 1")).stdout.trim());
+
+step("broker ready, data volume has room");
+const free = await freeBytes();
+if (free < 256 * 2 ** 20) throw new Error(`the broker's data volume has ${(free / 2 ** 20).toFixed(0)} MiB free; the bench needs at least 256 MiB`);
+await onHost("producer", `${kafkaBin}/kafka-broker-api-versions.sh --bootstrap-server ${bootstrap} | head -n 1`, "60s");
+console.log(`   ${(free / 2 ** 20).toFixed(0)} MiB free on the data volume`);
+
+step("limit: sequential write to the broker's Kafka data directory (fsync at the end)");
+const ddCount = Math.max(16, Math.min(quick ? 128 : 1024, Math.floor((0.3 * free) / 2 ** 20)));
+const disk = parseDd(
+    (await onHost("broker", `dd if=/dev/zero of=/var/lib/kafka/bench-${runId} bs=1M count=${ddCount} conv=fdatasync 2>&1; rm -f /var/lib/kafka/bench-${runId}`, "600s")).stdout,
+);
+console.log(`   ${disk.mbPerSec.toFixed(1)} MB/s (${(disk.bytes / 1e6).toFixed(0)} MB in ${disk.seconds.toFixed(2)}s)`);
+
+step("limit: a plain TCP stream from the producer to the broker");
+// firewalld admits only the lab's ports: open one for the producer alone, for this run only (not permanent).
+const rule = `rule family="ipv4" source address="${outputs.hosts.producer.privateIp}/32" port port="${streamPort}" protocol="tcp" accept`;
+await onHost("broker", `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(rule)} --timeout=300 >/dev/null`);
+let network;
+try {
+    const sink = onHost("broker", `python3 -c ${shq(`import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${streamPort})); s.listen(1); s.settimeout(60)\nc,_=s.accept()\nwhile c.recv(1<<20): pass`)}`, "120s");
+    await new Promise((r) => setTimeout(r, 1500));
+    const streamCount = quick ? 256 : 2048;
+    const sent = await onHost("producer", `dd if=/dev/zero bs=1M count=${streamCount} 2>&1 >/dev/tcp/broker/${streamPort}`, "300s");
+    await sink;
+    network = parseDd(sent.stdout);
+} finally {
+    await onHost("broker", `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(rule)} >/dev/null || true`);
+}
+console.log(`   ${network.mbPerSec.toFixed(1)} MB/s (${(network.bytes / 1e6).toFixed(0)} MB in ${network.seconds.toFixed(2)}s)`);
+
+const runs = [];
+for (const size of [100, 1024]) {
+    for (const acks of ["1", "all"]) {
+        const topic = `${runId}-${size}-${acks}`;
+        const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}`;
+        // Deleted segments go at once, so that the next run finds the space this one used.
+        await onHost("broker", `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${topic} --partitions 3 --replication-factor 1 --config file.delete.delay.ms=1000 >/dev/null`);
+        const spaceCap = Math.floor((0.35 * (await freeBytes())) / (size + 70)); // record plus batch overhead
+        const perf = (records) =>
+            onHost(
+                "producer",
+                `${kafkaBin}/kafka-producer-perf-test.sh --topic ${topic} --num-records ${records} --record-size ${size} --throughput -1 --producer-props bootstrap.servers=${bootstrap} acks=${acks} 2>&1`,
+                "900s",
+            ).then((r) => parseProducerPerf(r.stdout));
+        step(`producer ${name}`);
+        const probe = await perf(quick ? 20000 : 50000);
+        const wanted = recordsFor(seconds, probe.recordsPerSec, { min: quick ? 20000 : 50000 });
+        const records = Math.min(wanted, spaceCap);
+        if (records < wanted) console.log(chalk.yellow(`   ${records} records instead of ${wanted}: the data volume has room for no more`));
+        const produced = await perf(records);
+        console.log(`   ${produced.records} records, ${produced.recordsPerSec.toFixed(0)} records/s, ${produced.mbPerSec.toFixed(1)} MB/s, p50 ${produced.latencyP50Ms} ms, p99 ${produced.latencyP99Ms} ms`);
+        runs.push({ name: `produce ${name}`, side: "producer", recordSize: size, acks, cappedBySpace: records < wanted, ...produced });
+
+        step(`consumer ${name}`);
+        const total = probe.records + produced.records;
+        const consumed = parseConsumerPerf(
+            (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh --bootstrap-server ${bootstrap} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, "900s")).stdout,
+        );
+        console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
+        runs.push({ name: `consume ${name}`, side: "consumer", recordSize: size, acks, ...consumed });
+        const before = await freeBytes();
+        await onHost("broker", `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
+        // Wait (bounded) until the deleted topic's space is back.
+        for (let i = 0; i < 60 && (await freeBytes()) < before + 0.8 * produced.records * size; i++) await new Promise((r) => setTimeout(r, 1000));
+    }
+}
+
+step("pulumi up with no changes");
+const upStarted = Date.now();
+await pulumi(["up", ...(stack ? ["-s", stack] : []), "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes"], { timeout: "15m" });
+const lab = { pulumiUpNoChangesSeconds: (Date.now() - upStarted) / 1000 };
+// `npm run lab` records its own runs (cold: something had to be built; warm: all cached; down).
+const timesFile = path.join(REPO, "reports", "lab-times.json");
+if (fs.existsSync(timesFile)) Object.assign(lab, JSON.parse(fs.readFileSync(timesFile, "utf8")));
+
+const limits = { diskMbPerSec: disk.mbPerSec, networkMbPerSec: network.mbPerSec };
+const rows = ratios(limits, runs);
+console.log(`\n${formatBenchTable(limits, rows)}\n`);
+console.log(`lab: pulumi up with no changes ${lab.pulumiUpNoChangesSeconds.toFixed(1)}s` + ["cold", "warm", "down"].filter((k) => lab[k]).map((k) => `, npm run lab${k === "down" ? " -- down" : ` (${k})`} ${lab[k].seconds.toFixed(1)}s`).join(""));
+
+fs.mkdirSync(path.dirname(reportFile), { recursive: true });
+fs.writeFileSync(reportFile, `${JSON.stringify({ stack: stack ?? "(selected)", measuredAt: new Date().toISOString(), quick, secondsPerRun: seconds, machine, limits, runs: rows, lab }, null, 2)}\n`);
+await writeBenchChart(chartFile, `kafka-lab bench, stack ${stack ?? "(selected)"}: Kafka throughput against the machines' limits`, rows);
+console.log(`report: ${reportFile}\nchart: ${chartFile}`);
