@@ -29,6 +29,9 @@ export interface RemoteCommandArgs {
     triggers: pulumi.Input<pulumi.Input<string>[]>;
     /** Seconds before the command is abandoned as failed. */
     timeout?: pulumi.Input<number>;
+    /** Run when the resource is destroyed (not when it is replaced), with `deleteStdin` as its input. */
+    delete?: pulumi.Input<string>;
+    deleteStdin?: pulumi.Input<string>;
 }
 
 export interface RemoteUploadArgs {
@@ -157,7 +160,12 @@ const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds, news) {
         const replace = triggersChanged(olds, news);
         // A changed connection alone (a new key, say) is recorded without running anything again.
-        const changes = replace || JSON.stringify(olds.connection) !== JSON.stringify(news.connection) || olds.timeout !== news.timeout;
+        const changes =
+            replace ||
+            JSON.stringify(olds.connection) !== JSON.stringify(news.connection) ||
+            olds.timeout !== news.timeout ||
+            olds.delete !== news.delete ||
+            olds.deleteStdin !== news.deleteStdin;
         return { changes, replaces: replace ? ["triggers"] : [] };
     },
     async create(inputs) {
@@ -166,6 +174,9 @@ const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
     },
     async update(_id, olds, news) {
         return { outs: { ...news, stdout: olds.stdout, stderr: olds.stderr } };
+    },
+    async delete(_id, props) {
+        if (props.delete) await runOverSsh(props.connection, props.delete, props.deleteStdin, props.timeout ?? 1200);
     },
 };
 
@@ -209,7 +220,7 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
     declare public readonly stderr: pulumi.Output<string>;
     declare public readonly triggers: pulumi.Output<string[]>;
     constructor(name: string, args: RemoteCommandArgs, opts?: pulumi.CustomResourceOptions) {
-        super(remoteCommandProvider, name, { stdout: undefined, stderr: undefined, stdin: undefined, timeout: undefined, ...args }, { ...opts, additionalSecretOutputs: ["connection"] }, "kafka-lab", "RemoteCommand");
+        super(remoteCommandProvider, name, { stdout: undefined, stderr: undefined, stdin: undefined, timeout: undefined, delete: undefined, deleteStdin: undefined, ...args }, { ...opts, additionalSecretOutputs: ["connection"] }, "kafka-lab", "RemoteCommand");
     }
 }
 

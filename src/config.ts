@@ -1,13 +1,14 @@
 // The one place that reads stack config. Everything else receives a typed, validated LabConfig.
 // Validation is a pure function over plain values so that bad input is rejected (with every
 // problem listed at once) before a single resource is registered, and so that tests can call it.
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isPrivateCidr, parseCidr, parseInterfaceAddress, isInside } from "./net";
 
 export const PROJECT = "kafka-lab";
-export const TARGETS = ["local", "aws"] as const;
+export const TARGETS = ["local", "aws", "existing"] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** AWS images per OS family: looked up by owner and name pattern, each with its own SSH user. */
@@ -84,6 +85,22 @@ export interface LocalTargetConfig {
     cacheDir: string;
 }
 
+export interface ExistingHost {
+    /** Address inside the lab: what /etc/hosts lists. */
+    address: string;
+    /** Address for SSH and outside clients; the lab address when not given. */
+    publicAddress: string;
+}
+
+export interface ExistingTargetConfig {
+    hosts: { broker: ExistingHost; producer: ExistingHost; consumer: ExistingHost };
+    sshUser: string;
+    sshPort: number;
+    /** A key file to read; otherwise the secret sshPrivateKey. */
+    sshPrivateKeyPath?: string;
+    purgeDataOnDestroy: boolean;
+}
+
 export interface LabConfig {
     stack: string;
     target: Target;
@@ -91,21 +108,22 @@ export interface LabConfig {
     kafka: KafkaConfig;
     aws?: AwsTargetConfig;
     local?: LocalTargetConfig;
+    existing?: ExistingTargetConfig;
     /** Data directory on the broker: a dedicated volume is mounted here. Never under /tmp. */
     dataDir: string;
 }
 
-type KeyType = "string" | "integer" | "array";
+type KeyType = "string" | "integer" | "boolean" | "array";
 interface KeySpec {
     type: KeyType;
     /** The default when the key is not set; "" or [] where the default depends on the target. */
-    default: string | number | string[];
+    default: string | number | boolean | string[];
     description: string;
 }
 
 /** Every key of the kafka-lab namespace. Pulumi.yaml declares the same schema (a test keeps them equal). */
 export const CONFIG_KEYS: Record<string, KeySpec> = {
-    target: { type: "string", default: "local", description: "Where the machines come from: local (default) or aws." },
+    target: { type: "string", default: "local", description: "Where the machines come from: local (default), aws, or existing (three machines you have)." },
     adminCidrs: { type: "array", default: [], description: "CIDRs allowed to SSH (port 22) into the machines." },
     clientCidrs: { type: "array", default: [], description: "CIDRs allowed to reach the broker's external Kafka listener." },
     zookeeperCidrs: { type: "array", default: [], description: "Extra private CIDRs allowed to reach ZooKeeper (never the internet)." },
@@ -135,9 +153,16 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     sshPrivateKey: { type: "string", default: "", description: "The private key matching sshPublicKey (set it with --secret)." },
     bridge: { type: "string", default: "kl-br0", description: "local: name of the lab bridge on the host. Default kl-br0." },
     bridgeAddress: { type: "string", default: "10.77.0.1/24", description: "local: the host's address on the bridge, with prefix. Default 10.77.0.1/24." },
-    brokerAddress: { type: "string", default: "10.77.0.11", description: "local: the broker's address on the bridge. Default 10.77.0.11." },
-    producerAddress: { type: "string", default: "10.77.0.12", description: "local: the producer's address on the bridge. Default 10.77.0.12." },
-    consumerAddress: { type: "string", default: "10.77.0.13", description: "local: the consumer's address on the bridge. Default 10.77.0.13." },
+    brokerAddress: { type: "string", default: "", description: "local: the broker's address on the bridge (default 10.77.0.11); existing: the broker's address inside the lab (required)." },
+    producerAddress: { type: "string", default: "", description: "local: the producer's address on the bridge (default 10.77.0.12); existing: the producer's address (required)." },
+    consumerAddress: { type: "string", default: "", description: "local: the consumer's address on the bridge (default 10.77.0.13); existing: the consumer's address (required)." },
+    brokerPublicAddress: { type: "string", default: "", description: "existing: the broker's address for SSH and outside clients, when not its lab address." },
+    producerPublicAddress: { type: "string", default: "", description: "existing: the producer's address for SSH, when not its lab address." },
+    consumerPublicAddress: { type: "string", default: "", description: "existing: the consumer's address for SSH, when not its lab address." },
+    sshUser: { type: "string", default: "", description: "existing: the SSH user on the machines (root, or a user with passwordless sudo)." },
+    sshPort: { type: "integer", default: 22, description: "existing: the SSH port of the machines. Default 22." },
+    sshPrivateKeyPath: { type: "string", default: "", description: "existing: a private key file for SSH (or set sshPrivateKey as a secret)." },
+    purgeDataOnDestroy: { type: "boolean", default: false, description: "existing: `pulumi destroy` also deletes Kafka's data. Default false: the data is kept." },
     dataVolumeSize: { type: "string", default: "2G", description: "local: size of the broker's data volume, e.g. 2G. Default 2G." },
 };
 
@@ -298,14 +323,26 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     const setAwayFromDefault = (k: string) => isSet(k) && String(raw[k]) !== String(dflt(k));
     let aws: AwsTargetConfig | undefined;
     let local: LocalTargetConfig | undefined;
-    const awsOnly = ["imageFamily", "brokerInstanceType", "clientInstanceType", "dataVolumeGiB", "vpcCidr", "subnetCidr", "vpcId", "subnetId", "sshPublicKey"];
-    const localOnly = ["bridge", "bridgeAddress", "brokerAddress", "producerAddress", "consumerAddress", "dataVolumeSize"];
-
-    if (target === "aws") {
-        for (const k of localOnly) if (setAwayFromDefault(k)) problems.push(`${key(k)} applies only to target local, but target is aws`);
+    let existing: ExistingTargetConfig | undefined;
+    const only: Record<string, Target[]> = {
+        imageFamily: ["aws"], brokerInstanceType: ["aws"], clientInstanceType: ["aws"], dataVolumeGiB: ["aws"], vpcCidr: ["aws"],
+        subnetCidr: ["aws"], vpcId: ["aws"], subnetId: ["aws"], sshPublicKey: ["aws"],
+        bridge: ["local"], bridgeAddress: ["local"], dataVolumeSize: ["local"],
+        brokerAddress: ["local", "existing"], producerAddress: ["local", "existing"], consumerAddress: ["local", "existing"],
+        brokerPublicAddress: ["existing"], producerPublicAddress: ["existing"], consumerPublicAddress: ["existing"],
+        sshUser: ["existing"], sshPort: ["existing"], sshPrivateKeyPath: ["existing"], purgeDataOnDestroy: ["existing"],
+    };
+    for (const [k, targets] of Object.entries(only)) {
+        if (!targets.includes(target) && setAwayFromDefault(k)) problems.push(`${key(k)} applies only to target ${targets.join(" or ")}, but target is ${target}`);
+    }
+    const requireAdminCidrs = () => {
         if (network.adminCidrs.length === 0) {
             problems.push(`${key("adminCidrs")} is empty; the deploying machine provisions over SSH, so list at least its address range, e.g. ["203.0.113.10/32"]`);
         }
+    };
+
+    if (target === "aws") {
+        requireAdminCidrs();
         const region = (opts.awsRegion ?? "").trim();
         if (!region) problems.push(`aws:region is not set; set it with: pulumi config set aws:region eu-west-1 -s ${opts.stack}`);
         else if (!/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/.test(region)) problems.push(`aws:region "${region}" is not an AWS region name (e.g. eu-west-1)`);
@@ -354,17 +391,62 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
                 `${key("brokerHeap")} ${brokerHeap} plus ${key("zookeeperHeap")} ${zookeeperHeap} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
             );
         }
+    } else if (target === "existing") {
+        requireAdminCidrs();
+        const hostName = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+        const address = (k: string, required: boolean) => {
+            const v = optStr(k);
+            if (v === undefined) {
+                if (required) problems.push(`${key(k)} is not set; the existing target needs the address of each of broker, producer and consumer`);
+                return "";
+            }
+            const ipLike = /^[\d.]+$/.test(v);
+            if (ipLike ? parseCidr(`${v}/32`).error : !hostName.test(v)) problems.push(`${key(k)} "${v}" is neither an IPv4 address nor a host name`);
+            return v;
+        };
+        const hosts = Object.fromEntries(
+            (["broker", "producer", "consumer"] as const).map((role) => {
+                const lab = address(`${role}Address`, true);
+                return [role, { address: lab, publicAddress: address(`${role}PublicAddress`, false) || lab }];
+            }),
+        ) as ExistingTargetConfig["hosts"];
+        const labAddresses = Object.values(hosts).map((h) => h.address).filter(Boolean);
+        if (new Set(labAddresses).size !== labAddresses.length) problems.push(`the three machines need three different addresses; got ${labAddresses.join(", ")}`);
+        const sshUser = str("sshUser");
+        if (!sshUser) problems.push(`${key("sshUser")} is not set; give the SSH user of the machines (root, or a user with passwordless sudo)`);
+        else if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(sshUser)) problems.push(`${key("sshUser")} "${sshUser}" is not a user name`);
+        const sshPrivateKeyPath = optStr("sshPrivateKeyPath");
+        if (sshPrivateKeyPath && isSet("sshPrivateKey")) problems.push(`${key("sshPrivateKeyPath")} and ${key("sshPrivateKey")} are both set; set one of them`);
+        if (!sshPrivateKeyPath && !isSet("sshPrivateKey")) problems.push(`no SSH key: set ${key("sshPrivateKeyPath")} to a key file, or ${key("sshPrivateKey")} as a secret (pulumi config set --secret sshPrivateKey < key)`);
+        if (sshPrivateKeyPath) {
+            const file = expandHome(sshPrivateKeyPath);
+            let text = "";
+            try {
+                text = fs.readFileSync(file, "utf8");
+            } catch (e) {
+                problems.push(`${key("sshPrivateKeyPath")} ${file} cannot be read: ${(e as Error).message.split(",")[0]}`);
+            }
+            if (text && !text.includes("PRIVATE KEY")) problems.push(`${key("sshPrivateKeyPath")} ${file} is not a private key file`);
+        }
+        const purge = raw.purgeDataOnDestroy;
+        if (purge !== undefined && !["true", "false", true, false].includes(purge as string | boolean)) problems.push(`${key("purgeDataOnDestroy")} is ${JSON.stringify(purge)}; allowed: true or false`);
+        existing = {
+            hosts,
+            sshUser,
+            sshPort: int("sshPort", 1, 65535, "a TCP port"),
+            sshPrivateKeyPath: sshPrivateKeyPath && expandHome(sshPrivateKeyPath),
+            purgeDataOnDestroy: String(purge) === "true",
+        };
     } else {
-        for (const k of awsOnly) if (setAwayFromDefault(k)) problems.push(`${key(k)} applies only to target aws, but target is ${target}`);
         const bridge = str("bridge");
         if (!/^[a-zA-Z][a-zA-Z0-9_-]{0,14}$/.test(bridge)) problems.push(`${key("bridge")} "${bridge}" is not a usable interface name (1-15 letters, digits, '-' or '_')`);
         const bridgeAddress = str("bridgeAddress");
         const bridgeNet = parseInterfaceAddress(bridgeAddress);
         if (bridgeNet.error) problems.push(`${key("bridgeAddress")} "${bridgeAddress}" must be an address with prefix such as 10.77.0.1/24: ${bridgeNet.error}`);
         const addresses = {
-            broker: str("brokerAddress"),
-            producer: str("producerAddress"),
-            consumer: str("consumerAddress"),
+            broker: str("brokerAddress", "10.77.0.11"),
+            producer: str("producerAddress", "10.77.0.12"),
+            consumer: str("consumerAddress", "10.77.0.13"),
         };
         const used = new Set<string>([bridgeAddress.split("/")[0]]);
         for (const [role, addr] of Object.entries(addresses)) {
@@ -411,6 +493,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         kafka: { version, scalaVersion, artifact, brokerHeap, zookeeperHeap, internalPort, externalPort, zookeeperPort, topic },
         aws,
         local,
+        existing,
         dataDir: "/var/lib/kafka",
     };
 }

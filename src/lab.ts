@@ -7,6 +7,7 @@ import { LabMachines, ROLES, Role } from "./machines";
 import { LabProvisioning } from "./provision";
 import { externalBootstrap, internalBootstrap } from "./render";
 import { AwsLabMachines } from "./targets/aws";
+import { ExistingLabMachines } from "./targets/existing";
 import { LocalLabMachines } from "./targets/local";
 
 export interface KafkaLabArgs {
@@ -39,7 +40,9 @@ export class KafkaLab extends pulumi.ComponentResource {
         this.machines =
             config.target === "aws"
                 ? new AwsLabMachines("aws", { config, sshPrivateKey: args.sshPrivateKey }, { parent: this })
-                : new LocalLabMachines("local", { config }, { parent: this });
+                : config.target === "existing"
+                  ? new ExistingLabMachines("existing", { config, sshPrivateKey: args.sshPrivateKey }, { parent: this })
+                  : new LocalLabMachines("local", { config }, { parent: this });
         this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512 }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.

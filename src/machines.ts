@@ -26,4 +26,9 @@ export interface LabMachines {
     brokerDataDevices?: pulumi.Output<string[]>;
     /** Resources provisioning must wait for besides the machines (e.g. a volume attachment). */
     ready: pulumi.Resource[];
+    /**
+     * Set when the machines outlive the stack (the existing target): `pulumi destroy` then removes what
+     * the lab installed, and Kafka's data too when purgeData is set.
+     */
+    uninstallOnDestroy?: { purgeData: boolean };
 }

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RemoteCommand, RemoteUpload, SshConnection } from "./commands";
 import { LabConfig } from "./config";
 import { LabMachines, ROLES, Role } from "./machines";
-import { LabAddresses, ProvisionContext, renderStep, stagedUploadPath, stepsFor } from "./render";
+import { LabAddresses, ProvisionContext, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
     config: LabConfig;
@@ -14,8 +14,11 @@ export interface LabProvisioningArgs {
 }
 
 // Steps run as root: directly when the SSH user is root, else through sudo, which must not ask for a
-// password (-n makes it fail with a clear message instead of hanging).
-const RUN_AS_ROOT = `if [ "$(id -u)" -eq 0 ]; then exec bash -s; else exec sudo -n bash -s; fi`;
+// password (-n: a clear error instead of a hang).
+export const RUN_AS_ROOT =
+    `if [ "$(id -u)" -eq 0 ]; then exec bash -s; fi; ` +
+    `if ! sudo -n true 2>/dev/null; then echo "kafka-lab: user $(id -un) on $(hostname) needs sudo without a password (sudo asked for one, or is missing)" >&2; exit 1; fi; ` +
+    `exec sudo -n bash -s`;
 
 export class LabProvisioning extends pulumi.ComponentResource {
     /** The commands of each host, in order; the last one of a host means that host is ready. */
@@ -68,6 +71,16 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 );
                 this.steps[role].push(cmd);
                 previous = [cmd];
+                if (step === "wait-ready" && lab.uninstallOnDestroy) {
+                    // Every later step depends on it, so on destroy it goes last: it removes what they installed.
+                    previous = [
+                        new RemoteCommand(
+                            `${role}-uninstall-on-destroy`,
+                            { connection, create: "true", triggers: [], delete: RUN_AS_ROOT, deleteStdin: renderUninstall(config, lab.uninstallOnDestroy.purgeData) },
+                            { parent: this, dependsOn: previous },
+                        ),
+                    ];
+                }
             }
         }
         this.registerOutputs({});

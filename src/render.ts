@@ -274,6 +274,11 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
     return { name, script, fingerprint: crypto.createHash("sha256").update(script).digest("hex") };
 }
 
+/** What `pulumi destroy` runs on a machine that outlives the stack (the existing target). */
+export function renderUninstall(config: LabConfig, purgeData: boolean): string {
+    return renderStepScript("uninstall", "uninstall.sh", { DATA_DIR: config.dataDir, PURGE_DATA: String(purgeData) });
+}
+
 /** All steps of a host, rendered. */
 export function renderHostSteps(role: Role, ctx: ProvisionContext): RenderedStep[] {
     return stepsFor(role, ctx.dataDevices.length > 0).map((s) => renderStep(s, role, ctx));

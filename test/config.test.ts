@@ -121,3 +121,54 @@ test("dev, staging and prod are valid AWS stacks with growing machines", (t) => 
     t.true(dev.aws!.dataVolumeGiB < staging.aws!.dataVolumeGiB && staging.aws!.dataVolumeGiB < prod.aws!.dataVolumeGiB);
     t.notDeepEqual(dev.network.adminCidrs, prod.network.adminCidrs);
 });
+
+const keyFile = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "kafka-lab-key-")), "id");
+fs.writeFileSync(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
+const existingBase: RawConfig = {
+    target: "existing",
+    brokerAddress: "192.168.56.11",
+    producerAddress: "192.168.56.12",
+    consumerAddress: "kafka-consumer.lab.example",
+    brokerPublicAddress: "203.0.113.7",
+    sshUser: "admin",
+    sshPrivateKeyPath: keyFile,
+    adminCidrs: ["192.168.56.1/32"],
+};
+const existing = (extra: RawConfig) => validateConfig({ ...existingBase, ...extra }, { stack: "existing" });
+
+test("existing target: three machines by address or host name, the public address defaulting to the lab one", (t) => {
+    const c = existing({});
+    t.deepEqual(c.existing!.hosts, {
+        broker: { address: "192.168.56.11", publicAddress: "203.0.113.7" },
+        producer: { address: "192.168.56.12", publicAddress: "192.168.56.12" },
+        consumer: { address: "kafka-consumer.lab.example", publicAddress: "kafka-consumer.lab.example" },
+    });
+    t.is(c.existing!.sshUser, "admin");
+    t.is(c.existing!.sshPort, 22);
+    t.false(c.existing!.purgeDataOnDestroy);
+    t.is(c.kafka.artifact.kind, "url", "existing machines download Kafka like cloud ones");
+    t.true(existing({ purgeDataOnDestroy: "true" }).existing!.purgeDataOnDestroy);
+});
+
+const badExisting: [string, RawConfig, RegExp][] = [
+    ["a missing role", { producerAddress: "" }, /kafka-lab:producerAddress is not set; the existing target needs the address of each of broker, producer and consumer/],
+    ["a malformed address", { brokerAddress: "192.168.56.300" }, /kafka-lab:brokerAddress "192.168.56.300" is neither an IPv4 address nor a host name/],
+    ["two roles on one address", { consumerAddress: "192.168.56.12" }, /three different addresses/],
+    ["no user", { sshUser: "" }, /kafka-lab:sshUser is not set/],
+    ["no key", { sshPrivateKeyPath: "" }, /no SSH key: set kafka-lab:sshPrivateKeyPath to a key file, or kafka-lab:sshPrivateKey as a secret/],
+    ["an unreadable key", { sshPrivateKeyPath: "/nonexistent/key" }, /kafka-lab:sshPrivateKeyPath \/nonexistent\/key cannot be read: ENOENT/],
+    ["a file that is not a key", { sshPrivateKeyPath: path.join(__dirname, "..", "package.json") }, /is not a private key file/],
+    ["no admin CIDRs", { adminCidrs: [] }, /adminCidrs is empty/],
+    ["a key of the local target", { bridge: "br9" }, /kafka-lab:bridge applies only to target local, but target is existing/],
+    ["a key of the AWS target", { imageFamily: "rocky-9" }, /kafka-lab:imageFamily applies only to target aws, but target is existing/],
+    ["a port out of range", { sshPort: "0" }, /kafka-lab:sshPort is "0"; allowed: a TCP port/],
+];
+for (const [what, extra, expected] of badExisting) {
+    test(`existing target rejects ${what}`, (t) => {
+        t.regex(problemsOf(() => existing(extra)), expected);
+    });
+}
+
+test("keys of the existing target are refused elsewhere", (t) => {
+    t.regex(problemsOf(() => aws({ sshUser: "admin" })), /kafka-lab:sshUser applies only to target existing, but target is aws/);
+});

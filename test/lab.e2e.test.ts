@@ -443,6 +443,64 @@ e2e("invalid config and a mismatched checksum stop the real engine before any re
     }
 });
 
+e2e("existing target: three bare machines are provisioned, pass the smoke test, and destroy leaves them as they were", (t) => {
+    t.timeout(30 * 60 * 1000);
+    const stack = "e2e-existing";
+    const bridge = "kl-br8";
+    const prefix = "kl-exist";
+    const addresses = { broker: "10.78.0.21", producer: "10.78.0.22", consumer: "10.78.0.23" } as const;
+    const stackYaml = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
+    const keyDir = fs.mkdtempSync(path.join(require("os").tmpdir(), "kafka-lab-existing-"));
+    const keyPath = path.join(keyDir, "id");
+    t.is(run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyPath]).status, 0);
+    const bare = { outputs: { sshUser: "debian", hosts: Object.fromEntries(ROLES.map((r) => [r, { publicIp: addresses[r] }])) }, keyPath } as LabAccess;
+    const snapshot = (role: string) =>
+        onMachine(bare, role, "hostname; md5sum < /etc/hosts; systemctl is-active firewalld || true; systemctl list-unit-files 'kafka*' 'zookeeper*' --no-legend | wc -l; ls /opt | wc -l");
+    try {
+        t.is(run("bash", ["scripts/local/network.sh", "up", bridge, "10.78.0.1/24"]).status, 0);
+        for (const role of ROLES) {
+            const up = run("bash", ["scripts/local/machine.sh", "up", `${prefix}-${role}`, `${addresses[role]}/24`, bridge, fs.readFileSync(`${keyPath}.pub`, "utf8").trim()]);
+            t.is(up.status, 0, up.stderr);
+        }
+        waitFor("the bare machines answering SSH", 60, () => ROLES.every((r) => onMachine(bare, r, "true", 10) === ""));
+        const before = Object.fromEntries(ROLES.map((r) => [r, snapshot(r)]));
+        // The lab machines have no internet: the same tarball the local lab uses, uploaded.
+        const tarball = path.join(config.local!.cacheDir, "dist", `kafka_2.13-${config.kafka.version}.tgz`);
+        fs.writeFileSync(
+            stackYaml,
+            [
+                "config:",
+                "  kafka-lab:target: existing",
+                ...ROLES.map((r) => `  kafka-lab:${r}Address: ${addresses[r]}`),
+                "  kafka-lab:sshUser: debian",
+                `  kafka-lab:sshPrivateKeyPath: ${keyPath}`,
+                `  kafka-lab:artifactFile: ${tarball}`,
+                "  kafka-lab:adminCidrs:\n    - 10.78.0.1/32",
+                "  kafka-lab:clientCidrs:\n    - 10.78.0.1/32",
+                "",
+            ].join("\n"),
+        );
+        t.is(pulumiCli("stack", "init", stack).status, 0);
+        const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+        t.is(up.status, 0, up.stdout.slice(-4000) + up.stderr.slice(-2000));
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", stack, "--messages", "50"]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        t.is(onMachine(bare, "broker", "hostname").trim(), "broker");
+        const destroy = pulumiCli("destroy", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+        t.is(destroy.status, 0, destroy.stdout.slice(-4000) + destroy.stderr.slice(-2000));
+        for (const role of ROLES) {
+            t.is(snapshot(role), before[role], `${role} is as it was: hostname, /etc/hosts, firewalld, no Kafka units, nothing in /opt`);
+        }
+        t.is(onMachine(bare, "broker", "test -d /var/lib/kafka/data && echo kept").trim(), "kept", "Kafka's data is kept without purgeDataOnDestroy");
+        t.log(`existing target: provisioned, smoke test passed, destroy restored ${ROLES.join(", ")}`);
+    } finally {
+        pulumiCli("stack", "rm", stack, "--yes", "--force");
+        fs.rmSync(stackYaml, { force: true });
+        for (const role of ROLES) run("bash", ["scripts/local/machine.sh", "down", `${prefix}-${role}`]);
+        run("bash", ["scripts/local/network.sh", "down", bridge, "10.78.0.1/24"]);
+    }
+});
+
 e2e("destroy, then a pulumi up killed half-way, then npm run lab: a fresh, working lab", async (t) => {
     t.timeout(30 * 60 * 1000);
     t.is(npmLab("down").status, 0);

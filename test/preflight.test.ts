@@ -12,6 +12,7 @@ const isRoot = process.platform === "linux" && process.getuid?.() === 0;
 /** A PATH whose commands are the host's own, minus `without`, plus `shims` (name -> script body). */
 function fakePath(without: string[], shims: Record<string, string> = {}): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-path-"));
+    fs.chmodSync(dir, 0o755); // also for the unprivileged user some tests run as
     for (const src of ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]) {
         if (!fs.existsSync(src)) continue;
         for (const name of fs.readdirSync(src)) {
@@ -51,4 +52,17 @@ rootOnly("refuses when not Linux", (t) => {
     const r = runPreflight({ PATH: fakePath([], { uname: "echo Darwin" }) });
     t.is(r.status, 2);
     t.regex(r.stderr, /the local target needs Linux \(this is Darwin\)/);
+});
+
+rootOnly("a provisioning step as a user whose sudo asks for a password stops with a clear message", (t) => {
+    const { RUN_AS_ROOT } = require("../src/provision");
+    const shims = fakePath([], { sudo: 'echo "sudo: a password is required" >&2; exit 1' });
+    const r = spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "bash", "-c", RUN_AS_ROOT], {
+        encoding: "utf8",
+        input: "echo provisioned\n",
+        env: { ...process.env, PATH: shims },
+    });
+    t.is(r.status, 1);
+    t.regex(r.stderr, /kafka-lab: user nobody on .* needs sudo without a password \(sudo asked for one, or is missing\)/);
+    t.notRegex(r.stdout, /provisioned/);
 });

@@ -251,6 +251,29 @@ test.serial("the local stack registers no AWS resource, provider or invoke", asy
     t.true(run.outputs.sshPrivateKeyIsSecret);
 });
 
+test.serial("existing target: nothing is created; the machines are provisioned and cleaned up on destroy", async (t) => {
+    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+    fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
+    const run = await runProgram("existing", { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:brokerPublicAddress": "203.0.113.7" });
+    const types = new Set(run.resources.map((r) => r.type));
+    t.deepEqual([...types].filter((x) => x.startsWith("aws:") || x.endsWith(":HostCommand") || x.startsWith("tls:")), []);
+    t.is(ofType(run, "pulumi-nodejs:dynamic/kafka-lab:RemoteUpload").length, 0, "the machines download Kafka themselves");
+    for (const role of ROLES) {
+        const uninstall = run.byName(`${role}-uninstall-on-destroy`);
+        t.deepEqual(uninstall.dependsOn, [`${role}-wait-ready`]);
+        t.regex(await resolve(uninstall.inputs.deleteStdin), /PURGE_DATA='false'/);
+        t.regex(await resolve(uninstall.inputs.delete), /sudo -n bash -s/);
+        t.deepEqual(run.byName(`${role}-stage-kafka`).dependsOn, [`${role}-uninstall-on-destroy`], "every later step depends on it, so it is removed last");
+    }
+    const conn = await resolve(run.byName("broker-wait-ready").inputs.connection);
+    t.deepEqual([conn.host, conn.user, conn.port], ["203.0.113.7", "admin", 22]);
+    t.regex(conn.privateKey, /EXISTING/);
+    t.is(run.outputs.bootstrapServers, "203.0.113.7:9094");
+    t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "203.0.113.7", privateIp: "192.168.56.11" });
+    t.is(run.outputs.sshUser, "admin");
+    t.true(run.outputs.sshPrivateKeyIsSecret);
+});
+
 test.serial("invalid config registers no resource at all", async (t) => {
     const before = engineCreated.length;
     const err = await t.throwsAsync(() => runProgram("dev", { "kafka-lab:zookeeperCidrs": '["0.0.0.0/0"]' }));

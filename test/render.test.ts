@@ -15,6 +15,7 @@ import {
     renderZookeeperProperties,
     renderZookeeperUnit,
     shellQuote,
+    renderUninstall,
     stepsFor,
 } from "../src/render";
 
@@ -199,4 +200,30 @@ test("a new Kafka version re-stages and reinstalls Kafka, and touches nothing el
 test("a moved client machine updates /etc/hosts everywhere and the broker firewall, nothing else", (t) => {
     const moved = { ...ctx, addresses: { ...addresses, consumer: { privateIp: "10.42.1.99", publicIp: "198.51.100.9" } } };
     t.deepEqual(changed(fingerprints(ctx), fingerprints(moved)).sort(), ["broker-firewall", "broker-hosts-file", "consumer-hosts-file", "producer-hosts-file"]);
+});
+
+test("each machine's OS family is detected; an unsupported OS is a clear error naming it", (t) => {
+    const lib = require("fs").readFileSync(require("path").join(__dirname, "..", "templates", "scripts", "lib.sh"), "utf8");
+    const family = (osRelease: string) => {
+        const dir = require("fs").mkdtempSync(require("path").join(require("os").tmpdir(), "kafka-lab-os-"));
+        require("fs").writeFileSync(`${dir}/os-release`, osRelease);
+        const r = require("child_process").spawnSync("bash", ["-c", `${lib}\nos_family`], { encoding: "utf8", env: { ...process.env, OS_RELEASE: `${dir}/os-release`, STEP: "java" } });
+        return { status: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+    };
+    t.is(family('ID="centos"\nID_LIKE="rhel fedora"\nPRETTY_NAME="CentOS Stream 9"\n').out, "rhel");
+    t.is(family('ID="rocky"\nID_LIKE="rhel centos fedora"\n').out, "rhel");
+    t.is(family('ID="almalinux"\nID_LIKE="rhel centos fedora"\n').out, "rhel");
+    t.is(family('ID=debian\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n').out, "debian");
+    t.is(family('ID=ubuntu\nID_LIKE=debian\n').out, "debian");
+    const arch = family('ID=arch\nPRETTY_NAME="Arch Linux"\n');
+    t.is(arch.status, 1);
+    t.is(arch.err, "[kafka-lab:java] ERROR: unsupported OS: Arch Linux (supported: the RHEL family, e.g. CentOS Stream 9, and the Debian family)");
+});
+
+test("the uninstall script (existing target) is valid bash and honours the purge flag", (t) => {
+    for (const purge of [true, false]) {
+        const script = renderUninstall(config, purge);
+        t.notThrows(() => execFileSync("bash", ["-n"], { input: script }));
+        t.regex(script, new RegExp(`PURGE_DATA='${purge}'`));
+    }
 });

@@ -6,10 +6,10 @@ die() { printf '%s ERROR: %s\n' "[kafka-lab:${STEP:-step}]" "$*" >&2; exit 1; }
 
 # The RHEL family (CentOS Stream, Rocky, AlmaLinux) and the Debian family are supported.
 os_family() {
-    local id="" id_like="" pretty=""
-    # shellcheck disable=SC1091
-    id=$(. /etc/os-release && echo "${ID:-}"); id_like=$(. /etc/os-release && echo "${ID_LIKE:-}")
-    pretty=$(. /etc/os-release && echo "${PRETTY_NAME:-unknown}")
+    local id="" id_like="" pretty="" release=${OS_RELEASE:-/etc/os-release}
+    # shellcheck disable=SC1090
+    id=$(. "$release" && echo "${ID:-}"); id_like=$(. "$release" && echo "${ID_LIKE:-}")
+    pretty=$(. "$release" && echo "${PRETTY_NAME:-unknown}")
     case " $id $id_like " in
         *" rhel "* | *" fedora "* | *" centos "*) echo rhel ;;
         *" debian "* | *" ubuntu "*) echo debian ;;

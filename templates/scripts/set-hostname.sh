@@ -1,4 +1,7 @@
 # Step: give the machine its lab name. Inputs: LAB_HOSTNAME.
+# The name it had before is kept, so that removing the lab (existing target) can give it back.
+install -d -m 0700 /var/lib/kafka-lab
+[ -f /var/lib/kafka-lab/original-hostname ] || hostname >/var/lib/kafka-lab/original-hostname
 if [ "$(cat /etc/hostname 2>/dev/null)" != "$LAB_HOSTNAME" ]; then
     printf '%s\n' "$LAB_HOSTNAME" >/etc/hostname
     log "set /etc/hostname to $LAB_HOSTNAME"
