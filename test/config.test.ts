@@ -1,5 +1,6 @@
 import test from "ava";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, ConfigError, RawConfig, validateConfig } from "../src/config";
@@ -122,7 +123,7 @@ test("dev, staging and prod are valid AWS stacks with growing machines", (t) => 
     t.notDeepEqual(dev.network.adminCidrs, prod.network.adminCidrs);
 });
 
-const keyFile = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "kafka-lab-key-")), "id");
+const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
 fs.writeFileSync(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
 const existingBase: RawConfig = {
     target: "existing",

@@ -7,6 +7,7 @@
 import test from "ava";
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { ROLES } from "../src/machines";
@@ -450,7 +451,7 @@ e2e("existing target: three bare machines are provisioned, pass the smoke test, 
     const prefix = "kl-exist";
     const addresses = { broker: "10.78.0.21", producer: "10.78.0.22", consumer: "10.78.0.23" } as const;
     const stackYaml = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
-    const keyDir = fs.mkdtempSync(path.join(require("os").tmpdir(), "kafka-lab-existing-"));
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-existing-"));
     const keyPath = path.join(keyDir, "id");
     t.is(run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyPath]).status, 0);
     const bare = { outputs: { sshUser: "debian", hosts: Object.fromEntries(ROLES.map((r) => [r, { publicIp: addresses[r] }])) }, keyPath } as LabAccess;

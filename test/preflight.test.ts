@@ -5,6 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { RUN_AS_ROOT } from "../src/provision";
 
 const script = path.join(__dirname, "..", "scripts", "local", "preflight.sh");
 const isRoot = process.platform === "linux" && process.getuid?.() === 0;
@@ -55,7 +56,6 @@ rootOnly("refuses when not Linux", (t) => {
 });
 
 rootOnly("a provisioning step as a user whose sudo asks for a password stops with a clear message", (t) => {
-    const { RUN_AS_ROOT } = require("../src/provision");
     const shims = fakePath([], { sudo: 'echo "sudo: a password is required" >&2; exit 1' });
     const r = spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "bash", "-c", RUN_AS_ROOT], {
         encoding: "utf8",

@@ -1,5 +1,8 @@
 import test from "ava";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { validateConfig } from "../src/config";
 import { ROLES } from "../src/machines";
 import {
@@ -203,11 +206,11 @@ test("a moved client machine updates /etc/hosts everywhere and the broker firewa
 });
 
 test("each machine's OS family is detected; an unsupported OS is a clear error naming it", (t) => {
-    const lib = require("fs").readFileSync(require("path").join(__dirname, "..", "templates", "scripts", "lib.sh"), "utf8");
+    const lib = fs.readFileSync(path.join(__dirname, "..", "templates", "scripts", "lib.sh"), "utf8");
     const family = (osRelease: string) => {
-        const dir = require("fs").mkdtempSync(require("path").join(require("os").tmpdir(), "kafka-lab-os-"));
-        require("fs").writeFileSync(`${dir}/os-release`, osRelease);
-        const r = require("child_process").spawnSync("bash", ["-c", `${lib}\nos_family`], { encoding: "utf8", env: { ...process.env, OS_RELEASE: `${dir}/os-release`, STEP: "java" } });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-os-"));
+        fs.writeFileSync(`${dir}/os-release`, osRelease);
+        const r = spawnSync("bash", ["-c", `${lib}\nos_family`], { encoding: "utf8", env: { ...process.env, OS_RELEASE: `${dir}/os-release`, STEP: "java" } });
         return { status: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
     };
     t.is(family('ID="centos"\nID_LIKE="rhel fedora"\nPRETTY_NAME="CentOS Stream 9"\n').out, "rhel");
