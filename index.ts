@@ -1,5 +1,5 @@
 // kafka-lab: three machines (broker, producer, consumer) with ZooKeeper and Kafka on the broker and
-// the example clients on the others. `pulumi up -s <stack>`; the target (local or aws) is stack config.
+// the example clients on the others. `pulumi up -s <stack>`; the target (local, aws or existing) is stack config.
 import { loadLabConfig } from "./src/config";
 import { KafkaLab } from "./src/lab";
 

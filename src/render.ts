@@ -235,7 +235,12 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
             case "zookeeper":
                 return [
                     "zookeeper.sh",
-                    { ZOOKEEPER_PROPERTIES: renderZookeeperProperties(config), ZOOKEEPER_UNIT: renderZookeeperUnit(config), ZOOKEEPER_PORT: k.zookeeperPort },
+                    {
+                        ZOOKEEPER_PROPERTIES: renderZookeeperProperties(config),
+                        ZOOKEEPER_UNIT: renderZookeeperUnit(config),
+                        ZOOKEEPER_PORT: k.zookeeperPort,
+                        KAFKA_DIR_NAME: kafkaDirName(config),
+                    },
                 ];
             case "kafka-broker":
                 return [
@@ -243,6 +248,7 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
                     {
                         SERVER_PROPERTIES: renderServerProperties(config, addresses),
                         KAFKA_UNIT: renderKafkaUnit(config),
+                        KAFKA_DIR_NAME: kafkaDirName(config),
                         BROKER_ID,
                         ZOOKEEPER_PORT: k.zookeeperPort,
                         INTERNAL_BOOTSTRAP: internalBootstrap(config),

@@ -193,11 +193,11 @@ test("a changed broker setting re-renders and restarts Kafka only", (t) => {
     t.deepEqual(changed(fingerprints(ctx), fingerprints(heavier)), ["broker-kafka-broker"]);
 });
 
-test("a new Kafka version re-stages and reinstalls Kafka, and touches nothing else on the clients", (t) => {
+test("a new Kafka version re-stages and reinstalls Kafka, restarts ZooKeeper and Kafka on it, and touches nothing else", (t) => {
     const newer = { ...ctx, config: { ...config, kafka: { ...config.kafka, version: "3.9.3", artifact: { kind: "url" as const, url: "https://archive.apache.org/dist/kafka/3.9.3/kafka_2.13-3.9.3.tgz" } } } };
     const diff = changed(fingerprints(ctx), fingerprints(newer));
     t.deepEqual(diff.filter((k) => !k.startsWith("broker-")), ["producer-stage-kafka", "producer-install-kafka", "consumer-stage-kafka", "consumer-install-kafka"]);
-    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka"]);
+    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-kafka-broker"]);
 });
 
 test("a moved client machine updates /etc/hosts everywhere and the broker firewall, nothing else", (t) => {

@@ -1,6 +1,7 @@
 # Step: configure and (re)start the Kafka broker as a systemd service, then wait until it is
 # registered in ZooKeeper and answers on its internal listener.
-# Inputs: SERVER_PROPERTIES, KAFKA_UNIT, BROKER_ID, ZOOKEEPER_PORT, INTERNAL_BOOTSTRAP.
+# Inputs: SERVER_PROPERTIES, KAFKA_UNIT, BROKER_ID, ZOOKEEPER_PORT, INTERNAL_BOOTSTRAP, KAFKA_DIR_NAME (the
+# installed release: a new one restarts the broker on it).
 write_file /etc/kafka/server.properties 0640 root:kafka "$SERVER_PROPERTIES"
 write_file /etc/systemd/system/kafka.service 0644 root:root "$KAFKA_UNIT"
 systemctl daemon-reload

@@ -1,5 +1,6 @@
 # Step: configure and (re)start ZooKeeper as a systemd service, then wait until it answers.
-# Inputs: ZOOKEEPER_PROPERTIES, ZOOKEEPER_UNIT, ZOOKEEPER_PORT.
+# Inputs: ZOOKEEPER_PROPERTIES, ZOOKEEPER_UNIT, ZOOKEEPER_PORT, KAFKA_DIR_NAME (the installed release:
+# a new one restarts the service on it).
 write_file /etc/kafka/zookeeper.properties 0640 root:kafka "$ZOOKEEPER_PROPERTIES"
 write_file /etc/systemd/system/zookeeper.service 0644 root:root "$ZOOKEEPER_UNIT"
 systemctl daemon-reload
