@@ -9,6 +9,7 @@ import { argv, chalk } from "zx";
 import { REPO, keyFile, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
 import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
 import { writeBenchChart } from "./lib/bench-chart.mjs";
+import { shellQuote as shq } from "../src/render.ts";
 
 const stack = argv.stack;
 const quick = Boolean(argv.quick);
@@ -25,10 +26,8 @@ function step(name) {
 
 const outputs = await stackOutputs(stack);
 const key = keyFile(outputs);
-const onHost = (role, command, timeout = "300s") => ssh(outputs, key, role, `sudo -n timeout ${parseInt(timeout, 10)} bash -c ${shq(command)}`, { timeout: `${parseInt(timeout, 10) + 30}s` });
-function shq(s) {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+/** A command as root on a lab machine, ended after `seconds` there and 30 s later here. */
+const onHost = (role, command, seconds = 300) => ssh(outputs, key, role, `sudo -n timeout ${seconds} bash -c ${shq(command)}`, { timeout: `${seconds + 30}s` });
 const kafkaBin = "/opt/kafka/bin";
 const bootstrap = outputs.internalBootstrapServers;
 
@@ -47,13 +46,13 @@ const freeBytes = async () => Number((await onHost("broker", "df --output=avail 
 step("broker ready, data volume has room");
 const free = await freeBytes();
 if (free < 256 * 2 ** 20) throw new Error(`the broker's data volume has ${(free / 2 ** 20).toFixed(0)} MiB free; the bench needs at least 256 MiB`);
-await onHost("producer", `${kafkaBin}/kafka-broker-api-versions.sh --bootstrap-server ${bootstrap} | head -n 1`, "60s");
+await onHost("producer", `${kafkaBin}/kafka-broker-api-versions.sh --bootstrap-server ${bootstrap} | head -n 1`, 60);
 console.log(`   ${(free / 2 ** 20).toFixed(0)} MiB free on the data volume`);
 
 step("limit: sequential write to the broker's Kafka data directory (fsync at the end)");
 const ddCount = Math.max(16, Math.min(quick ? 128 : 1024, Math.floor((0.3 * free) / 2 ** 20)));
 const disk = parseDd(
-    (await onHost("broker", `dd if=/dev/zero of=/var/lib/kafka/bench-${runId} bs=1M count=${ddCount} conv=fdatasync 2>&1; rm -f /var/lib/kafka/bench-${runId}`, "600s")).stdout,
+    (await onHost("broker", `dd if=/dev/zero of=/var/lib/kafka/bench-${runId} bs=1M count=${ddCount} conv=fdatasync 2>&1; rm -f /var/lib/kafka/bench-${runId}`, 600)).stdout,
 );
 console.log(`   ${disk.mbPerSec.toFixed(1)} MB/s (${(disk.bytes / 1e6).toFixed(0)} MB in ${disk.seconds.toFixed(2)}s)`);
 
@@ -63,10 +62,10 @@ const rule = `rule family="ipv4" source address="${outputs.hosts.producer.privat
 await onHost("broker", `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(rule)} --timeout=300 >/dev/null`);
 let network;
 try {
-    const sink = onHost("broker", `python3 -c ${shq(`import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${streamPort})); s.listen(1); s.settimeout(60)\nc,_=s.accept()\nwhile c.recv(1<<20): pass`)}`, "120s");
+    const sink = onHost("broker", `python3 -c ${shq(`import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${streamPort})); s.listen(1); s.settimeout(60)\nc,_=s.accept()\nwhile c.recv(1<<20): pass`)}`, 120);
     await new Promise((r) => setTimeout(r, 1500));
     const streamCount = quick ? 256 : 2048;
-    const sent = await onHost("producer", `dd if=/dev/zero bs=1M count=${streamCount} 2>&1 >/dev/tcp/broker/${streamPort}`, "300s");
+    const sent = await onHost("producer", `dd if=/dev/zero bs=1M count=${streamCount} 2>&1 >/dev/tcp/broker/${streamPort}`, 300);
     await sink;
     network = parseDd(sent.stdout);
 } finally {
@@ -88,7 +87,7 @@ for (const size of [100, 1024]) {
             onHost(
                 "producer",
                 `${kafkaBin}/kafka-producer-perf-test.sh --topic ${topic} --num-records ${records} --record-size ${size} --throughput -1 --producer-props bootstrap.servers=${bootstrap} acks=${acks} 2>&1`,
-                "900s",
+                900,
             ).then((r) => parseProducerPerf(r.stdout));
         step(`producer ${name}`);
         const probe = await perf(quick ? 20000 : 50000);
@@ -102,7 +101,7 @@ for (const size of [100, 1024]) {
         step(`consumer ${name}`);
         const total = probe.records + produced.records;
         const consumed = parseConsumerPerf(
-            (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh --bootstrap-server ${bootstrap} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, "900s")).stdout,
+            (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh --bootstrap-server ${bootstrap} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, 900)).stdout,
         );
         console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
         runs.push({ name: `consume ${name}`, side: "consumer", recordSize: size, acks, ...consumed });
