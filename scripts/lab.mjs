@@ -4,6 +4,7 @@
 //   npm run lab -- down          `pulumi destroy -s local`, then check the host is clean
 //   npm run lab -- status        machines, addresses, ZooKeeper and Kafka
 //   npm run lab -- ssh HOST [COMMAND]
+//   npm run lab -- replace HOST  a new machine for HOST, provisioned from scratch (the others untouched)
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -95,19 +96,19 @@ async function up() {
     const scala = cfg["kafka-lab:scalaVersion"] ?? "2.13";
 
     await stage("host checks and packages (root, Linux, nspawn, debootstrap)", () => hostScript("local/preflight.sh", ["--install"]));
-    await stage("Pulumi engine (built from the Go module proxy, cached)", () => hostScript("setup-engine.sh"));
-    await stage("machine image (debootstrap, cached)", () => hostScript("local/rootfs.sh"));
-    const tarball = await stage(`Kafka ${version} distribution (Maven Central, cached)`, () => hostScript("local/kafka-dist.sh", [version, scala]));
+    // Side by side: the engine build is bound by the CPU, the image and Kafka mostly by downloads.
+    const [, , tarball] = await Promise.all([
+        stage("Pulumi engine: CLI, language host, command provider (cached)", () => hostScript("setup-engine.sh")),
+        stage("machine image (debootstrap, cached)", () => hostScript("local/rootfs.sh")),
+        stage(`Kafka ${version} distribution (Maven Central, cached)`, () => hostScript("local/kafka-dist.sh", [version, scala])),
+    ]);
     console.log(`   ${tarball}`);
     await stage("stack local (file backend in .pulumi-state)", async () => {
         await ensureStack();
         await recoverFromKilledRun();
     });
     await stage("pulumi up -s local", () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]));
-    await stage("smoke test", async () => {
-        const r = spawnSync("node", [path.join(REPO, "scripts", "smoke.mjs"), "--stack", STACK, "--report", path.join(REPO, "reports", "smoke-local.json")], { cwd: REPO, stdio: "inherit" });
-        if (r.status !== 0) throw new Error("the smoke test failed (see above)");
-    });
+    await stage("smoke test", () => smoke());
 
     const outputs = await stackOutputs(STACK);
     console.log(chalk.bold("\nThe lab is up."));
@@ -118,6 +119,11 @@ async function up() {
     // Cold: something had to be built (engine, image or Kafka); warm: everything came from the caches.
     const buildSeconds = timings.filter((t) => /engine|image|distribution/.test(t.stage)).reduce((n, t) => n + t.seconds, 0);
     recordTimes(buildSeconds > 10 ? "cold" : "warm");
+}
+
+function smoke() {
+    const r = spawnSync("node", [path.join(REPO, "scripts", "smoke.mjs"), "--stack", STACK, "--report", path.join(REPO, "reports", "smoke-local.json")], { cwd: REPO, stdio: "inherit" });
+    if (r.status !== 0) throw new Error("the smoke test failed (see above)");
 }
 
 async function down() {
@@ -178,9 +184,27 @@ function summary() {
     console.log(`  ${"total".padEnd(62)} ${total.toFixed(1).padStart(7)}s`);
 }
 
-const commands = { up, down, status, ssh: sshInto };
+/**
+ * A machine made anew (say, after it was broken by hand): its resource is replaced, so every one of its
+ * provisioning steps runs again, in order, and no other machine's.
+ */
+async function replace() {
+    const [host] = rest.map(String);
+    if (!ROLES.includes(host)) {
+        console.error(`usage: npm run lab -- replace ${ROLES.join("|")}`);
+        process.exit(2);
+    }
+    const state = JSON.parse((await pulumi(["stack", "export", "-s", STACK])).stdout);
+    const urn = (state.deployment?.resources ?? []).map((r) => r.urn).find((u) => u.endsWith(`::machine-${host}`));
+    if (!urn) throw new Error(`the local stack has no machine ${host}: deploy the lab first (npm run lab)`);
+    await stage(`pulumi up -s local --replace machine-${host}`, () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive", "--replace", urn]));
+    await stage("smoke test", () => smoke());
+    summary();
+}
+
+const commands = { up, down, status, ssh: sshInto, replace };
 if (!commands[command]) {
-    console.error(`unknown command "${command}"; use: npm run lab -- [up|down|status|ssh HOST [COMMAND]]`);
+    console.error(`unknown command "${command}"; use: npm run lab -- [up|down|status|ssh HOST [COMMAND]|replace HOST]`);
     process.exit(2);
 }
 try {

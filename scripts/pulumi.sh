@@ -4,15 +4,17 @@
 #   bash scripts/pulumi.sh <pulumi args>        (or: npm run pulumi -- <args>)
 #
 # - PATH: Node.js >= 22 (scripts/setup-node.sh), then the engine bin dir
-#   (scripts/setup-engine.sh: pulumi, the Node.js language host, plugin
-#   launchers; plugins on PATH are found without any download), then PATH.
-# - PULUMI_HOME=<repo>/.pulumi-home
+#   (scripts/setup-engine.sh: pulumi and its Node.js language host), then PATH.
+# - PULUMI_HOME=<repo>/.pulumi-home, with the command provider built by
+#   setup-engine.sh installed in it as a plugin (`pulumi plugin install
+#   --file`: no download).
 # - PULUMI_BACKEND_URL=file://<repo>/.pulumi-state   (unless already set)
 # - PULUMI_CONFIG_PASSPHRASE=kafka-lab-local         (unless it or
 #   PULUMI_CONFIG_PASSPHRASE_FILE is set). This passphrase is documented and
 #   NOT secret: it only protects the local lab stack's state file.
-# - PULUMI_SKIP_UPDATE_CHECK=true, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-#   (no downloads; fail fast instead).
+# - PULUMI_NODEJS_TRANSPILE_ONLY=true (unless set): `npm test` type-checks.
+# - PULUMI_SKIP_UPDATE_CHECK=true, and PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+#   when the plugin was built here (no downloads; fail fast instead).
 #
 # Never run `pulumi install` or a bare `pulumi plugin install`: both try to
 # download plugins.
@@ -35,6 +37,26 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   export PULUMI_CONFIG_PASSPHRASE="kafka-lab-local"
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+# ts-node compiles the program without type-checking it again (seconds off every run): `npm test`
+# type-checks the whole program (tsc --noEmit, strict) instead.
+export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+
+# The command provider: installed from the local build when there is one (re-installed when the build
+# changed); otherwise Pulumi fetches it from its own site, as it would anywhere.
+COMMAND_VERSION=1.2.1
+built_plugin="$(dirname "$engine_bin")/plugins/pulumi-resource-command"
+if [ -x "$built_plugin" ]; then
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  installed_plugin="$PULUMI_HOME/plugins/resource-command-v$COMMAND_VERSION/pulumi-resource-command"
+  if ! cmp -s "$built_plugin" "$installed_plugin"; then
+    mkdir -p "$PULUMI_HOME"
+    # Two runs at once must not install over each other.
+    (
+      flock 9
+      cmp -s "$built_plugin" "$installed_plugin" \
+        || "$engine_bin/pulumi" plugin install resource command "$COMMAND_VERSION" --file "$built_plugin" --reinstall >&2
+    ) 9>"$PULUMI_HOME/.plugin-install.lock"
+  fi
+fi
 
 exec "$engine_bin/pulumi" "$@"

@@ -1,125 +1,131 @@
 #!/usr/bin/env bash
-# Build (once) and cache the Pulumi engine binaries from the Go module proxy,
-# and print the bin directory as the LAST line of stdout (progress on stderr):
+# Build (once) and cache the Pulumi engine, and print its bin directory as the LAST line of stdout
+# (progress on stderr):
 #
 #   ${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}/engine/<PULUMI_VERSION>/bin/
-#     pulumi                          the CLI (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-#     pulumi-language-nodejs          our own minimal Node.js language host (scripts/engine/langhost)
-#     pulumi-resource-pulumi-nodejs   launcher for dynamic providers (@pulumi/pulumi/cmd/dynamic-provider)
+#     pulumi                    the CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi from the Go module proxy
+#     pulumi-language-nodejs    Pulumi's own Node.js language host, from the upstream source in the vendor dir
+#   .../plugins/
+#     pulumi-resource-command   the `command` provider behind @pulumi/command, from the upstream source in
+#                               the vendor dir; scripts/pulumi.sh installs it as a plugin (kept off PATH,
+#                               where Pulumi would warn that it uses a plugin from $PATH)
 #
-# The Go module scripts/engine/ (go.mod + go.sum, committed) pins every module.
-# A marker file holding a hash of the build inputs is written last: a half
-# build, or a change of pins/sources, is rebuilt; otherwise this takes well
-# under a second. Go's own caches stay at their defaults (/root/go/pkg/mod,
-# /root/.cache/go-build) so a rebuild is warm.
+# Why: Pulumi's download site cannot be reached here, and the Go module proxy serves the CLI but neither
+# the language host nor the command provider. Their upstream sources (Apache-2.0) are kept in
+# ../shared/vendor (KAFKA_LAB_VENDOR overrides the path); every Go dependency comes from the proxy.
+# The three builds run in parallel. A marker holding a hash of every input is written last: a half
+# build, or a change of pins or sources, is rebuilt; otherwise this takes well under a second.
 #
-# What the Go module proxy does NOT serve (checked 2026-11, see report in
-# scripts/engine/README.md):
-#   - github.com/pulumi/pulumi/pkg/v3@v3.270.0 (.zip refused) -> we use v3.274.1,
-#     the nearest served version >= the npm SDK @pulumi/pulumi 3.270.0.
-#   - github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 (no
-#     version at all, pseudo-versions refused) -> our own host, see langhost/.
-#   - github.com/pulumi/pulumi-command/provider (no version) -> no
-#     pulumi-resource-command binary can be built here.
+# Without the vendor dir, the Pulumi you installed the usual way is used instead (a `pulumi` and its
+# `pulumi-language-nodejs` on PATH), and Pulumi fetches the command plugin itself; where neither can be
+# had, this stops and says what is missing.
 set -euo pipefail
 
 # ---- pins --------------------------------------------------------------------
-PULUMI_VERSION="v3.274.1"     # must match the pkg/v3 + sdk/v3 versions in scripts/engine/go.mod
+PULUMI_VERSION="v3.274.1"   # must match pkg/v3 + sdk/v3 in scripts/engine/go.mod
+LANGHOST_VERSION="3.259.0"
+COMMAND_VERSION="1.2.1"     # must match @pulumi/command in package.json
+LANGHOST_TARBALL="pulumi-language-nodejs-$LANGHOST_VERSION.tar.gz"
+LANGHOST_SHA256="ef138952c3184a20a40df5f2263e4dec1f6873080faedcb9ec80b24007bc5eda"
+COMMAND_TARBALL="pulumi-command-provider-$COMMAND_VERSION.tar.gz"
+COMMAND_SHA256="6701b53faf9a887fad9c9c715739d3eb60e665fbc0113b069b3a4ca68e93375e"
 GO_BUILD_TAGS="osusergo,grpcnotrace"
 # -----------------------------------------------------------------------------
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MOD_DIR="$REPO/scripts/engine"
+VENDOR="${KAFKA_LAB_VENDOR:-$REPO/../shared/vendor}"
 CACHE="${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}"
 DEST="$CACHE/engine/$PULUMI_VERSION"
 MARKER="$DEST/.kafka-lab-complete"
 T0=$SECONDS
 
 log() { printf '[setup-engine +%3ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+if [ ! -f "$VENDOR/$LANGHOST_TARBALL" ] || [ ! -f "$VENDOR/$COMMAND_TARBALL" ]; then
+  # No sources to build from: a Pulumi installed the usual way brings its own language host, and
+  # scripts/pulumi.sh lets it fetch the command plugin from Pulumi's site.
+  if command -v pulumi >/dev/null 2>&1 && command -v pulumi-language-nodejs >/dev/null 2>&1; then
+    log "no vendored sources in $VENDOR: using the installed Pulumi ($(command -v pulumi), $(pulumi version))"
+    dirname "$(command -v pulumi)"
+    exit 0
+  fi
+  die "cannot set up the Pulumi engine. Missing: $VENDOR/$LANGHOST_TARBALL and $VENDOR/$COMMAND_TARBALL
+  (the upstream sources of pulumi-language-nodejs $LANGHOST_VERSION and pulumi-resource-command $COMMAND_VERSION),
+  and no Pulumi installed the usual way (a 'pulumi' with its 'pulumi-language-nodejs' on PATH).
+  Either put the two tarballs there (or set KAFKA_LAB_VENDOR to their folder), or install Pulumi
+  (https://www.pulumi.com/docs/install/) on a machine that can reach its download site."
+fi
 
 # Hash of everything that determines the binaries.
 recipe_hash() {
   {
-    echo "$PULUMI_VERSION $GO_BUILD_TAGS"
+    echo "$PULUMI_VERSION $LANGHOST_SHA256 $COMMAND_SHA256 $GO_BUILD_TAGS"
     cat "$MOD_DIR/go.mod" "$MOD_DIR/go.sum"
-    find "$MOD_DIR" -name '*.go' -type f | LC_ALL=C sort | xargs cat
-    declare -f write_dynamic_provider_launcher
   } | sha256sum | cut -d' ' -f1
 }
 
-write_dynamic_provider_launcher() {
-  # $1 = output path. Runs the SDK's dynamic provider entry point from the
-  # project's node_modules (the engine starts plugins in the program directory).
-  cat >"$1" <<'LAUNCHER'
-#!/bin/sh
-# kafka-lab: launcher for Pulumi dynamic providers (plugin "pulumi-nodejs").
-entry=$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynamic-provider", {paths: [process.cwd()]}))') || {
-  echo "pulumi-resource-pulumi-nodejs: @pulumi/pulumi not found from $(pwd)" >&2
-  exit 1
-}
-# The provider outlives a killed engine unless told: watch the engine (our parent) and stop with it.
-node "$entry" "$@" &
-provider=$!
-engine=$PPID
-trap 'kill "$provider" 2>/dev/null' TERM INT HUP
-while kill -0 "$provider" 2>/dev/null; do
-  if ! kill -0 "$engine" 2>/dev/null || [ "$(ps -o ppid= -p $$ | tr -d ' ')" != "$engine" ]; then
-    kill "$provider" 2>/dev/null
-    break
-  fi
-  sleep 2
-done
-wait "$provider"
-LAUNCHER
-  chmod +x "$1"
-}
-
 want="$(recipe_hash)"
-if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$want" ] \
-  && [ -x "$DEST/bin/pulumi" ] && [ -x "$DEST/bin/pulumi-language-nodejs" ]; then
+if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$want" ]; then
   log "cached: $DEST/bin"
   echo "$DEST/bin"
   exit 0
 fi
 
 grep -q "github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION" "$MOD_DIR/go.mod" \
-  || { log "scripts/engine/go.mod does not pin pkg/v3 $PULUMI_VERSION (PULUMI_VERSION here)"; exit 1; }
+  || die "scripts/engine/go.mod does not pin pkg/v3 $PULUMI_VERSION (PULUMI_VERSION here)"
+command -v go >/dev/null 2>&1 || die "go is required (Go >= 1.26: pkg/v3 $PULUMI_VERSION needs it)"
+log "building the engine into $DEST/bin with $(go version)"
 
-log "stage check-go: building engine $PULUMI_VERSION into $DEST/bin"
-command -v go >/dev/null 2>&1 || { log "go is required (Go >= 1.26: pkg/v3 $PULUMI_VERSION needs it)"; exit 1; }
-log "using $(go version)"
+for pair in "$LANGHOST_TARBALL $LANGHOST_SHA256" "$COMMAND_TARBALL $COMMAND_SHA256"; do
+  set -- $pair
+  [ "$(sha256sum <"$VENDOR/$1" | cut -d' ' -f1)" = "$2" ] \
+    || die "$VENDOR/$1 does not have the pinned sha256 $2: not the source this project was checked with"
+done
 
 mkdir -p "$DEST"
 rm -f "$MARKER"
 rm -rf "$DEST"/.build.*   # leftovers of an interrupted build
 tmp="$(mktemp -d "$DEST/.build.XXXXXX")"
 chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/bin" "$tmp/plugins" "$tmp/src"
+trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM HUP
 
 export CGO_ENABLED=0
 export GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
-ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+tar -xzf "$VENDOR/$LANGHOST_TARBALL" -C "$tmp/src"
+tar -xzf "$VENDOR/$COMMAND_TARBALL" -C "$tmp/src"
 
-log "stage download: go mod download (module cache: $(go env GOMODCACHE))"
-(cd "$MOD_DIR" && go mod download) >&2
+# One build in the background: its output goes to a log, shown only when it fails.
+build() {
+  local out=$1 dir=$2 ldflags=$3 pkg=$4 start=$SECONDS name
+  name=$(basename "$out")
+  (cd "$dir" && go build -tags "$GO_BUILD_TAGS" -ldflags "-s -w $ldflags" -o "$tmp/$out" "$pkg") >"$tmp/$name.log" 2>&1 \
+    && log "built $name in $((SECONDS - start))s" \
+    || { log "building $name failed:"; tail -n 40 "$tmp/$name.log" >&2; return 1; }
+}
 
-log "stage build-cli: pulumi (cold build: several minutes on 2 cores)"
-(cd "$MOD_DIR" && go build -tags "$GO_BUILD_TAGS" -ldflags "$ldflags" \
-  -o "$tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi) >&2
+log "building pulumi $PULUMI_VERSION, pulumi-language-nodejs $LANGHOST_VERSION and pulumi-resource-command $COMMAND_VERSION in parallel (cold: a few minutes on 2 cores)"
+build bin/pulumi "$MOD_DIR" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi &
+cli=$!
+build bin/pulumi-language-nodejs "$tmp/src/pulumi-language-nodejs-$LANGHOST_VERSION" \
+  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGHOST_VERSION" . &
+langhost=$!
+build plugins/pulumi-resource-command "$tmp/src/pulumi-command-provider-$COMMAND_VERSION" \
+  "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" ./cmd/pulumi-resource-command &
+provider=$!
+failed=0
+for job in $cli $langhost $provider; do wait "$job" || failed=1; done
+[ "$failed" = 0 ] || die "the engine build failed (see above)"
 
-log "stage build-langhost: pulumi-language-nodejs (scripts/engine/langhost)"
-(cd "$MOD_DIR" && go build -tags "$GO_BUILD_TAGS" -ldflags "$ldflags" \
-  -o "$tmp/pulumi-language-nodejs" ./langhost) >&2
-
-log "stage launcher: pulumi-resource-pulumi-nodejs"
-write_dynamic_provider_launcher "$tmp/pulumi-resource-pulumi-nodejs"
-
-log "stage check: $("$tmp/pulumi" version)"
-[ "$("$tmp/pulumi" version)" = "$PULUMI_VERSION" ] || { log "unexpected CLI version"; exit 1; }
-
-rm -rf "$DEST/bin"
-mv "$tmp" "$DEST/bin"
+[ "$("$tmp/bin/pulumi" version)" = "$PULUMI_VERSION" ] || die "unexpected CLI version: $("$tmp/bin/pulumi" version)"
+rm -rf "$DEST/bin" "$DEST/plugins"
+mv "$tmp/bin" "$DEST/bin"
+mv "$tmp/plugins" "$DEST/plugins"
+rm -rf "$tmp"
 trap - EXIT
 echo "$want" >"$MARKER"
 log "done: $DEST/bin"

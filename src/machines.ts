@@ -12,6 +12,12 @@ export interface LabMachine {
     privateIp: pulumi.Output<string>;
     /** Address clients outside the lab use (the external listener is advertised with it). */
     publicIp: pulumi.Output<string>;
+    /**
+     * What changes when the machine is replaced (an EC2 instance id, a local machine resource's id, an
+     * existing host's address, OS and machine id): part of every step's triggers, so a new machine is
+     * provisioned from scratch, and only that machine.
+     */
+    identity: pulumi.Output<string>;
 }
 
 export interface LabMachines {

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, ConfigError, RawConfig, validateConfig } from "../src/config";
+import { REPO } from "./helpers/lab";
 
 const awsBase: RawConfig = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24"] };
 const aws = (extra: RawConfig, region = "eu-west-1") => validateConfig({ ...awsBase, ...extra }, { stack: "dev", awsRegion: region });
@@ -100,7 +101,7 @@ test("local target: addresses must sit on the bridge network and not collide", (
 });
 
 test("Pulumi.yaml declares exactly the keys the config module knows, with the same types", (t) => {
-    const project = parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+    const project = parse(fs.readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8"));
     t.is(project.stackConfigDir, "stacks");
     t.deepEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_KEYS).sort());
     for (const [k, spec] of Object.entries(CONFIG_KEYS)) {
@@ -111,7 +112,7 @@ test("Pulumi.yaml declares exactly the keys the config module knows, with the sa
 
 test("dev, staging and prod are valid AWS stacks with growing machines", (t) => {
     const load = (stack: string) => {
-        const file = parse(fs.readFileSync(path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
+        const file = parse(fs.readFileSync(path.join(REPO, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config as Record<string, unknown>;
         const raw: RawConfig = {};
         for (const [k, v] of Object.entries(file)) if (k.startsWith("kafka-lab:")) raw[k.slice("kafka-lab:".length)] = v;
         return validateConfig(raw, { stack, awsRegion: file["aws:region"] as string });
@@ -158,7 +159,7 @@ const badExisting: [string, RawConfig, RegExp][] = [
     ["no user", { sshUser: "" }, /kafka-lab:sshUser is not set/],
     ["no key", { sshPrivateKeyPath: "" }, /no SSH key: set kafka-lab:sshPrivateKeyPath to a key file, or kafka-lab:sshPrivateKey as a secret/],
     ["an unreadable key", { sshPrivateKeyPath: "/nonexistent/key" }, /kafka-lab:sshPrivateKeyPath \/nonexistent\/key cannot be read: ENOENT/],
-    ["a file that is not a key", { sshPrivateKeyPath: path.join(__dirname, "..", "package.json") }, /is not a private key file/],
+    ["a file that is not a key", { sshPrivateKeyPath: path.join(REPO, "package.json") }, /is not a private key file/],
     ["no admin CIDRs", { adminCidrs: [] }, /adminCidrs is empty/],
     ["a key of the local target", { bridge: "br9" }, /kafka-lab:bridge applies only to target local, but target is existing/],
     ["a key of the AWS target", { imageFamily: "rocky-9" }, /kafka-lab:imageFamily applies only to target aws, but target is existing/],

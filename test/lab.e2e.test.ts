@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { ROLES } from "../src/machines";
-import { firewallRules } from "../src/render";
+import { firewallRules, stepsFor } from "../src/render";
 import {
     LabAccess,
     REPO,
@@ -415,6 +415,31 @@ e2e("a changed broker setting re-renders and restarts Kafka only, and a consumer
     const back = pulumiUp();
     t.is(back.status, 0);
     t.deepEqual(back.replaced, ["broker-kafka-broker"]);
+});
+
+e2e("a replaced machine is provisioned from scratch, in order, and no other machine's steps run", (t) => {
+    t.timeout(15 * 60 * 1000);
+    const ids = () => {
+        const state = JSON.parse(pulumiCli("stack", "export", "-s", "local").stdout);
+        return new Map<string, string>(state.deployment.resources.filter((r: any) => r.type.startsWith("command:")).map((r: any) => [r.urn.split("::").at(-1), r.id]));
+    };
+    const before = ids();
+    const kafkaPid = mainPid("kafka");
+    const machineId = onMachine(lab, "producer", "cat /etc/machine-id").trim();
+    const started = Date.now();
+    const r = npmLab("replace", "producer");
+    t.is(r.status, 0, "npm run lab -- replace producer (its output is above)");
+    const seconds = (Date.now() - started) / 1000;
+    const after = ids();
+    // A command resource gets a new id only when it is created again.
+    const ran = [...after.keys()].filter((name) => before.get(name) !== after.get(name)).sort();
+    const producerSteps = ["machine-producer", "producer-upload-kafka", ...stepsFor("producer", false).map((s) => `producer-${s}`)].sort();
+    t.deepEqual(ran, producerSteps, "every step of the producer ran again, and nothing else");
+    t.not(onMachine(lab, "producer", "cat /etc/machine-id").trim(), machineId, "a new machine");
+    t.is(mainPid("kafka"), kafkaPid, "the broker was not touched");
+    t.regex(r.stdout, /smoke test passed: \d+ messages/);
+    record("replaced machine", { machine: "producer", stepsRun: ran.length, seconds: Math.round(seconds) });
+    t.log(`replace producer: ${ran.length} resources created again (the machine and its steps), none elsewhere; ${seconds.toFixed(1)}s with the smoke test`);
 });
 
 e2e("invalid config and a mismatched checksum stop the real engine before any resource exists", (t) => {

@@ -6,8 +6,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RUN_AS_ROOT } from "../src/provision";
+import { REPO } from "./helpers/lab";
 
-const script = path.join(__dirname, "..", "scripts", "local", "preflight.sh");
+const script = path.join(REPO, "scripts", "local", "preflight.sh");
 const isRoot = process.platform === "linux" && process.getuid?.() === 0;
 
 /** A PATH whose commands are the host's own, minus `without`, plus `shims` (name -> script body). */

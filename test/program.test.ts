@@ -6,17 +6,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 import { parse } from "yaml";
 import { loadLabConfig } from "../src/config";
 import { KafkaLab } from "../src/lab";
 import { ROLES } from "../src/machines";
 import { stepsFor } from "../src/render";
+import { REPO } from "./helpers/lab";
 
 interface Registered {
     type: string;
     name: string;
     inputs: Record<string, any>;
     dependsOn: string[];
+    customTimeouts?: pulumi.CustomTimeouts;
+    additionalSecretOutputs?: string[];
 }
 interface Run {
     resources: Registered[];
@@ -35,10 +39,13 @@ fs.writeFileSync(`${tarball}.sha512`, `${tarballSha}  kafka_2.13-3.9.2.tgz\n`);
 process.env.KAFKA_LAB_CACHE = cacheDir;
 
 function stackConfig(stack: string): Record<string, string> {
-    const file = parse(fs.readFileSync(path.join(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`), "utf8")).config ?? {};
+    const file = parse(fs.readFileSync(path.join(REPO, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config ?? {};
     return Object.fromEntries(Object.entries(file).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
+const pick = ({ customTimeouts, additionalSecretOutputs }: pulumi.CustomResourceOptions) => ({ customTimeouts, additionalSecretOutputs });
+// Not in the SDK's type declarations, but exported: it waits until every outstanding call to the engine is done.
+const waitForRPCs: () => Promise<void> = (settings as any).waitForRPCs;
 const unwrap = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
 /** Everything the mocked engine was asked to create, across runs: a run that throws must add nothing. */
@@ -58,13 +65,14 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
                 }
                 if (args.type === "tls:index/privateKey:PrivateKey") Object.assign(state, { privateKeyOpenssh: "GENERATED-KEY", publicKeyOpenssh: "ssh-ed25519 AAAA" });
                 if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-key`;
-                if (args.type.startsWith("pulumi-nodejs:dynamic/kafka-lab:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
+                if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
                 return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
             },
             call(args) {
                 invokes.push({ token: args.token, args: args.inputs });
                 if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0" };
                 if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") return { names: ["eu-west-1a", "eu-west-1b"], zoneIds: [] };
+                if (args.token === "command:local:run") return { stdout: "debian 12 4f1c0ffee4f1c0ffee4f1c0ffee4f1c0", stderr: "" };
                 return {};
             },
         },
@@ -82,7 +90,7 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
             transformations: [
                 (args) => {
                     const deps = ([] as pulumi.Input<pulumi.Resource>[]).concat((args.opts.dependsOn as any) ?? []);
-                    resources.push({ type: args.type, name: args.name, inputs: args.props as any, dependsOn: deps.map((d: any) => d.__name) });
+                    resources.push({ type: args.type, name: args.name, inputs: args.props as any, dependsOn: deps.map((d: any) => d.__name), ...pick(args.opts as pulumi.CustomResourceOptions) });
                     return undefined;
                 },
             ],
@@ -96,6 +104,8 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
         sshPrivateKey: await unwrap(lab.sshPrivateKey),
         sshPrivateKeyIsSecret: await pulumi.isSecret(lab.sshPrivateKey),
     };
+    // Let the program's last calls (a component's registerOutputs) reach this run's mocks, not the next one's.
+    await waitForRPCs();
     return {
         resources,
         invokes,
@@ -108,7 +118,8 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
     };
 }
 
-const resolve = async (v: any) => (pulumi.Output.isInstance(v) ? unwrap(v) : v);
+/** A registered input, resolved deeply (a trigger list holds outputs of its own). */
+const resolve = async (v: any): Promise<any> => unwrap(pulumi.output(v));
 const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
 
 for (const stack of ["dev", "staging", "prod"]) {
@@ -201,17 +212,23 @@ test.serial("provisioning steps run in order on each host, each after the one be
     const run = await runProgram("dev");
     for (const role of ROLES) {
         const names = stepsFor(role, role === "broker").map((s) => `${role}-${s}`);
-        const commands = ofType(run, "pulumi-nodejs:dynamic/kafka-lab:RemoteCommand").filter((c) => c.name.startsWith(`${role}-`));
+        const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${role}-`));
         t.deepEqual(commands.map((c) => c.name), names);
         commands.forEach((c, i) => {
             if (i > 0) t.deepEqual(c.dependsOn, [names[i - 1]], c.name);
         });
         t.deepEqual(commands[0].dependsOn, ["broker-data"], "the first step waits for the machines (and the data volume attachment)");
         for (const c of commands) {
-            t.is((await resolve(c.inputs.triggers)).length, 1);
+            const [fingerprint, identity] = await resolve(c.inputs.triggers);
+            t.regex(fingerprint, /^[0-9a-f]{64}$/, "the rendered script's hash");
+            t.is(identity, `${role}-id`, "the EC2 instance id: a new instance runs every step again");
             t.regex(await resolve(c.inputs.create), /sudo -n bash -s/);
+            t.regex(await resolve(c.inputs.stdin), /^#!\/usr\/bin\/env bash\n# kafka-lab provisioning step/, "the step's script goes in on stdin");
+            t.deepEqual(c.customTimeouts, { create: "20m", update: "20m", delete: "10m" }, "no step may hang a deploy");
             const conn = await resolve(c.inputs.connection);
-            t.is(conn.dialAttempts, 40, "SSH dial retries are bounded");
+            t.is(conn.dialErrorLimit, 40, "SSH dial retries are bounded");
+            t.is(conn.perDialTimeout, 15);
+            t.is(conn.user, "ec2-user");
             t.true(await pulumi.isSecret(c.inputs.connection), "the connection carries the private key: secret");
         }
     }
@@ -237,14 +254,24 @@ test.serial("the local stack registers no AWS resource, provider or invoke", asy
     const run = await runProgram("local");
     t.deepEqual(run.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("pulumi:providers:aws") || r.type.startsWith("tls:")), []);
     t.deepEqual(run.invokes.filter((c) => c.token.startsWith("aws:")), []);
-    const machines = ofType(run, "pulumi-nodejs:dynamic/kafka-lab:HostCommand").filter((c) => c.name.startsWith("machine-"));
+    const machines = ofType(run, "command:local:Command").filter((c) => c.name.startsWith("machine-"));
     t.deepEqual(machines.map((m) => m.name), ["machine-broker", "machine-producer", "machine-consumer"]);
     t.regex(await resolve(machines[0].inputs.create), /^bash scripts\/local\/machine.sh up 'kl-local-broker' '10.77.0.11\/24' 'kl-br0' .* '2G'$/);
     t.regex(await resolve(machines[0].inputs.delete), /^bash scripts\/local\/machine.sh down 'kl-local-broker'$/);
     // Lab machines have no internet: the tarball is uploaded, and its checksum is the published one.
     const upload = run.byName("broker-upload-kafka");
-    t.is(upload.type, "pulumi-nodejs:dynamic/kafka-lab:RemoteUpload");
+    t.is(upload.type, "command:remote:CopyToRemote");
     t.regex(await resolve(run.byName("broker-stage-kafka").inputs.stdin), new RegExp(`EXPECTED_SHA512='${tarballSha}'`));
+    t.is(await resolve(upload.inputs.remotePath), "/var/tmp/kafka_2.13-3.9.2.tgz");
+    t.is(await resolve(upload.inputs.source).then((a: pulumi.asset.FileAsset) => a.path), tarball);
+    // Each machine's steps (the upload too) carry that machine's resource id: replaced, it is provisioned anew.
+    t.deepEqual(await resolve(upload.inputs.triggers), [tarballSha, "machine-broker-id"]);
+    for (const role of ROLES) t.is((await resolve(run.byName(`${role}-java`).inputs.triggers))[1], `machine-${role}-id`);
+    // The key: made once, never logged, its output a secret; a new key comes only with new machines.
+    const key = run.byName("ssh-key");
+    t.is(await resolve(key.inputs.logging), "none");
+    t.deepEqual(key.additionalSecretOutputs, ["stdout"]);
+    t.deepEqual((await resolve(machines[1].inputs.triggers)).slice(1), ["ssh-key-id"]);
     t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "10.77.0.11", privateIp: "10.77.0.11" });
     t.is(run.outputs.bootstrapServers, "10.77.0.11:9094");
     t.is(run.outputs.sshUser, "debian");
@@ -256,22 +283,41 @@ test.serial("existing target: nothing is created; the machines are provisioned a
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
     const run = await runProgram("existing", { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:brokerPublicAddress": "203.0.113.7" });
     const types = new Set(run.resources.map((r) => r.type));
-    t.deepEqual([...types].filter((x) => x.startsWith("aws:") || x.endsWith(":HostCommand") || x.startsWith("tls:")), []);
-    t.is(ofType(run, "pulumi-nodejs:dynamic/kafka-lab:RemoteUpload").length, 0, "the machines download Kafka themselves");
+    t.deepEqual([...types].filter((x) => x.startsWith("aws:") || x.startsWith("command:local:") || x.startsWith("tls:")), []);
+    t.is(ofType(run, "command:remote:CopyToRemote").length, 0, "the machines download Kafka themselves");
     for (const role of ROLES) {
         const uninstall = run.byName(`${role}-uninstall-on-destroy`);
         t.deepEqual(uninstall.dependsOn, [`${role}-wait-ready`]);
-        t.regex(await resolve(uninstall.inputs.deleteStdin), /PURGE_DATA='false'/);
+        t.regex(await resolve(uninstall.inputs.stdin), /PURGE_DATA='false'/);
+        t.is(await resolve(uninstall.inputs.create), "true");
         t.regex(await resolve(uninstall.inputs.delete), /sudo -n bash -s/);
         t.deepEqual(run.byName(`${role}-stage-kafka`).dependsOn, [`${role}-uninstall-on-destroy`], "every later step depends on it, so it is removed last");
     }
     const conn = await resolve(run.byName("broker-wait-ready").inputs.connection);
     t.deepEqual([conn.host, conn.user, conn.port], ["203.0.113.7", "admin", 22]);
     t.regex(conn.privateKey, /EXISTING/);
+    // The machine is identified over SSH on every run: a machine reinstalled at the same address is a new one.
+    const identify = run.invokes.filter((c) => c.token === "command:local:run");
+    t.is(identify.length, 3);
+    t.regex(identify[0].args.command, /ssh -i "\$k" -p 22 .* 'admin@203\.0\.113\.7' .*\/etc\/os-release.*\/etc\/machine-id/);
+    t.regex(identify[0].args.stdin, /EXISTING/, "the key goes in on stdin, never on the command line");
+    t.is(identify[0].args.logging, "none");
+    t.deepEqual(await resolve(run.byName("broker-kafka-broker").inputs.triggers).then((x: string[]) => x[1]), "203.0.113.7 debian 12 4f1c0ffee4f1c0ffee4f1c0ffee4f1c0");
     t.is(run.outputs.bootstrapServers, "203.0.113.7:9094");
     t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "203.0.113.7", privateIp: "192.168.56.11" });
     t.is(run.outputs.sshUser, "admin");
     t.true(run.outputs.sshPrivateKeyIsSecret);
+});
+
+test.serial("every stack provisions with @pulumi/command resources only: no dynamic provider anywhere", async (t) => {
+    for (const stack of ["dev", "staging", "prod", "local"]) {
+        const run = await runProgram(stack);
+        t.deepEqual(run.resources.filter((r) => r.type.startsWith("pulumi-nodejs:")).map((r) => r.name), [], stack);
+        const types = new Set(run.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.type));
+        t.deepEqual([...types].sort(), stack === "local" ? ["command:local:Command", "command:remote:Command", "command:remote:CopyToRemote"] : ["command:remote:Command"], stack);
+        const steps = ofType(run, "command:remote:Command").map((c) => c.name);
+        t.deepEqual(steps, ROLES.flatMap((role) => stepsFor(role, role === "broker" && stack !== "local").map((s) => `${role}-${s}`)), stack);
+    }
 });
 
 test.serial("invalid config registers no resource at all", async (t) => {

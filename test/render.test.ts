@@ -21,6 +21,7 @@ import {
     renderUninstall,
     stepsFor,
 } from "../src/render";
+import { REPO } from "./helpers/lab";
 
 const addresses: LabAddresses = {
     broker: { privateIp: "10.42.1.11", publicIp: "198.51.100.7" },
@@ -206,7 +207,7 @@ test("a moved client machine updates /etc/hosts everywhere and the broker firewa
 });
 
 test("each machine's OS family is detected; an unsupported OS is a clear error naming it", (t) => {
-    const lib = fs.readFileSync(path.join(__dirname, "..", "templates", "scripts", "lib.sh"), "utf8");
+    const lib = fs.readFileSync(path.join(REPO, "templates", "scripts", "lib.sh"), "utf8");
     const family = (osRelease: string) => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-os-"));
         fs.writeFileSync(`${dir}/os-release`, osRelease);

@@ -148,7 +148,7 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         this.machines = Object.fromEntries(
             ROLES.map((role) => {
                 const i = this.instances[role];
-                return [role, { sshHost: i.publicIp, privateIp: i.privateIp, publicIp: i.publicIp }];
+                return [role, { sshHost: i.publicIp, privateIp: i.privateIp, publicIp: i.publicIp, identity: i.id }];
             }),
         ) as Record<Role, LabMachine>;
         this.registerOutputs({});

@@ -1,9 +1,14 @@
 // Existing target: three machines the user already has. Nothing is created; the machines are
 // described from stack config and handed to the same provisioning as every other target.
 import * as fs from "fs";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "../config";
 import { LabMachine, LabMachines, ROLES, Role } from "../machines";
+import { shellQuote as q } from "../render";
+
+/** What a machine is, as `<os id> <os version> <machine id>`: the same address may be a reinstalled machine. */
+const IDENTIFY = `. /etc/os-release && echo "$ID $VERSION_ID $(cat /etc/machine-id)"`;
 
 export class ExistingLabMachines extends pulumi.ComponentResource implements LabMachines {
     readonly machines: Record<Role, LabMachine>;
@@ -22,7 +27,14 @@ export class ExistingLabMachines extends pulumi.ComponentResource implements Lab
         this.machines = Object.fromEntries(
             ROLES.map((role) => {
                 const host = cfg.hosts[role];
-                return [role, { sshHost: pulumi.output(host.publicAddress), privateIp: pulumi.output(host.address), publicIp: pulumi.output(host.publicAddress) }];
+                // Read on every run over SSH (the key on stdin, into a file only this process can read).
+                const ssh = `ssh -i "$k" -p ${cfg.sshPort} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=15 ${q(`${cfg.sshUser}@${host.publicAddress}`)} ${q(IDENTIFY)} || { echo ${q(`kafka-lab: cannot SSH to ${cfg.sshUser}@${host.publicAddress}:${cfg.sshPort} (the ${role}) to identify it`)} >&2; exit 1; }`;
+                const identified = command.local.runOutput(
+                    { command: `k=$(mktemp) && trap 'rm -f "$k"' EXIT && cat >"$k" && ${ssh}`, stdin: this.sshPrivateKey, logging: "none" },
+                    { parent: this },
+                );
+                const identity = pulumi.unsecret(identified.stdout.apply((os) => `${host.publicAddress} ${os.trim()}`));
+                return [role, { sshHost: pulumi.output(host.publicAddress), privateIp: pulumi.output(host.address), publicIp: pulumi.output(host.publicAddress), identity }];
             }),
         ) as Record<Role, LabMachine>;
         // The machines outlive the stack: `pulumi destroy` takes back what the lab put on them.

@@ -1,8 +1,8 @@
 // Local target: three systemd-nspawn machines on a bridge of the lab's own, created and removed by
 // the host-side scripts in scripts/local. Like the AWS target it only creates machines.
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { HostCommand } from "../commands";
 import { LabConfig } from "../config";
 import { LabMachine, LabMachines, ROLES, Role } from "../machines";
 import { shellQuote as q } from "../render";
@@ -13,13 +13,28 @@ const SCRIPTS = "scripts/local";
 /** The unprivileged sudo user the local machines' image ships, like a cloud image's default user. */
 export const LOCAL_SSH_USER = "debian";
 
+/** Host-side steps hold names (a bridge, a machine): the old one must go before its replacement comes. */
+const HOST_STEP: pulumi.CustomResourceOptions = { deleteBeforeReplace: true, customTimeouts: { create: "30m", update: "30m", delete: "10m" } };
+
+/**
+ * A command on this host, with the command that undoes it. Any change of it replaces it (undo, then do
+ * again): `update: "true"` keeps a changed `delete` alone from re-running `create` on what exists.
+ */
+function hostCommand(
+    name: string,
+    args: { create: string; delete?: string; logging?: command.types.enums.local.Logging; triggers?: pulumi.Input<string>[] },
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+    return new command.local.Command(name, { ...args, update: "true", triggers: [args.create, ...(args.triggers ?? [])], addPreviousOutputInEnv: false }, { ...HOST_STEP, ...opts });
+}
+
 export class LocalLabMachines extends pulumi.ComponentResource implements LabMachines {
     readonly machines: Record<Role, LabMachine>;
     readonly sshUser = LOCAL_SSH_USER;
     readonly sshPort = 22;
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly ready: pulumi.Resource[];
-    readonly machineCommands: Record<Role, HostCommand>;
+    readonly machineCommands: Record<Role, command.local.Command>;
 
     constructor(name: string, args: { config: LabConfig }, opts?: pulumi.ComponentResourceOptions) {
         super("kafka-lab:local:LabMachines", name, {}, opts);
@@ -28,20 +43,22 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
         const prefixLength = cfg.bridgeAddress.split("/")[1];
 
         // Refuses (not root, not Linux, a tool missing) before anything is made on the host.
-        const preflight = new HostCommand("preflight", { create: `bash ${SCRIPTS}/preflight.sh` }, { parent: this });
+        const preflight = hostCommand("preflight", { create: `bash ${SCRIPTS}/preflight.sh` }, { parent: this });
 
-        // The stack's SSH key, made on the host; the private half leaves this resource only as a secret.
-        const key = new HostCommand(
+        // The stack's SSH key, made on the host. The private half leaves this resource only as a secret,
+        // and is never logged.
+        const key = hostCommand(
             "ssh-key",
             {
                 create: `set -e; install -d -m 0700 ${q(cfg.stateDir)}; [ -f ${q(keyPath)} ] || ssh-keygen -q -t ed25519 -N '' -C ${q(`kafka-lab-${args.config.stack}`)} -f ${q(keyPath)}; cat ${q(keyPath)}`,
                 delete: `rm -f ${q(keyPath)} ${q(keyPath + ".pub")}; rmdir ${q(cfg.stateDir)} 2>/dev/null || true`,
+                logging: "none",
             },
             { parent: this, dependsOn: [preflight], additionalSecretOutputs: ["stdout"] },
         );
         this.sshPrivateKey = pulumi.secret(key.stdout.apply((k) => `${k.trim()}\n`));
 
-        const network = new HostCommand(
+        const network = hostCommand(
             "bridge",
             {
                 create: `bash ${SCRIPTS}/network.sh up ${q(cfg.bridge)} ${q(cfg.bridgeAddress)}`,
@@ -50,24 +67,27 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
             { parent: this, dependsOn: [preflight] },
         );
 
-        this.machineCommands = {} as Record<Role, HostCommand>;
+        this.machineCommands = {} as Record<Role, command.local.Command>;
         this.machines = {} as Record<Role, LabMachine>;
         for (const role of ROLES) {
             const machineName = `${cfg.machinePrefix}-${role}`;
             const address = cfg.addresses[role];
             // Only the broker gets a data volume (a loop device mounted at the data dir inside it).
             const volume = role === "broker" ? ` ${q(cfg.dataVolumeSize)}` : "";
-            const machine = new HostCommand(
+            const machine = hostCommand(
                 `machine-${role}`,
                 {
                     create: `bash ${SCRIPTS}/machine.sh up ${q(machineName)} ${q(`${address}/${prefixLength}`)} ${q(cfg.bridge)} "$(ssh-keygen -y -f ${q(keyPath)})"${volume}`,
                     delete: `bash ${SCRIPTS}/machine.sh down ${q(machineName)}`,
+                    // A new key is let in only by a new machine.
+                    triggers: [key.id],
                 },
                 { parent: this, dependsOn: [network, key] },
             );
             this.machineCommands[role] = machine;
             const ip = machine.stdout.apply(() => address);
-            this.machines[role] = { sshHost: ip, privateIp: ip, publicIp: ip };
+            // A new resource id is a new machine: `pulumi up --replace` on it provisions it from scratch.
+            this.machines[role] = { sshHost: ip, privateIp: ip, publicIp: ip, identity: machine.id };
         }
         this.ready = Object.values(this.machineCommands);
         this.registerOutputs({});

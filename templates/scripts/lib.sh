@@ -48,6 +48,15 @@ retry_until() {
     return 1
 }
 
+# kafka_answers HOST PORT: a broker answers a Kafka ApiVersions request (v0) with error code 0 on that
+# listener. Plain bash, so that a wait can poll every fraction of a second without starting a JVM.
+kafka_answers() {
+    local reply
+    reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "\x00\x00\x00\x13\x00\x12\x00\x00\x00\x00\x00\x01\x00\x09kafka-lab" >&3 && head -c 10 <&3' _ "$1" "$2" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+    # size (4 bytes), then our correlation id 1 and error code 0.
+    [ "${reply:8}" = "000000010000" ]
+}
+
 # write_file PATH MODE OWNER:GROUP CONTENT: replaces the file only when its content differs.
 write_file() {
     local path=$1 mode=$2 owner=$3 content=$4 tmp

@@ -1,14 +1,17 @@
 // What the end-to-end tests use to drive the local lab: the CLI, SSH into its machines, and the
 // example clients, each call bounded by a timeout.
+import test from "ava";
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { fileURLToPath } from "url";
 import { parse } from "yaml";
 import { LabConfig, validateConfig } from "../../src/config";
 import { shellQuote } from "../../src/render";
 
-export const REPO = path.join(__dirname, "..", "..");
+// ava runs every test file from test/: the project is the folder above it.
+export const REPO = path.join(path.dirname(fileURLToPath(test.meta.file)), "..");
 
 export function run(command: string, args: string[], opts: { input?: string; live?: boolean; timeoutSeconds?: number; env?: Record<string, string> } = {}): SpawnSyncReturns<string> {
     return spawnSync(command, args, {
