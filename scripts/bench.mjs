@@ -9,7 +9,7 @@ import { argv, chalk } from "zx";
 import { REPO, keyFile, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
 import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
 import { writeBenchChart } from "./lib/bench-chart.mjs";
-import { shellQuote as shq } from "../src/render.ts";
+import { BENCH_STREAM_PORT as streamPort, shellQuote as shq } from "../src/render.ts";
 
 const stack = argv.stack;
 const quick = Boolean(argv.quick);
@@ -18,7 +18,6 @@ const seconds = Number(argv.seconds ?? (quick ? 3 : 20));
 const reportFile = argv.report ?? path.join(REPO, "reports", `bench-${stack ?? "stack"}.json`);
 const chartFile = argv.chart ?? reportFile.replace(/\.json$/, ".png");
 const runId = `bench${Date.now().toString(36)}`;
-const streamPort = 5201;
 
 function step(name) {
     console.log(chalk.bold(`== ${name}`));

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs one of the project's Node.js scripts (scripts/lab.mjs, scripts/smoke.mjs) with what it needs:
-# Node.js >= 22 (from the npm registry when the machine's is older) and the npm packages.
+# Runs one of the project's Node.js scripts, or any command, with what it needs: Node.js >= 22 first on
+# PATH (from the npm registry when the machine's is older) and the npm packages.
 #
-#   bash scripts/node.sh scripts/lab.mjs [args]      (npm run lab -- [args])
+#   bash scripts/node.sh scripts/lab.mjs [args]      a script (npm run lab -- [args])
+#   bash scripts/node.sh exec COMMAND [args]         a command, e.g. `npm test` on a machine with Node 20
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 node_bin=$(bash "$repo/scripts/setup-node.sh" | tail -n 1)
@@ -14,6 +15,10 @@ cd "$repo"
 if [ ! node_modules/.package-lock.json -nt package-lock.json ]; then
     echo "== npm packages (npm ci)" >&2
     npm ci --no-audit --no-fund >&2
+fi
+if [ "$1" = exec ]; then
+    shift
+    exec "$@"
 fi
 script=$1
 shift

@@ -343,6 +343,13 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
 
     if (target === "aws") {
         requireAdminCidrs();
+        network.clientCidrs.forEach((c, i) => {
+            if (isPrivateCidr(c)) {
+                problems.push(
+                    `${key("clientCidrs")}[${i}] "${c}" is a private range, which never reaches the external listener on AWS: it is advertised as the broker's public address, so clients arrive from their public addresses (through an internet or NAT gateway); allowed: public ranges, e.g. ["203.0.113.10/32"]. Machines inside the VPC use the internal listener (broker:9092).`,
+                );
+            }
+        });
         const region = (opts.awsRegion ?? "").trim();
         if (!region) problems.push(`aws:region is not set; set it with: pulumi config set aws:region eu-west-1 -s ${opts.stack}`);
         else if (!/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/.test(region)) problems.push(`aws:region "${region}" is not an AWS region name (e.g. eu-west-1)`);
@@ -366,7 +373,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         if (subnetId && !/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) problems.push(`${key("subnetId")} "${subnetId}" is not a subnet id (subnet-...)`);
         if (!!vpcId !== !!subnetId) problems.push(`${key("vpcId")} and ${key("subnetId")} go together: set both to use an existing network, or neither`);
         const sshPublicKey = optStr("sshPublicKey");
-        if (sshPublicKey && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey)) {
+        if (sshPublicKey && /^(ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com) /.test(sshPublicKey)) {
+            // EC2's ImportKeyPair takes RSA and ED25519 keys only; it would refuse this one half-way through the run.
+            problems.push(`${key("sshPublicKey")} is a ${sshPublicKey.split(" ")[0]} key, which EC2 refuses; allowed: ssh-ed25519 or ssh-rsa (ssh-keygen -t ed25519)`);
+        } else if (sshPublicKey && !/^(ssh-ed25519|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/.test(sshPublicKey)) {
             problems.push(`${key("sshPublicKey")} is not an OpenSSH public key (ssh-ed25519 AAAA... or ssh-rsa AAAA...)`);
         }
         if (sshPublicKey && !isSet("sshPrivateKey")) {

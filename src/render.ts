@@ -28,6 +28,11 @@ export const BROKER_ID = 1;
 /** Open files for ZooKeeper and Kafka. Kafka keeps a handle per segment file and connection. */
 export const NOFILE_LIMIT = 100000;
 export const KAFKA_HOME = "/opt/kafka";
+/**
+ * The bench's plain TCP stream from the producer to the broker (its network limit): the broker's
+ * security group admits it from the producer's, firewalld only for the bench's duration.
+ */
+export const BENCH_STREAM_PORT = 5201;
 /** Where an uploaded tarball lands before it is verified (writable by the SSH user). */
 export const UPLOAD_DIR = "/var/tmp";
 
@@ -96,11 +101,11 @@ export function renderServerProperties(config: LabConfig, addresses: LabAddresse
 }
 
 export function renderZookeeperUnit(config: LabConfig): string {
-    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT });
+    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
 
 export function renderKafkaUnit(config: LabConfig): string {
-    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT });
+    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
 
 export interface FirewallRule {
@@ -226,7 +231,8 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
             case "java":
                 return ["install-java.sh", {}];
             case "data-volume":
-                return ["mount-data-volume.sh", { DATA_DEVICES: ctx.dataDevices.join(" "), DATA_DIR: config.dataDir }];
+                // The size is an input too: a grown volume re-runs the step, which grows the filesystem.
+                return ["mount-data-volume.sh", { DATA_DEVICES: ctx.dataDevices.join(" "), DATA_DIR: config.dataDir, DATA_SIZE_GIB: config.aws?.dataVolumeGiB ?? 0 }];
             case "install-kafka":
                 return [
                     "install-kafka.sh",

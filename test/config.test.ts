@@ -68,6 +68,8 @@ const bad: [string, RawConfig, RegExp][] = [
     ["a subnet outside the VPC", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.2.1.0/24" }, /subnetCidr 10.2.1.0\/24 is not inside kafka-lab:vpcCidr 10.1.0.0\/16/],
     ["a public key without its private key", { sshPublicKey: "ssh-ed25519 AAAAC3Nza" }, /sshPublicKey is set but kafka-lab:sshPrivateKey is not/],
     ["a local-only key on AWS", { bridge: "br0" }, /kafka-lab:bridge applies only to target local/],
+    ["an ECDSA key, which EC2 refuses", { sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNh me@laptop" }, /sshPublicKey is a ecdsa-sha2-nistp256 key, which EC2 refuses; allowed: ssh-ed25519 or ssh-rsa/],
+    ["a private client range on AWS", { clientCidrs: ["10.43.0.0/16"] }, /clientCidrs\[0\] "10.43.0.0\/16" is a private range, which never reaches the external listener on AWS.*allowed: public ranges/],
 ];
 for (const [what, extra, expected] of bad) {
     test(`rejects ${what}, naming the key and what is allowed`, (t) => {

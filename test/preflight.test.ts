@@ -8,7 +8,16 @@ import * as path from "path";
 import { RUN_AS_ROOT } from "../src/provision";
 import { REPO } from "./helpers/lab";
 
-const script = path.join(REPO, "scripts", "local", "preflight.sh");
+// A copy any user can read: the checkout may lie where only root may enter (say, under /root), and some
+// tests run the script as an unprivileged user.
+const script = (() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-preflight-"));
+    fs.chmodSync(dir, 0o755);
+    const copy = path.join(dir, "preflight.sh");
+    fs.copyFileSync(path.join(REPO, "scripts", "local", "preflight.sh"), copy);
+    fs.chmodSync(copy, 0o755);
+    return copy;
+})();
 const isRoot = process.platform === "linux" && process.getuid?.() === 0;
 
 /** A PATH whose commands are the host's own, minus `without`, plus `shims` (name -> script body). */

@@ -65,6 +65,7 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
                 }
                 if (args.type === "tls:index/privateKey:PrivateKey") Object.assign(state, { privateKeyOpenssh: "GENERATED-KEY", publicKeyOpenssh: "ssh-ed25519 AAAA" });
                 if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-key`;
+                if (args.type === "aws:ec2/eip:Eip") Object.assign(state, { publicIp: "198.51.100.200", allocationId: "eipalloc-0123456789abcdef0" });
                 if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
                 return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
             },
@@ -169,8 +170,10 @@ for (const stack of ["dev", "staging", "prod"]) {
         }
         t.deepEqual(rules.filter((r) => r.port === 9094).map((r) => r.cidr).sort(), [...clients].sort());
         t.deepEqual(rules.filter((r) => r.port === 9092).map((r) => r.group).sort(), ["brokerSecurityGroup-id", "consumerSecurityGroup-id", "producerSecurityGroup-id"]);
+        // The bench's TCP stream: from the producer only (firewalld keeps it closed but during a bench).
+        t.deepEqual(rules.filter((r) => r.port === 5201).map((r) => [r.group, r.target]), [["producerSecurityGroup-id", "brokerSecurityGroup-id"]]);
         t.deepEqual(
-            rules.filter((r) => ![22, 2181, 9092, 9094].includes(r.port)),
+            rules.filter((r) => ![22, 2181, 9092, 9094, 5201].includes(r.port)),
             [],
             "no other port is opened",
         );
@@ -188,6 +191,8 @@ for (const stack of ["dev", "staging", "prod"]) {
         t.is(await resolve(volume.inputs.availabilityZone), "eu-west-1a");
         const attachment = ofType(run, "aws:ec2/volumeAttachment:VolumeAttachment")[0];
         t.is(await resolve(attachment.inputs.instanceId), "broker-id");
+        // pulumi destroy detaches it: the instance is stopped first (Kafka stopped, volume unmounted) so that it cannot hang.
+        t.true(await resolve(attachment.inputs.stopInstanceBeforeDetaching));
         const mount = run.byName("broker-data-volume");
         t.regex(await resolve(mount.inputs.stdin), /DATA_DEVICES='\/dev\/disk\/by-id\/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0 \/dev\/sdf \/dev\/xvdf'/);
         t.true(mount.dependsOn.includes("broker-java"));
@@ -195,12 +200,16 @@ for (const stack of ["dev", "staging", "prod"]) {
 
     test.serial(`${stack}: outputs name every host, both bootstrap addresses and a secret key`, async (t) => {
         const run = await runProgram(stack);
+        // The broker's public address is its Elastic IP, kept across a stop and start of the instance.
+        t.is(await resolve(run.byName("broker-address").inputs.domain), "vpc");
+        t.is(await resolve(ofType(run, "aws:ec2/eipAssociation:EipAssociation")[0].inputs.instanceId), "broker-id");
         t.deepEqual(run.outputs.hosts, {
-            broker: { hostname: "broker", publicIp: "198.51.100.11", privateIp: "10.42.1.11" },
+            broker: { hostname: "broker", publicIp: "198.51.100.200", privateIp: "10.42.1.11" },
             producer: { hostname: "producer", publicIp: "198.51.100.12", privateIp: "10.42.1.12" },
             consumer: { hostname: "consumer", publicIp: "198.51.100.13", privateIp: "10.42.1.13" },
         });
-        t.is(run.outputs.bootstrapServers, "198.51.100.11:9094");
+        t.is(run.outputs.bootstrapServers, "198.51.100.200:9094");
+        t.regex(await resolve(run.byName("broker-kafka-broker").inputs.stdin), /advertised\.listeners=INTERNAL:\/\/broker:9092,EXTERNAL:\/\/198\.51\.100\.200:9094/);
         t.is(run.outputs.internalBootstrapServers, "broker:9092");
         t.is(run.outputs.sshPrivateKey, "GENERATED-KEY");
         t.true(run.outputs.sshPrivateKeyIsSecret);
@@ -217,7 +226,7 @@ test.serial("provisioning steps run in order on each host, each after the one be
         commands.forEach((c, i) => {
             if (i > 0) t.deepEqual(c.dependsOn, [names[i - 1]], c.name);
         });
-        t.deepEqual(commands[0].dependsOn, ["broker-data"], "the first step waits for the machines (and the data volume attachment)");
+        t.deepEqual(commands[0].dependsOn, ["broker-data", "broker-data", "broker-address"], "the first step waits for the machines, the data volume, its attachment and the broker's address");
         for (const c of commands) {
             const [fingerprint, identity] = await resolve(c.inputs.triggers);
             t.regex(fingerprint, /^[0-9a-f]{64}$/, "the rendered script's hash");

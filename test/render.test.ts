@@ -1,8 +1,10 @@
 import test from "ava";
 import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parseSha512File } from "../src/artifact";
 import { validateConfig } from "../src/config";
 import { ROLES } from "../src/machines";
 import {
@@ -130,6 +132,35 @@ test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka use
     t.is(parseEnvironment(kafka.Service.Environment).LOG_DIR, "/var/log/kafka");
     t.deepEqual(kafka.Service.ExecStart, ["/opt/kafka/bin/kafka-server-start.sh /etc/kafka/server.properties"]);
     t.deepEqual(zk.Service.ExecStart, ["/opt/kafka/bin/zookeeper-server-start.sh /etc/kafka/zookeeper.properties"]);
+    // After a reboot neither may start on the empty directory under a data volume not yet mounted.
+    for (const unit of [zk, kafka]) t.deepEqual(unit.Unit.RequiresMountsFor, ["/var/lib/kafka"]);
+});
+
+test("a grown data volume (AWS) re-runs the mount step, which grows the filesystem; nothing else re-runs", (t) => {
+    const grown = { ...ctx, config: { ...config, aws: { ...config.aws!, dataVolumeGiB: 50 } } };
+    t.deepEqual(changed(fingerprints(ctx), fingerprints(grown)), ["broker-data-volume"]);
+    const script = renderStep("data-volume", "broker", grown).script;
+    t.regex(script, /^DATA_SIZE_GIB='50'$/m);
+    t.regex(script, /xfs\) xfs_growfs "\$DATA_DIR"/);
+    t.regex(script, /ext4\) resize2fs "\$device"/);
+    t.notThrows(() => execFileSync("bash", ["-n"], { input: script }));
+});
+
+test("a .sha512 file is read in both layouts, sha512sum and Apache's gpg --print-md, by the program and by the machines", (t) => {
+    const hex = crypto.createHash("sha512").update("kafka").digest("hex");
+    const grouped = hex.toUpperCase().match(/.{1,8}/g)!;
+    const layouts = {
+        sha512sum: `${hex}  kafka_2.13-3.9.2.tgz\n`,
+        gpg: `kafka_2.13-3.9.2.tgz: ${grouped.slice(0, 8).join(" ")}\n                      ${grouped.slice(8).join(" ")}\n`,
+    };
+    const lib = fs.readFileSync(path.join(REPO, "templates", "scripts", "lib.sh"), "utf8");
+    const onMachine = (text: string) => spawnSync("bash", ["-c", `${lib}\nsha512_from_checksum_file "$(cat)"`], { input: text, encoding: "utf8" }).stdout.trim();
+    for (const [layout, text] of Object.entries(layouts)) {
+        t.is(parseSha512File(text), hex, `program, ${layout}`);
+        t.is(onMachine(text), hex, `machine, ${layout}`);
+    }
+    t.is(onMachine("<html>not found</html>"), "", "anything else yields nothing (the step then stops with a clear error)");
+    t.throws(() => parseSha512File("<html>not found</html>"), { message: /not a SHA-512 checksum file/ });
 });
 
 test("firewall: SSH only from admins; Kafka inside the lab and external for clients; ZooKeeper never from clients", (t) => {

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { IMAGE_FAMILIES, LabConfig } from "../config";
 import { LabMachine, LabMachines, ROLES, Role } from "../machines";
+import { BENCH_STREAM_PORT } from "../render";
 
 export interface AwsLabMachinesArgs {
     config: LabConfig;
@@ -36,12 +37,13 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         // Network: an existing VPC and subnet when given, else a public subnet of our own.
         let vpcId: pulumi.Input<string>;
         let subnetId: pulumi.Input<string>;
+        let gateway: aws.ec2.InternetGateway | undefined;
         if (cfg.vpcId && cfg.subnetId) {
             vpcId = cfg.vpcId;
             subnetId = cfg.subnetId;
         } else {
             const vpc = new aws.ec2.Vpc("lab-vpc", { cidrBlock: cfg.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `kafka-lab-${args.config.stack}` } }, child);
-            const gateway = new aws.ec2.InternetGateway("lab-gateway", { vpcId: vpc.id, tags: { Name: `kafka-lab-${args.config.stack}` } }, child);
+            gateway = new aws.ec2.InternetGateway("lab-gateway", { vpcId: vpc.id, tags: { Name: `kafka-lab-${args.config.stack}` } }, child);
             const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this, provider });
             const subnet = new aws.ec2.Subnet(
                 "lab-subnet",
@@ -85,6 +87,8 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         }
         network.clientCidrs.forEach((cidr, i) => rule(`broker-kafka-client-${i}`, broker, kafka.externalPort, { cidr }, "Kafka (external listener) from clients"));
         network.zookeeperCidrs.forEach((cidr, i) => rule(`broker-zookeeper-private-${i}`, broker, kafka.zookeeperPort, { cidr }, "ZooKeeper from a private range"));
+        // `npm run bench` measures the network with a plain TCP stream; firewalld opens it only while it runs.
+        rule("broker-bench-from-producer", broker, BENCH_STREAM_PORT, { group: this.securityGroups.producer }, "npm run bench: TCP stream from the producer (firewalld opens it only during a bench)");
 
         // SSH key: the user's own, or one generated per stack whose private half is only a secret.
         let publicKey: pulumi.Input<string>;
@@ -140,15 +144,29 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
             { availabilityZone: this.instances.broker.availabilityZone, size: cfg.dataVolumeGiB, type: "gp3", encrypted: true, tags: { Name: `kafka-lab-${args.config.stack}-broker-data` } },
             child,
         );
-        const attachment = new aws.ec2.VolumeAttachment("broker-data", { instanceId: this.instances.broker.id, volumeId: dataVolume.id, deviceName: DATA_DEVICE_NAME }, child);
+        // Detaching a volume that Kafka still writes to can stay "busy" for ever, and `pulumi destroy` with it:
+        // the instance is stopped first, which stops Kafka and unmounts the volume cleanly, with no SSH needed.
+        const attachment = new aws.ec2.VolumeAttachment(
+            "broker-data",
+            { instanceId: this.instances.broker.id, volumeId: dataVolume.id, deviceName: DATA_DEVICE_NAME, stopInstanceBeforeDetaching: true },
+            child,
+        );
         // Nitro instances expose EBS volumes as NVMe devices named after the volume id; older ones keep /dev/sdf or /dev/xvdf.
         this.brokerDataDevices = dataVolume.id.apply((id) => [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${id.replace("-", "")}`, DATA_DEVICE_NAME, "/dev/xvdf"]);
-        this.ready = [attachment];
+
+        // The broker's public address is advertised to clients: an Elastic IP keeps it across a stop and start,
+        // where an instance's own public address would change and leave advertised.listeners stale.
+        const brokerAddress = new aws.ec2.Eip("broker-address", { domain: "vpc", tags: { Name: `kafka-lab-${args.config.stack}-broker` } }, { ...child, dependsOn: gateway ? [gateway] : [] });
+        const association = new aws.ec2.EipAssociation("broker-address", { instanceId: this.instances.broker.id, allocationId: brokerAddress.allocationId }, child);
+        const brokerPublicIp = pulumi.all([association.id, brokerAddress.publicIp]).apply(([, ip]) => ip);
+        // The volume too: a resized one must be resized before the mount step grows the filesystem.
+        this.ready = [attachment, dataVolume, association];
 
         this.machines = Object.fromEntries(
             ROLES.map((role) => {
                 const i = this.instances[role];
-                return [role, { sshHost: i.publicIp, privateIp: i.privateIp, publicIp: i.publicIp, identity: i.id }];
+                const publicIp = role === "broker" ? brokerPublicIp : i.publicIp;
+                return [role, { sshHost: publicIp, privateIp: i.privateIp, publicIp, identity: i.id }];
             }),
         ) as Record<Role, LabMachine>;
         this.registerOutputs({});

@@ -57,6 +57,20 @@ kafka_answers() {
     [ "${reply:8}" = "000000010000" ]
 }
 
+# sha512_from_checksum_file TEXT: the hex digest of a .sha512 file in either layout: `sha512sum` ("HEX  name")
+# or Apache's `gpg --print-md SHA512` ("name: HEX HEX ..." over several lines). Empty when neither.
+sha512_from_checksum_file() {
+    local hex
+    if [[ "$1" =~ ^[0-9a-fA-F]{128}[[:space:]] || "$1" =~ ^[0-9a-fA-F]{128}$ ]]; then
+        hex=${1:0:128}
+    else
+        hex=$(printf '%s' "${1#*:}" | tr -d ' \t\r\n')
+    fi
+    hex=$(printf '%s' "$hex" | tr 'A-F' 'a-f')
+    [[ "$hex" =~ ^[0-9a-f]{128}$ ]] && printf '%s\n' "$hex"
+    return 0
+}
+
 # write_file PATH MODE OWNER:GROUP CONTENT: replaces the file only when its content differs.
 write_file() {
     local path=$1 mode=$2 owner=$3 content=$4 tmp

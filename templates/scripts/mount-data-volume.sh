@@ -1,5 +1,6 @@
 # Step: put Kafka's data on the broker's dedicated volume, mounted at a persistent path.
-# Inputs: DATA_DEVICES (candidate device paths, first that exists wins), DATA_DIR.
+# Inputs: DATA_DEVICES (candidate device paths, first that exists wins), DATA_DIR, DATA_SIZE_GIB (the
+# volume's size: when it grew, the filesystem is grown to match; 0 = not known).
 device=""
 find_device() {
     local d
@@ -23,3 +24,15 @@ if ! grep -q "UUID=$uuid" /etc/fstab; then
 fi
 mountpoint -q "$DATA_DIR" || mount "$DATA_DIR"
 log "$device ($fstype) mounted at $DATA_DIR"
+if [ "$DATA_SIZE_GIB" -gt 0 ]; then
+    # A volume resized in place shows its new size to the machine a little later.
+    wanted=$((DATA_SIZE_GIB * 1024 * 1024 * 1024))
+    device_big_enough() { [ "$(blockdev --getsize64 "$device")" -ge "$wanted" ]; }
+    retry_until "volume size" 120 1 device_big_enough || die "$device is still smaller than ${DATA_SIZE_GIB} GiB after 120s"
+    case "$fstype" in
+        xfs) xfs_growfs "$DATA_DIR" >/dev/null ;;
+        ext4) resize2fs "$device" >/dev/null 2>&1 ;;
+        *) die "cannot grow a $fstype filesystem" ;;
+    esac
+    log "filesystem at $DATA_DIR: $(df -h --output=size "$DATA_DIR" | tail -n 1 | tr -d ' ') on a ${DATA_SIZE_GIB} GiB volume"
+fi

@@ -12,9 +12,9 @@ if [ -n "$ARTIFACT_URL" ]; then
         mv -f "$staged.part" "$staged"
     fi
     if [ -z "$EXPECTED_SHA512" ]; then
-        # Apache's .sha512 files use the `gpg --print-md SHA512` layout: "name: HEX HEX ..." over several lines.
-        EXPECTED_SHA512=$(curl -fsSL --retry 5 --connect-timeout 20 --max-time 60 "$ARTIFACT_URL.sha512" | sed 's/^[^:]*://' | tr -d ' \t\r\n') \
-            || die "could not read $ARTIFACT_URL.sha512"
+        published=$(curl -fsSL --retry 5 --connect-timeout 20 --max-time 60 "$ARTIFACT_URL.sha512") || die "could not read $ARTIFACT_URL.sha512"
+        EXPECTED_SHA512=$(sha512_from_checksum_file "$published")
+        [ -n "$EXPECTED_SHA512" ] || die "$ARTIFACT_URL.sha512 is not a SHA-512 checksum file (neither sha512sum nor gpg --print-md layout)"
     fi
 else
     [ -s "$STAGED" ] || die "the uploaded tarball $STAGED is missing"
