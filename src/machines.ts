@@ -18,6 +18,12 @@ export interface LabMachine {
      * provisioned from scratch, and only that machine.
      */
     identity: pulumi.Output<string>;
+    /**
+     * What this machine's provisioning waits for besides its own outputs (the local machine resource; the
+     * broker's data volume and its attachment). Only its own: a machine replaced must not drag the others'
+     * steps along with it.
+     */
+    ready: pulumi.Resource[];
 }
 
 export interface LabMachines {
@@ -30,8 +36,6 @@ export interface LabMachines {
      * data dir. Undefined when the target already mounts the volume itself.
      */
     brokerDataDevices?: pulumi.Output<string[]>;
-    /** Resources provisioning must wait for besides the machines (e.g. a volume attachment). */
-    ready: pulumi.Resource[];
     /**
      * Set when the machines outlive the stack (the existing target): `pulumi destroy` then removes what
      * the lab installed, and Kafka's data too when purgeData is set.

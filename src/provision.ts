@@ -64,7 +64,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
             });
 
-            let previous: pulumi.Resource[] = lab.ready;
+            let previous: pulumi.Resource[] = machine.ready;
             this.steps[role] = [];
             for (const step of stepsFor(role, role === "broker" && lab.brokerDataDevices !== undefined)) {
                 if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {

@@ -226,7 +226,9 @@ test.serial("provisioning steps run in order on each host, each after the one be
         commands.forEach((c, i) => {
             if (i > 0) t.deepEqual(c.dependsOn, [names[i - 1]], c.name);
         });
-        t.deepEqual(commands[0].dependsOn, ["broker-data", "broker-data", "broker-address"], "the first step waits for the machines, the data volume, its attachment and the broker's address");
+        // Besides its instance (through its address), the broker waits for its data volume, the volume's
+        // attachment and its Elastic IP; no host waits for another host's resources.
+        t.deepEqual(commands[0].dependsOn, role === "broker" ? ["broker-data", "broker-data", "broker-address"] : [], role);
         for (const c of commands) {
             const [fingerprint, identity] = await resolve(c.inputs.triggers);
             t.regex(fingerprint, /^[0-9a-f]{64}$/, "the rendered script's hash");
@@ -281,6 +283,8 @@ test.serial("the local stack registers no AWS resource, provider or invoke", asy
     t.is(await resolve(key.inputs.logging), "none");
     t.deepEqual(key.additionalSecretOutputs, ["stdout"]);
     t.deepEqual((await resolve(machines[1].inputs.triggers)).slice(1), ["ssh-key-id"]);
+    // Each host's first step waits for its own machine only: replacing one machine drags no other host's steps.
+    for (const role of ROLES) t.deepEqual(run.byName(`${role}-wait-ready`).dependsOn, [`machine-${role}`]);
     t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "10.77.0.11", privateIp: "10.77.0.11" });
     t.is(run.outputs.bootstrapServers, "10.77.0.11:9094");
     t.is(run.outputs.sshUser, "debian");

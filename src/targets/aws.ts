@@ -21,7 +21,6 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
     readonly sshPort = 22;
     readonly sshPrivateKey: pulumi.Output<string>;
     readonly brokerDataDevices: pulumi.Output<string[]>;
-    readonly ready: pulumi.Resource[];
     readonly instances: Record<Role, aws.ec2.Instance>;
     readonly securityGroups: Record<Role, aws.ec2.SecurityGroup>;
 
@@ -159,14 +158,15 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         const brokerAddress = new aws.ec2.Eip("broker-address", { domain: "vpc", tags: { Name: `kafka-lab-${args.config.stack}-broker` } }, { ...child, dependsOn: gateway ? [gateway] : [] });
         const association = new aws.ec2.EipAssociation("broker-address", { instanceId: this.instances.broker.id, allocationId: brokerAddress.allocationId }, child);
         const brokerPublicIp = pulumi.all([association.id, brokerAddress.publicIp]).apply(([, ip]) => ip);
-        // The volume too: a resized one must be resized before the mount step grows the filesystem.
-        this.ready = [attachment, dataVolume, association];
 
         this.machines = Object.fromEntries(
             ROLES.map((role) => {
                 const i = this.instances[role];
                 const publicIp = role === "broker" ? brokerPublicIp : i.publicIp;
-                return [role, { sshHost: publicIp, privateIp: i.privateIp, publicIp, identity: i.id }];
+                // The broker also waits for its volume (a resized one must be resized before the mount step
+                // grows the filesystem), the volume's attachment and its address.
+                const ready: pulumi.Resource[] = role === "broker" ? [attachment, dataVolume, association] : [];
+                return [role, { sshHost: publicIp, privateIp: i.privateIp, publicIp, identity: i.id, ready }];
             }),
         ) as Record<Role, LabMachine>;
         this.registerOutputs({});

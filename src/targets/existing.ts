@@ -15,7 +15,6 @@ export class ExistingLabMachines extends pulumi.ComponentResource implements Lab
     readonly sshUser: string;
     readonly sshPort: number;
     readonly sshPrivateKey: pulumi.Output<string>;
-    readonly ready: pulumi.Resource[] = [];
     readonly uninstallOnDestroy: { purgeData: boolean };
 
     constructor(name: string, args: { config: LabConfig; sshPrivateKey?: pulumi.Output<string> }, opts?: pulumi.ComponentResourceOptions) {
@@ -34,7 +33,7 @@ export class ExistingLabMachines extends pulumi.ComponentResource implements Lab
                     { parent: this },
                 );
                 const identity = pulumi.unsecret(identified.stdout.apply((os) => `${host.publicAddress} ${os.trim()}`));
-                return [role, { sshHost: pulumi.output(host.publicAddress), privateIp: pulumi.output(host.address), publicIp: pulumi.output(host.publicAddress), identity }];
+                return [role, { sshHost: pulumi.output(host.publicAddress), privateIp: pulumi.output(host.address), publicIp: pulumi.output(host.publicAddress), identity, ready: [] as pulumi.Resource[] }];
             }),
         ) as Record<Role, LabMachine>;
         // The machines outlive the stack: `pulumi destroy` takes back what the lab put on them.

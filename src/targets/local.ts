@@ -33,7 +33,6 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
     readonly sshUser = LOCAL_SSH_USER;
     readonly sshPort = 22;
     readonly sshPrivateKey: pulumi.Output<string>;
-    readonly ready: pulumi.Resource[];
     readonly machineCommands: Record<Role, command.local.Command>;
 
     constructor(name: string, args: { config: LabConfig }, opts?: pulumi.ComponentResourceOptions) {
@@ -85,11 +84,11 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
                 { parent: this, dependsOn: [network, key] },
             );
             this.machineCommands[role] = machine;
-            const ip = machine.stdout.apply(() => address);
-            // A new resource id is a new machine: `pulumi up --replace` on it provisions it from scratch.
-            this.machines[role] = { sshHost: ip, privateIp: ip, publicIp: ip, identity: machine.id };
+            // The address is known from config: the other machines' steps (their /etc/hosts) do not depend on
+            // this machine resource, so replacing it re-runs its own steps only. A new resource id is a new
+            // machine: `pulumi up --replace` on it provisions it from scratch.
+            this.machines[role] = { sshHost: machine.stdout.apply(() => address), privateIp: pulumi.output(address), publicIp: pulumi.output(address), identity: machine.id, ready: [machine] };
         }
-        this.ready = Object.values(this.machineCommands);
         this.registerOutputs({});
     }
 }
