@@ -5,7 +5,7 @@
 //   npm run lab -- status        machines, addresses, ZooKeeper and Kafka
 //   npm run lab -- ssh HOST [COMMAND]
 //   npm run lab -- replace HOST  a new machine for HOST, provisioned from scratch (the others untouched)
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -41,10 +41,36 @@ async function hostScript(script, args = [], timeout = "30m") {
     return out.stdout.trim().split("\n").at(-1);
 }
 
-/** Pulumi with its own progress on the terminal (it is the long step). */
+/** Pulumi with its own progress on the terminal (it is the long step); resolves to what it printed. */
 function pulumiLive(args) {
-    const r = spawnSync("bash", [path.join(REPO, "scripts", "pulumi.sh"), ...args], { cwd: REPO, stdio: "inherit" });
-    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited with ${r.status}`);
+    return new Promise((resolve, reject) => {
+        const child = spawn("bash", [path.join(REPO, "scripts", "pulumi.sh"), ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+        let out = "";
+        child.stdout.on("data", (d) => {
+            process.stdout.write(d);
+            out += d;
+        });
+        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} exited with ${code}`))));
+    });
+}
+
+/**
+ * Each host's steps with the seconds Pulumi reported for them, and their sum: the host with the largest
+ * sum is the deploy's critical path (the hosts are provisioned side by side, each host's steps in order).
+ */
+function printStepTimes(pulumiOutput) {
+    const seconds = new Map();
+    for (const m of pulumiOutput.matchAll(/command:\S+ (\S+) (?:created|created replacement|updated) \((\d+(?:\.\d+)?)s\)/g)) seconds.set(m[1], Number(m[2]));
+    if (!seconds.size) return;
+    const hostOf = (name) => ROLES.find((r) => name === `machine-${r}` || name.startsWith(`${r}-`)) ?? "this host";
+    const hosts = [...new Set([...seconds.keys()].map(hostOf))];
+    const total = (host) => [...seconds].filter(([n]) => hostOf(n) === host).reduce((sum, [, s]) => sum + s, 0);
+    const critical = hosts.reduce((a, b) => (total(b) > total(a) ? b : a));
+    console.log(chalk.bold("\nSteps run, per host (seconds as Pulumi reported them)"));
+    for (const host of hosts) {
+        const steps = [...seconds].filter(([n]) => hostOf(n) === host).map(([n, s]) => `${n.replace(`${host}-`, "")} ${s}`);
+        console.log(`  ${host.padEnd(9)} ${total(host).toFixed(1).padStart(5)}s${host === critical ? " (critical path)" : ""}: ${steps.join(", ")}`);
+    }
 }
 
 function stackFile() {
@@ -107,7 +133,8 @@ async function up() {
         await ensureStack();
         await recoverFromKilledRun();
     });
-    await stage("pulumi up -s local", () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]));
+    const deployed = await stage("pulumi up -s local", () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]));
+    printStepTimes(deployed);
     await stage("smoke test", () => smoke());
 
     const outputs = await stackOutputs(STACK);
@@ -131,7 +158,7 @@ async function down() {
         const stacks = JSON.parse((await pulumi(["stack", "ls", "--json"])).stdout);
         if (stacks.some((s) => s.name === STACK)) {
             await recoverFromKilledRun();
-            pulumiLive(["destroy", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]);
+            await pulumiLive(["destroy", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]);
         }
         else console.log("   no local stack: nothing to destroy");
     });
@@ -197,7 +224,7 @@ async function replace() {
     const state = JSON.parse((await pulumi(["stack", "export", "-s", STACK])).stdout);
     const urn = (state.deployment?.resources ?? []).map((r) => r.urn).find((u) => u.endsWith(`::machine-${host}`));
     if (!urn) throw new Error(`the local stack has no machine ${host}: deploy the lab first (npm run lab)`);
-    await stage(`pulumi up -s local --replace machine-${host}`, () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive", "--replace", urn]));
+    printStepTimes(await stage(`pulumi up -s local --replace machine-${host}`, () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive", "--replace", urn])));
     await stage("smoke test", () => smoke());
     summary();
 }

@@ -245,6 +245,9 @@ e2e("services run as kafka, and the stack's private key appears nowhere but as a
     const keyBody = keyLines[0];
     t.false(state.stdout.includes(keyBody), "the state holds the key only encrypted");
     t.false(state.stdout.includes("PRIVATE KEY"));
+    // Nor in what the engine and its plugins leave in the project's Pulumi home (logs, plugin state).
+    const inHome = run("grep", ["-rlF", keyBody, path.join(REPO, ".pulumi-home")]);
+    t.is(inHome.stdout.trim(), "", "no file in .pulumi-home holds the key");
     const keyFile = path.join(config.local!.stateDir, "id_ed25519");
     t.is(fs.statSync(keyFile).mode & 0o777, 0o600);
     t.is(fs.statSync(config.local!.stateDir).mode & 0o777, 0o700);
