@@ -43,21 +43,6 @@ T0=$SECONDS
 log() { printf '[setup-engine +%3ds] %s\n' "$((SECONDS - T0))" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-if [ ! -f "$VENDOR/$LANGHOST_TARBALL" ] || [ ! -f "$VENDOR/$COMMAND_TARBALL" ]; then
-  # No sources to build from: a Pulumi installed the usual way brings its own language host, and
-  # scripts/pulumi.sh lets it fetch the command plugin from Pulumi's site.
-  if command -v pulumi >/dev/null 2>&1 && command -v pulumi-language-nodejs >/dev/null 2>&1; then
-    log "no vendored sources in $VENDOR: using the installed Pulumi ($(command -v pulumi), $(pulumi version))"
-    dirname "$(command -v pulumi)"
-    exit 0
-  fi
-  die "cannot set up the Pulumi engine. Missing: $VENDOR/$LANGHOST_TARBALL and $VENDOR/$COMMAND_TARBALL
-  (the upstream sources of pulumi-language-nodejs $LANGHOST_VERSION and pulumi-resource-command $COMMAND_VERSION),
-  and no Pulumi installed the usual way (a 'pulumi' with its 'pulumi-language-nodejs' on PATH).
-  Either put the two tarballs there (or set KAFKA_LAB_VENDOR to their folder), or install Pulumi
-  (https://www.pulumi.com/docs/install/) on a machine that can reach its download site."
-fi
-
 # Hash of everything that determines the binaries.
 recipe_hash() {
   {
@@ -71,6 +56,21 @@ if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$want" ]; then
   log "cached: $DEST/bin"
   echo "$DEST/bin"
   exit 0
+fi
+
+if [ ! -f "$VENDOR/$LANGHOST_TARBALL" ] || [ ! -f "$VENDOR/$COMMAND_TARBALL" ]; then
+  # No sources to build from: a Pulumi installed the usual way brings its own language host, and
+  # scripts/pulumi.sh lets it fetch the command plugin from Pulumi's site.
+  if command -v pulumi >/dev/null 2>&1 && command -v pulumi-language-nodejs >/dev/null 2>&1; then
+    log "no vendored sources in $VENDOR: using the installed Pulumi ($(command -v pulumi), $(pulumi version))"
+    dirname "$(command -v pulumi)"
+    exit 0
+  fi
+  die "cannot set up the Pulumi engine. Missing: $VENDOR/$LANGHOST_TARBALL and $VENDOR/$COMMAND_TARBALL
+  (the upstream sources of pulumi-language-nodejs $LANGHOST_VERSION and pulumi-resource-command $COMMAND_VERSION),
+  and no Pulumi installed the usual way (a 'pulumi' with its 'pulumi-language-nodejs' on PATH).
+  Either put the two tarballs there (or set KAFKA_LAB_VENDOR to their folder), or install Pulumi
+  (https://www.pulumi.com/docs/install/) on a machine that can reach its download site."
 fi
 
 grep -q "github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION" "$MOD_DIR/go.mod" \
