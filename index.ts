@@ -1,16 +1,26 @@
-// kafka-lab: three machines (broker, producer, consumer) with ZooKeeper and Kafka on the broker and
-// the example clients on the others. `pulumi up -s <stack>`; the target (local, aws or existing) is stack config.
+// kafka-lab: Kafka brokers (one by default, the guide's `broker`; or a cluster of broker1..N), with the
+// example clients on `producer` and `consumer`. `pulumi up -s <stack>`; the target (local, aws or
+// existing) and the cluster's shape are stack config.
 import { loadLabConfig } from "./src/config";
 import { KafkaLab } from "./src/lab";
+import { refuseImpossibleChange } from "./src/transitions";
 
-const { config, sshPrivateKey: userPrivateKey } = loadLabConfig();
-const lab = new KafkaLab("kafka-lab", { config, sshPrivateKey: userPrivateKey });
-
-export const target = config.target;
-export const hosts = lab.hosts;
-export const bootstrapServers = lab.bootstrapServers;
-export const internalBootstrapServers = lab.internalBootstrapServers;
-export const sshUser = lab.sshUser;
-export const sshPrivateKey = lab.sshPrivateKey;
-export const kafkaVersion = config.kafka.version;
-export const topic = config.kafka.topic.name;
+export = async () => {
+    const { config, sshPrivateKey: userPrivateKey } = loadLabConfig();
+    // A running cluster cannot shrink or change its metadata quorum in place: refused before anything is made.
+    await refuseImpossibleChange(config);
+    const lab = new KafkaLab("kafka-lab", { config, sshPrivateKey: userPrivateKey });
+    return {
+        target: config.target,
+        hosts: lab.hosts,
+        bootstrapServers: lab.bootstrapServers,
+        internalBootstrapServers: lab.internalBootstrapServers,
+        sshUser: lab.sshUser,
+        sshPrivateKey: lab.sshPrivateKey,
+        kafkaVersion: config.kafka.version,
+        topic: config.kafka.topic.name,
+        brokers: config.topology.brokers.length,
+        metadata: config.topology.metadata,
+        replicationFactor: config.topology.replicationFactor,
+    };
+};

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk } from "zx";
-import { REPO, keyFile, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
+import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
 import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
 import { writeBenchChart } from "./lib/bench-chart.mjs";
 import { BENCH_STREAM_PORT as streamPort, shellQuote as shq } from "../src/render.ts";
@@ -29,10 +29,13 @@ const key = keyFile(outputs);
 const onHost = (role, command, seconds = 300) => ssh(outputs, key, role, `sudo -n timeout ${seconds} bash -c ${shq(command)}`, { timeout: `${seconds + 30}s` });
 const kafkaBin = "/opt/kafka/bin";
 const bootstrap = outputs.internalBootstrapServers;
+// The disk and the network are measured on the first broker; topics get the cluster's replication factor.
+const broker = brokerHosts(outputs)[0];
+const replicationFactor = Number(outputs.replicationFactor ?? 1);
 
 step("machines");
 const machine = {};
-for (const role of ["broker", "producer", "consumer"]) {
+for (const role of labHosts(outputs)) {
     const r = await onHost(role, "nproc; free -m | awk '/^Mem:/{print $2}'; . /etc/os-release && echo \"$PRETTY_NAME\"");
     const [cpus, memMiB, os] = r.stdout.trim().split("\n");
     machine[role] = { cpus: Number(cpus), memMiB: Number(memMiB), os };
@@ -40,7 +43,7 @@ for (const role of ["broker", "producer", "consumer"]) {
 }
 
 /** Free bytes on the broker's data volume: no run may fill it (a full volume stops the broker). */
-const freeBytes = async () => Number((await onHost("broker", "df --output=avail -B1 /var/lib/kafka | tail -n 1")).stdout.trim());
+const freeBytes = async () => Number((await onHost(broker, "df --output=avail -B1 /var/lib/kafka | tail -n 1")).stdout.trim());
 
 step("broker ready, data volume has room");
 const free = await freeBytes();
@@ -51,24 +54,24 @@ console.log(`   ${(free / 2 ** 20).toFixed(0)} MiB free on the data volume`);
 step("limit: sequential write to the broker's Kafka data directory (fsync at the end)");
 const ddCount = Math.max(16, Math.min(quick ? 128 : 1024, Math.floor((0.3 * free) / 2 ** 20)));
 const disk = parseDd(
-    (await onHost("broker", `dd if=/dev/zero of=/var/lib/kafka/bench-${runId} bs=1M count=${ddCount} conv=fdatasync 2>&1; rm -f /var/lib/kafka/bench-${runId}`, 600)).stdout,
+    (await onHost(broker, `dd if=/dev/zero of=/var/lib/kafka/bench-${runId} bs=1M count=${ddCount} conv=fdatasync 2>&1; rm -f /var/lib/kafka/bench-${runId}`, 600)).stdout,
 );
 console.log(`   ${disk.mbPerSec.toFixed(1)} MB/s (${(disk.bytes / 1e6).toFixed(0)} MB in ${disk.seconds.toFixed(2)}s)`);
 
 step("limit: a plain TCP stream from the producer to the broker");
 // firewalld admits only the lab's ports: open one for the producer alone, for this run only (not permanent).
 const rule = `rule family="ipv4" source address="${outputs.hosts.producer.privateIp}/32" port port="${streamPort}" protocol="tcp" accept`;
-await onHost("broker", `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(rule)} --timeout=300 >/dev/null`);
+await onHost(broker, `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(rule)} --timeout=300 >/dev/null`);
 let network;
 try {
-    const sink = onHost("broker", `python3 -c ${shq(`import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${streamPort})); s.listen(1); s.settimeout(60)\nc,_=s.accept()\nwhile c.recv(1<<20): pass`)}`, 120);
+    const sink = onHost(broker, `python3 -c ${shq(`import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${streamPort})); s.listen(1); s.settimeout(60)\nc,_=s.accept()\nwhile c.recv(1<<20): pass`)}`, 120);
     await new Promise((r) => setTimeout(r, 1500));
     const streamCount = quick ? 256 : 2048;
     const sent = await onHost("producer", `dd if=/dev/zero bs=1M count=${streamCount} 2>&1 >/dev/tcp/broker/${streamPort}`, 300);
     await sink;
     network = parseDd(sent.stdout);
 } finally {
-    await onHost("broker", `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(rule)} >/dev/null || true`);
+    await onHost(broker, `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(rule)} >/dev/null || true`);
 }
 console.log(`   ${network.mbPerSec.toFixed(1)} MB/s (${(network.bytes / 1e6).toFixed(0)} MB in ${network.seconds.toFixed(2)}s)`);
 
@@ -80,7 +83,7 @@ for (const size of [100, 1024]) {
         // A deleted topic's files go only after the broker's file delete delay (60 s): when the volume is
         // short of room, wait (bounded) for the previous runs' topics to be gone.
         for (let i = 0; i < 90 && (await freeBytes()) < 0.6 * free; i++) await new Promise((r) => setTimeout(r, 1000));
-        await onHost("broker", `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${topic} --partitions 3 --replication-factor 1 >/dev/null`);
+        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${topic} --partitions 3 --replication-factor ${replicationFactor} >/dev/null`);
         const spaceCap = Math.floor((0.35 * (await freeBytes())) / (size + 70)); // record plus batch overhead
         const perf = (records) =>
             onHost(
@@ -104,7 +107,7 @@ for (const size of [100, 1024]) {
         );
         console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
         runs.push({ name: `consume ${name}`, side: "consumer", recordSize: size, acks, ...consumed });
-        await onHost("broker", `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
+        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
     }
 }
 

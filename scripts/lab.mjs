@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { $, argv, chalk } from "zx";
 import { parse } from "yaml";
-import { REPO, ROLES, keyFile, pulumi, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
+import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
 
 const STACK = "local";
 const [command = "up", ...rest] = argv._;
@@ -62,7 +62,7 @@ function printStepTimes(pulumiOutput) {
     const seconds = new Map();
     for (const m of pulumiOutput.matchAll(/command:\S+ (\S+) (?:created|created replacement|updated) \((\d+(?:\.\d+)?)s\)/g)) seconds.set(m[1], Number(m[2]));
     if (!seconds.size) return;
-    const hostOf = (name) => ROLES.find((r) => name === `machine-${r}` || name.startsWith(`${r}-`)) ?? "this host";
+    const hostOf = (name) => /^(?:machine-)?(broker\d*|producer|consumer)\b/.exec(name)?.[1] ?? "this host";
     const hosts = [...new Set([...seconds.keys()].map(hostOf))];
     const total = (host) => [...seconds].filter(([n]) => hostOf(n) === host).reduce((sum, [, s]) => sum + s, 0);
     const critical = hosts.reduce((a, b) => (total(b) > total(a) ? b : a));
@@ -141,7 +141,7 @@ async function up() {
     console.log(chalk.bold("\nThe lab is up."));
     console.log(`  bootstrap servers (from this host): ${outputs.bootstrapServers}`);
     console.log(`  bootstrap servers (inside the lab): ${outputs.internalBootstrapServers}`);
-    for (const role of ROLES) console.log(`  ${role.padEnd(8)} ${outputs.hosts[role].privateIp.padEnd(15)} npm run lab -- ssh ${role}`);
+    for (const host of labHosts(outputs)) console.log(`  ${host.padEnd(8)} ${outputs.hosts[host].privateIp.padEnd(15)} npm run lab -- ssh ${host}`);
     summary();
     // Cold: something had to be built (engine, image or Kafka); warm: everything came from the caches.
     const buildSeconds = timings.filter((t) => /engine|image|distribution/.test(t.stage)).reduce((n, t) => n + t.seconds, 0);
@@ -174,22 +174,24 @@ async function status() {
     });
     const key = keyFile(outputs);
     console.log(`bootstrap servers: ${outputs.bootstrapServers} (outside), ${outputs.internalBootstrapServers} (inside)`);
-    for (const role of ROLES) {
-        const probe = role === "broker" ? "systemctl is-active zookeeper kafka | paste -sd' '" : "test -x /opt/kafka-lab/clients/producer.py && echo clients-installed";
+    const brokers = brokerHosts(outputs);
+    for (const role of labHosts(outputs)) {
+        const isBroker = brokers.includes(role);
+        const probe = isBroker ? "systemctl is-active zookeeper kafka | paste -sd' '" : "test -x /opt/kafka-lab/clients/producer.py && echo clients-installed";
         const r = await ssh(outputs, key, role, `hostname; ${probe}`, { timeout: "20s", nothrow: true });
         const state = r.exitCode === 0 || r.stdout ? r.stdout.trim().replace(/\n/g, " ") : `unreachable (${r.stderr.trim().split("\n")[0]})`;
-        const label = role === "broker" ? " (hostname, zookeeper, kafka)" : "";
+        const label = isBroker ? " (hostname, zookeeper, kafka)" : "";
         console.log(`${role.padEnd(9)} ${outputs.hosts[role].privateIp.padEnd(15)} ${state}${label}`);
     }
 }
 
 async function sshInto() {
     const [host, ...cmd] = rest.map(String);
-    if (!ROLES.includes(host)) {
-        console.error(`usage: npm run lab -- ssh ${ROLES.join("|")} [command]`);
+    const outputs = await stackOutputs(STACK);
+    if (!labHosts(outputs).includes(host)) {
+        console.error(`usage: npm run lab -- ssh ${labHosts(outputs).join("|")} [command]`);
         process.exit(2);
     }
-    const outputs = await stackOutputs(STACK);
     const key = keyFile(outputs);
     const r = spawnSync("ssh", [...(cmd.length ? [] : ["-t"]), ...sshArgs(outputs, key, host), ...cmd], { stdio: "inherit" });
     process.exit(r.status ?? 1);
@@ -217,8 +219,9 @@ function summary() {
  */
 async function replace() {
     const [host] = rest.map(String);
-    if (!ROLES.includes(host)) {
-        console.error(`usage: npm run lab -- replace ${ROLES.join("|")}`);
+    const hosts = labHosts(await stackOutputs(STACK));
+    if (!hosts.includes(host)) {
+        console.error(`usage: npm run lab -- replace ${hosts.join("|")}`);
         process.exit(2);
     }
     const state = JSON.parse((await pulumi(["stack", "export", "-s", STACK])).stdout);

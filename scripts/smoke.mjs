@@ -7,8 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk, expBackoff, sleep } from "zx";
 import { Kafka, CompressionTypes, logLevel } from "kafkajs";
-import { keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
-import { checkExactlyOnce, formatTable, parseConsumed } from "./lib/smoke-check.mjs";
+import { brokerHosts, keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
+import { checkExactlyOnce, formatTable, parseConsumed, parseTopicDescription } from "./lib/smoke-check.mjs";
 
 const messages = Number(argv.messages ?? 100);
 const timeoutSeconds = Number(argv.timeout ?? 120);
@@ -46,7 +46,7 @@ async function step(name, host, fn) {
 }
 
 async function brokerLogTail() {
-    const log = await ssh(outputs, key, "broker", "sudo -n journalctl -u kafka -n 15 --no-pager; sudo -n tail -n 25 /var/log/kafka/server.log", { timeout: "30s", nothrow: true });
+    const log = await ssh(outputs, key, brokerHosts(outputs)[0], "sudo -n journalctl -u kafka -n 15 --no-pager; sudo -n tail -n 25 /var/log/kafka/server.log", { timeout: "30s", nothrow: true });
     console.error(chalk.yellow("--- last lines of the broker's Kafka log ---"));
     console.error(`${log.stdout}${log.stderr}`.trim() || "(no log could be read)");
 }
@@ -66,6 +66,11 @@ try {
     outputs = await step("read stack outputs", "local", async () => stackOutputs(argv.stack));
     key = keyFile(outputs);
     report.bootstrapServers = outputs.bootstrapServers;
+    const brokers = brokerHosts(outputs);
+    const firstBroker = brokers[0];
+    // Every topic the lab makes has the cluster's replication factor: with min.insync.replicas 2, a topic
+    // of one replica would refuse every acks=all write.
+    const replicationFactor = Number(outputs.replicationFactor ?? 1);
 
     await step("broker answers", "producer", async () => {
         // The broker may still be starting right after a deploy or a reboot: retry with backoff, but
@@ -74,9 +79,10 @@ try {
         const backoff = expBackoff("15s", "1s");
         for (let attempt = 1; ; attempt++) {
             const left = Math.max(5, Math.floor((deadline - Date.now()) / 1000));
-            const probe = `timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} | head -n 1`;
+            // One line per live broker: all of them must be there.
+            const probe = `timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} | grep -c '(id:'`;
             const r = await ssh(outputs, key, "producer", probe, { timeout: `${Math.min(30, left) + 10}s`, nothrow: true });
-            if (r.exitCode === 0 && r.stdout.includes("(id:")) return;
+            if (Number.parseInt(r.stdout, 10) >= brokers.length) return;
             const pause = Number.parseInt(String(backoff.next().value), 10);
             if (Date.now() + pause >= deadline) {
                 const err = new Error(`the broker did not answer on ${outputs.internalBootstrapServers} within ${timeoutSeconds}s (${attempt} attempts)`);
@@ -90,9 +96,37 @@ try {
         throw e;
     });
 
-    await step(`create topic ${topic}`, "broker", async () => {
-        await ssh(outputs, key, "broker", kafkaTool("kafka-topics.sh", `--create --if-not-exists --topic ${topic} --partitions 3 --replication-factor 1`), { timeout: remote });
+    await step(`create topic ${topic}`, firstBroker, async () => {
+        await ssh(outputs, key, firstBroker, kafkaTool("kafka-topics.sh", `--create --if-not-exists --topic ${topic} --partitions 3 --replication-factor ${replicationFactor}`), { timeout: remote });
+        const described = await ssh(outputs, key, firstBroker, kafkaTool("kafka-topics.sh", `--describe --topic ${topic}`), { timeout: remote });
+        const partitions = parseTopicDescription(described.stdout);
+        report.partitions = partitions;
+        const wrong = partitions.filter((p) => p.replicas.length !== replicationFactor || p.isr.length !== replicationFactor);
+        if (partitions.length !== 3 || wrong.length) throw new Error(`topic ${topic} should have 3 partitions of ${replicationFactor} in-sync replicas: ${described.stdout.trim()}`);
+        const leaders = new Set(partitions.map((p) => p.leader));
+        if (brokers.length > 1 && leaders.size < 2) throw new Error(`every partition of ${topic} is led by broker ${[...leaders]}: leadership is not spread`);
     });
+
+    if (brokers.length > 1) {
+        await step("every broker's internal listener answers", "producer", async () => {
+            for (const b of brokers) {
+                const address = outputs.internalBootstrapServers.split(",").find((a) => a.startsWith(`${b}:`));
+                await ssh(outputs, key, "producer", `timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${address} | head -n 1`, { timeout: "90s" });
+            }
+        });
+        await step("every broker's external listener answers", "local", async () => {
+            for (const address of outputs.bootstrapServers.split(",")) {
+                const admin = new Kafka({ clientId: "kafka-lab-smoke", brokers: [address], logLevel: logLevel.NOTHING, connectionTimeout: 10000, retry: { retries: 3 } }).admin();
+                await admin.connect();
+                try {
+                    const cluster = await admin.describeCluster();
+                    if (cluster.brokers.length !== brokers.length) throw new Error(`${address} knows ${cluster.brokers.length} brokers, not ${brokers.length}`);
+                } finally {
+                    await admin.disconnect();
+                }
+            }
+        });
+    }
 
     const expected = {};
     await step("example producer: gzip JSON with keys", "producer", async () => {
@@ -174,8 +208,8 @@ try {
     });
 
     if (!argv["keep-topic"] && !argv.topic) {
-        await step(`delete topic ${topic}`, "broker", async () => {
-            await ssh(outputs, key, "broker", kafkaTool("kafka-topics.sh", `--delete --topic ${topic}`), { timeout: remote });
+        await step(`delete topic ${topic}`, firstBroker, async () => {
+            await ssh(outputs, key, firstBroker, kafkaTool("kafka-topics.sh", `--delete --topic ${topic}`), { timeout: remote });
         });
     }
 

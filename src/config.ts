@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isPrivateCidr, parseCidr, parseInterfaceAddress, isInside } from "./net";
+import { isPrivateCidr, isInside, nextAddress, parseCidr, parseInterfaceAddress, subnetInside } from "./net";
+import { MAX_BROKERS, MetadataMode, Topology, brokerNames, labTopology } from "./topology";
 
 export const PROJECT = "kafka-lab";
 export const TARGETS = ["local", "aws", "existing"] as const;
@@ -65,7 +66,8 @@ export interface AwsTargetConfig {
     vpcCidr: string;
     subnetCidr: string;
     vpcId?: string;
-    subnetId?: string;
+    /** Existing public subnets, one per zone: brokers are spread over them round-robin. */
+    subnetIds: string[];
     /** When given, the stack uses this key pair instead of generating one; sshPrivateKey must then be set. */
     sshPublicKey?: string;
 }
@@ -74,7 +76,8 @@ export interface LocalTargetConfig {
     bridge: string;
     /** The host's own address on the lab bridge, with prefix, e.g. 10.77.0.1/24. */
     bridgeAddress: string;
-    addresses: { broker: string; producer: string; consumer: string };
+    /** Each host's address on the bridge, by host name. */
+    addresses: Record<string, string>;
     /** Prefix of the machine names on the host, so that two labs never collide. */
     machinePrefix: string;
     /** Size of the broker's data volume, e.g. 2G (a loop device in the local lab). */
@@ -93,7 +96,8 @@ export interface ExistingHost {
 }
 
 export interface ExistingTargetConfig {
-    hosts: { broker: ExistingHost; producer: ExistingHost; consumer: ExistingHost };
+    /** Each host's addresses, by host name. */
+    hosts: Record<string, ExistingHost>;
     sshUser: string;
     sshPort: number;
     /** A key file to read; otherwise the secret sshPrivateKey. */
@@ -104,11 +108,15 @@ export interface ExistingTargetConfig {
 export interface LabConfig {
     stack: string;
     target: Target;
+    /** Which hosts exist and what each runs: computed once from brokers, metadata and racks. */
+    topology: Topology;
     network: NetworkConfig;
     kafka: KafkaConfig;
     aws?: AwsTargetConfig;
     local?: LocalTargetConfig;
     existing?: ExistingTargetConfig;
+    /** Allow a change that rebuilds the cluster (see src/transitions.ts). */
+    rebuildCluster: boolean;
     /** Data directory on the broker: a dedicated volume is mounted here. Never under /tmp. */
     dataDir: string;
 }
@@ -127,8 +135,12 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     adminCidrs: { type: "array", default: [], description: "CIDRs allowed to SSH (port 22) into the machines." },
     clientCidrs: { type: "array", default: [], description: "CIDRs allowed to reach the broker's external Kafka listener." },
     zookeeperCidrs: { type: "array", default: [], description: "Extra private CIDRs allowed to reach ZooKeeper (never the internet)." },
-    kafkaVersion: { type: "string", default: "3.9.2", description: "Kafka version, a 3.x release (ZooKeeper mode). Default 3.9.2." },
-    scalaVersion: { type: "string", default: "2.13", description: "Scala build of Kafka: 2.13 (default) or 2.12." },
+    kafkaVersion: { type: "string", default: "3.9.2", description: "Kafka version: a 3.x release (ZooKeeper or KRaft) or a 4.x release (KRaft only). Default 3.9.2." },
+    scalaVersion: { type: "string", default: "2.13", description: "Scala build of Kafka: 2.13 (default) or 2.12 (3.x only)." },
+    brokers: { type: "integer", default: 1, description: "How many broker machines: 1 (default, the guide's lab: broker, producer, consumer) to 9 (broker1..brokerN)." },
+    metadata: { type: "string", default: "", description: "zookeeper or kraft. Default: zookeeper on Kafka 3.x, kraft on 4.x (which has no ZooKeeper mode)." },
+    racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
+    rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
     artifactUrl: { type: "string", default: "", description: "URL of the Kafka tarball. Default: the Apache archive." },
     artifactFile: { type: "string", default: "", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
     artifactSha512: { type: "string", default: "", description: "Expected SHA-512 of the tarball. Default: the .sha512 file beside it." },
@@ -148,6 +160,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     subnetCidr: { type: "string", default: "10.42.1.0/24", description: "AWS: CIDR of the public subnet the stack creates. Default 10.42.1.0/24." },
     vpcId: { type: "string", default: "", description: "AWS: use this existing VPC instead of creating one (needs subnetId)." },
     subnetId: { type: "string", default: "", description: "AWS: use this existing public subnet (needs vpcId)." },
+    subnetIds: { type: "array", default: [], description: "AWS: existing public subnets, one per zone (up to three), to spread brokers over (needs vpcId)." },
     sshPublicKey: { type: "string", default: "", description: "AWS: an OpenSSH public key to use instead of a generated key pair (needs sshPrivateKey)." },
     // Not marked secret in the schema: Pulumi would then demand it in every stack. It is read as a secret.
     sshPrivateKey: { type: "string", default: "", description: "The private key matching sshPublicKey (set it with --secret)." },
@@ -157,6 +170,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     producerAddress: { type: "string", default: "", description: "local: the producer's address on the bridge (default 10.77.0.12); existing: the producer's address (required)." },
     consumerAddress: { type: "string", default: "", description: "local: the consumer's address on the bridge (default 10.77.0.13); existing: the consumer's address (required)." },
     brokerPublicAddress: { type: "string", default: "", description: "existing: the broker's address for SSH and outside clients, when not its lab address." },
+    brokerAddresses: { type: "array", default: [], description: "existing, with brokers > 1: the brokers' addresses inside the lab, in order (broker1 first)." },
+    brokerPublicAddresses: { type: "array", default: [], description: "existing, with brokers > 1: the brokers' addresses for SSH and outside clients, when not their lab addresses." },
     producerPublicAddress: { type: "string", default: "", description: "existing: the producer's address for SSH, when not its lab address." },
     consumerPublicAddress: { type: "string", default: "", description: "existing: the consumer's address for SSH, when not its lab address." },
     sshUser: { type: "string", default: "", description: "existing: the SSH user on the machines (root, or a user with passwordless sudo)." },
@@ -167,6 +182,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 };
 
 export const DEFAULT_KAFKA_VERSION = CONFIG_KEYS.kafkaVersion.default as string;
+/** The newest 4.x release the local lab builds from Maven Central (scripts/local/kafka-dist.sh). */
+export const KAFKA_4_VERSION = "4.4.0";
 
 /** A RunError: Pulumi shows its message alone, without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -187,6 +204,8 @@ export interface ValidateOptions {
     localStateRoot?: string;
     /** Where the lab's build caches live (default $KAFKA_LAB_CACHE or /var/cache/kafka-lab). */
     cacheDir?: string;
+    /** The deploying host's memory (default: this machine's), which the local target's machines share. */
+    hostMemoryBytes?: number;
 }
 
 /** Turns raw stack config into a LabConfig, or throws a ConfigError listing every problem found. */
@@ -259,6 +278,25 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         return out;
     };
 
+    /** A list of strings (JSON, or comma-separated on the command line); undefined when not set. */
+    const strList = (k: string): string[] | undefined => {
+        let v = raw[k];
+        if (!isSet(k)) return undefined;
+        if (typeof v === "string") {
+            const text = v;
+            try {
+                v = JSON.parse(text);
+            } catch {
+                v = text.split(",").map((s) => s.trim());
+            }
+        }
+        if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+            problems.push(`${key(k)} must be a list of strings such as ["a", "b"], got ${JSON.stringify(v)}`);
+            return undefined;
+        }
+        return (v as string[]).map((x) => x.trim());
+    };
+
     const target = oneOf<Target>("target", TARGETS);
 
     // Ports
@@ -275,11 +313,30 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
 
     // Kafka
     const version = str("kafkaVersion");
-    if (!/^3\.\d+\.\d+$/.test(version)) {
-        const why = /^4\./.test(version) ? "Kafka 4.x removed ZooKeeper mode" : "not a Kafka 3.x release";
-        problems.push(`${key("kafkaVersion")} is "${version}" (${why}); allowed: a 3.x.y release with ZooKeeper mode, e.g. ${DEFAULT_KAFKA_VERSION}`);
-    }
+    const major = /^([34])\.\d+\.\d+$/.exec(version)?.[1];
+    if (!major) problems.push(`${key("kafkaVersion")} is "${version}"; allowed: a 3.x.y release (ZooKeeper or KRaft) or a 4.x.y release (KRaft), e.g. ${DEFAULT_KAFKA_VERSION} or ${KAFKA_4_VERSION}`);
     const scalaVersion = oneOf("scalaVersion", ["2.13", "2.12"] as const);
+    if (major === "4" && scalaVersion === "2.12") problems.push(`${key("scalaVersion")} is 2.12, but Kafka ${version} is built for Scala 2.13 only; allowed with 4.x: 2.13`);
+
+    // The cluster: how many brokers, how they keep their metadata, their racks.
+    const brokers = int("brokers", 1, MAX_BROKERS, "a broker count");
+    const metadata = oneOf<MetadataMode>("metadata", ["zookeeper", "kraft"], major === "4" ? "kraft" : "zookeeper");
+    if (major === "4" && metadata === "zookeeper") {
+        problems.push(`${key("metadata")} is zookeeper, but Kafka ${version} has no ZooKeeper mode; allowed with 4.x: kraft (or a 3.x release, e.g. ${DEFAULT_KAFKA_VERSION}, for ZooKeeper)`);
+    }
+    const racks = strList("racks") ?? [];
+    if (racks.length > 0) {
+        if (racks.length !== brokers || racks.some((r) => r === "")) {
+            problems.push(`${key("racks")} names ${racks.filter(Boolean).length} rack(s) for ${brokers} broker(s); allowed: a rack for every broker, in order, or none (Kafka refuses a cluster where only some brokers have broker.rack)`);
+        }
+        racks.forEach((r, i) => {
+            if (r && !/^[A-Za-z0-9._-]{1,64}$/.test(r)) problems.push(`${key("racks")}[${i}] "${r}" is not a rack name (letters, digits, '.', '_', '-')`);
+        });
+    }
+    const topology = labTopology(brokers, metadata, racks);
+    const rebuild = raw.rebuildCluster;
+    if (rebuild !== undefined && !["true", "false", true, false].includes(rebuild as string | boolean)) problems.push(`${key("rebuildCluster")} is ${JSON.stringify(rebuild)}; allowed: true or false`);
+    const brokerHostNames = brokerNames(brokers);
     const artifactUrl = optStr("artifactUrl");
     const artifactFile = optStr("artifactFile");
     const artifactSha512 = optStr("artifactSha512");
@@ -326,7 +383,8 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     let existing: ExistingTargetConfig | undefined;
     const only: Record<string, Target[]> = {
         imageFamily: ["aws"], brokerInstanceType: ["aws"], clientInstanceType: ["aws"], dataVolumeGiB: ["aws"], vpcCidr: ["aws"],
-        subnetCidr: ["aws"], vpcId: ["aws"], subnetId: ["aws"], sshPublicKey: ["aws"],
+        subnetCidr: ["aws"], vpcId: ["aws"], subnetId: ["aws"], subnetIds: ["aws"], sshPublicKey: ["aws"], racks: ["local", "existing"],
+        brokerAddresses: ["existing"], brokerPublicAddresses: ["existing"],
         bridge: ["local"], bridgeAddress: ["local"], dataVolumeSize: ["local"],
         brokerAddress: ["local", "existing"], producerAddress: ["local", "existing"], consumerAddress: ["local", "existing"],
         brokerPublicAddress: ["existing"], producerPublicAddress: ["existing"], consumerPublicAddress: ["existing"],
@@ -364,14 +422,24 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             const err = parseCidr(c).error;
             if (err) problems.push(`${key(k)} "${c}" is not a valid IPv4 CIDR: ${err}`);
         }
-        if (!parseCidr(vpcCidr).error && !parseCidr(subnetCidr).error && !isInside(subnetCidr, vpcCidr)) {
-            problems.push(`${key("subnetCidr")} ${subnetCidr} is not inside ${key("vpcCidr")} ${vpcCidr}`);
+        if (!parseCidr(vpcCidr).error && !parseCidr(subnetCidr).error) {
+            // One subnet per zone the brokers spread over, each the next block of subnetCidr's size.
+            const zones = Math.min(brokers, 3);
+            const last = subnetInside(subnetCidr, zones - 1);
+            if (!isInside(subnetCidr, vpcCidr)) problems.push(`${key("subnetCidr")} ${subnetCidr} is not inside ${key("vpcCidr")} ${vpcCidr}`);
+            else if (!isInside(last, vpcCidr)) problems.push(`${key("subnetCidr")} ${subnetCidr} leaves no room in ${key("vpcCidr")} ${vpcCidr} for the ${zones} zone subnets of ${brokers} brokers (the last would be ${last})`);
         }
         const vpcId = optStr("vpcId");
         const subnetId = optStr("subnetId");
+        const subnetIdList = strList("subnetIds") ?? [];
+        if (subnetId && subnetIdList.length) problems.push(`${key("subnetId")} and ${key("subnetIds")} are both set; set one of them`);
+        const subnetIds = subnetId ? [subnetId] : subnetIdList;
         if (vpcId && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) problems.push(`${key("vpcId")} "${vpcId}" is not a VPC id (vpc-...)`);
-        if (subnetId && !/^subnet-[0-9a-f]{8,17}$/.test(subnetId)) problems.push(`${key("subnetId")} "${subnetId}" is not a subnet id (subnet-...)`);
-        if (!!vpcId !== !!subnetId) problems.push(`${key("vpcId")} and ${key("subnetId")} go together: set both to use an existing network, or neither`);
+        subnetIds.forEach((id, i) => {
+            if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) problems.push(`${key(subnetId ? "subnetId" : `subnetIds[${i}]`)} "${id}" is not a subnet id (subnet-...)`);
+        });
+        if (subnetIds.length > 3) problems.push(`${key("subnetIds")} lists ${subnetIds.length} subnets; allowed: one per zone, up to three`);
+        if (!!vpcId !== subnetIds.length > 0) problems.push(`${key("vpcId")} and ${key("subnetId")} (or ${key("subnetIds")}) go together: set both to use an existing network, or neither`);
         const sshPublicKey = optStr("sshPublicKey");
         if (sshPublicKey && /^(ecdsa-sha2-nistp\d+|sk-[a-z0-9-]+@openssh\.com) /.test(sshPublicKey)) {
             // EC2's ImportKeyPair takes RSA and ED25519 keys only; it would refuse this one half-way through the run.
@@ -391,14 +459,15 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             vpcCidr,
             subnetCidr,
             vpcId,
-            subnetId,
+            subnetIds,
             sshPublicKey,
         };
         const memory = INSTANCE_MEMORY_MIB[aws.brokerInstanceType];
-        const heapMiB = heapToMiB(brokerHeap) + heapToMiB(zookeeperHeap);
+        // A ZooKeeper node carries both heaps.
+        const heapMiB = heapToMiB(brokerHeap) + (topology.zookeepers.length ? heapToMiB(zookeeperHeap) : 0);
         if (memory !== undefined && heapMiB > memory * 0.8) {
             problems.push(
-                `${key("brokerHeap")} ${brokerHeap} plus ${key("zookeeperHeap")} ${zookeeperHeap} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
+                `${key("brokerHeap")} ${brokerHeap}${topology.zookeepers.length ? ` plus ${key("zookeeperHeap")} ${zookeeperHeap}` : ""} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
             );
         }
     } else if (target === "existing") {
@@ -414,14 +483,35 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             if (ipLike ? parseCidr(`${v}/32`).error : !hostName.test(v)) problems.push(`${key(k)} "${v}" is neither an IPv4 address nor a host name`);
             return v;
         };
-        const hosts = Object.fromEntries(
-            (["broker", "producer", "consumer"] as const).map((role) => {
-                const lab = address(`${role}Address`, true);
-                return [role, { address: lab, publicAddress: address(`${role}PublicAddress`, false) || lab }];
-            }),
-        ) as ExistingTargetConfig["hosts"];
+        const checkAddress = (k: string, v: string) => {
+            const ipLike = /^[\d.]+$/.test(v);
+            if (ipLike ? parseCidr(`${v}/32`).error : !hostName.test(v)) problems.push(`${key(k)} "${v}" is neither an IPv4 address nor a host name`);
+            return v;
+        };
+        const hosts: Record<string, ExistingHost> = {};
+        if (brokers === 1) {
+            const lab = address("brokerAddress", true);
+            hosts.broker = { address: lab, publicAddress: address("brokerPublicAddress", false) || lab };
+        } else {
+            // A cluster's brokers come as lists, in node id order.
+            if (isSet("brokerAddress") || isSet("brokerPublicAddress")) {
+                problems.push(`${key("brokerAddress")} and ${key("brokerPublicAddress")} are for one broker; with ${key("brokers")} ${brokers}, list them in ${key("brokerAddresses")} (and ${key("brokerPublicAddresses")})`);
+            }
+            const labs = strList("brokerAddresses") ?? [];
+            const publics = strList("brokerPublicAddresses") ?? [];
+            if (labs.length !== brokers) problems.push(`${key("brokerAddresses")} lists ${labs.length} address(es) for ${brokers} brokers; allowed: one per broker, in order (broker1 first)`);
+            if (publics.length > 0 && publics.length !== brokers) problems.push(`${key("brokerPublicAddresses")} lists ${publics.length} address(es) for ${brokers} brokers; allowed: one per broker, or none`);
+            brokerHostNames.forEach((name, i) => {
+                const lab = labs[i] ? checkAddress(`brokerAddresses`, labs[i]) : "";
+                hosts[name] = { address: lab, publicAddress: publics[i] ? checkAddress("brokerPublicAddresses", publics[i]) : lab };
+            });
+        }
+        for (const role of ["producer", "consumer"]) {
+            const lab = address(`${role}Address`, true);
+            hosts[role] = { address: lab, publicAddress: address(`${role}PublicAddress`, false) || lab };
+        }
         const labAddresses = Object.values(hosts).map((h) => h.address).filter(Boolean);
-        if (new Set(labAddresses).size !== labAddresses.length) problems.push(`the three machines need three different addresses; got ${labAddresses.join(", ")}`);
+        if (new Set(labAddresses).size !== labAddresses.length) problems.push(`the machines need different addresses; got ${labAddresses.join(", ")}`);
         const sshUser = str("sshUser");
         if (!sshUser) problems.push(`${key("sshUser")} is not set; give the SSH user of the machines (root, or a user with passwordless sudo)`);
         else if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(sshUser)) problems.push(`${key("sshUser")} "${sshUser}" is not a user name`);
@@ -453,14 +543,16 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         const bridgeAddress = str("bridgeAddress");
         const bridgeNet = parseInterfaceAddress(bridgeAddress);
         if (bridgeNet.error) problems.push(`${key("bridgeAddress")} "${bridgeAddress}" must be an address with prefix such as 10.77.0.1/24: ${bridgeNet.error}`);
-        const addresses = {
-            broker: str("brokerAddress", "10.77.0.11"),
-            producer: str("producerAddress", "10.77.0.12"),
-            consumer: str("consumerAddress", "10.77.0.13"),
-        };
+        // One broker: 10.77.0.11 (the guide's lab). A cluster: consecutive addresses from the first broker's,
+        // by default 10.77.0.21 and on, clear of the producer (.12) and consumer (.13).
+        const firstBroker = str("brokerAddress", brokers === 1 ? "10.77.0.11" : "10.77.0.21");
+        const addresses: Record<string, string> = {};
+        brokerHostNames.forEach((name, i) => (addresses[name] = i === 0 ? firstBroker : nextAddress(firstBroker, i)));
+        addresses.producer = str("producerAddress", "10.77.0.12");
+        addresses.consumer = str("consumerAddress", "10.77.0.13");
         const used = new Set<string>([bridgeAddress.split("/")[0]]);
-        for (const [role, addr] of Object.entries(addresses)) {
-            const k = `${role}Address`;
+        for (const [name, addr] of Object.entries(addresses)) {
+            const k = brokerHostNames.includes(name) ? "brokerAddress" : `${name}Address`;
             if (parseCidr(`${addr}/32`).error) problems.push(`${key(k)} "${addr}" is not an IPv4 address`);
             else if (!bridgeNet.error && !isInside(`${addr}/32`, bridgeNet.network!)) problems.push(`${key(k)} ${addr} is not inside the bridge network ${bridgeNet.network}`);
             if (used.has(addr)) problems.push(`${key(k)} ${addr} is already used by another machine or the bridge`);
@@ -468,6 +560,15 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
         const dataVolumeSize = str("dataVolumeSize");
         if (!/^[1-9]\d*[MG]$/.test(dataVolumeSize)) problems.push(`${key("dataVolumeSize")} "${dataVolumeSize}" must be a size such as 512M or 2G`);
+        // Every machine shares this host: the brokers' and ZooKeeper's heaps, with room for each JVM beyond
+        // its heap and for the clients' tools, must fit in half of its memory (the rest: page cache, host).
+        const hostMiB = Math.floor((opts.hostMemoryBytes ?? os.totalmem()) / 1048576);
+        const neededMiB = brokers * (heapToMiB(brokerHeap) + JVM_OVERHEAD_MIB) + topology.zookeepers.length * (heapToMiB(zookeeperHeap) + JVM_OVERHEAD_MIB) + 2 * CLIENT_TOOLS_MIB;
+        if (neededMiB > hostMiB / 2) {
+            problems.push(
+                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${metadata === "zookeeper" ? `, ${key("zookeeperHeap")} ${zookeeperHeap} per ZooKeeper node` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
+            );
+        }
         const hostAddress = `${bridgeAddress.split("/")[0]}/32`;
         // The deploying host reaches the machines from its bridge address: by default it is both admin and client.
         if (adminCidrs === undefined) network.adminCidrs = [hostAddress];
@@ -499,6 +600,8 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     return {
         stack: opts.stack,
         target,
+        topology,
+        rebuildCluster: String(raw.rebuildCluster) === "true",
         network,
         kafka: { version, scalaVersion, artifact, brokerHeap, zookeeperHeap, internalPort, externalPort, zookeeperPort, topic },
         aws,
@@ -507,6 +610,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         dataDir: "/var/lib/kafka",
     };
 }
+
+/** What a JVM takes beyond its heap (metaspace, threads, buffers), and a client tool's JVM, roughly. */
+const JVM_OVERHEAD_MIB = 384;
+const CLIENT_TOOLS_MIB = 512;
 
 function heapToMiB(heap: string): number {
     const n = parseInt(heap, 10);

@@ -1,9 +1,10 @@
-// The whole lab as one component: machines from the configured target, provisioned the same way on
-// every target, and the outputs the smoke test and the lab commands rely on.
+// The whole lab as one component: the topology's machines from the configured target, provisioned the
+// same way on every target, and the outputs the smoke test and the lab commands rely on.
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { expectedArtifactSha512 } from "./artifact";
 import { LabConfig } from "./config";
-import { LabMachines, ROLES, Role } from "./machines";
+import { LabMachines } from "./machines";
 import { LabProvisioning } from "./provision";
 import { externalBootstrap, internalBootstrap } from "./render";
 import { AwsLabMachines } from "./targets/aws";
@@ -12,20 +13,27 @@ import { LocalLabMachines } from "./targets/local";
 
 export interface KafkaLabArgs {
     config: LabConfig;
-    /** The private key for a user-supplied key pair (AWS with sshPublicKey). */
+    /** The private key for a user-supplied key pair (AWS with sshPublicKey; existing with sshPrivateKey). */
     sshPrivateKey?: pulumi.Output<string>;
 }
 
 export interface HostOutput {
-    hostname: Role;
+    hostname: string;
     publicIp: string;
     privateIp: string;
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes in Kafka's own form (URL-safe base64, as `kafka-storage.sh
+ * random-uuid` prints). Made on the deploying machine, the same way on every target.
+ */
+const NEW_CLUSTER_ID = `node -e 'process.stdout.write(require("crypto").randomBytes(16).toString("base64url"))'`;
+
 export class KafkaLab extends pulumi.ComponentResource {
     readonly machines: LabMachines;
     readonly provisioning: LabProvisioning;
-    readonly hosts: pulumi.Output<Record<Role, HostOutput>>;
+    /** Every host by name: broker (or broker1..N), producer, consumer. */
+    readonly hosts: pulumi.Output<Record<string, HostOutput>>;
     readonly bootstrapServers: pulumi.Output<string>;
     readonly internalBootstrapServers: pulumi.Output<string>;
     readonly sshUser: string;
@@ -36,6 +44,7 @@ export class KafkaLab extends pulumi.ComponentResource {
         const artifactSha512 = expectedArtifactSha512(args.config.kafka.artifact);
         super("kafka-lab:index:KafkaLab", name, {}, opts);
         const { config } = args;
+        const hostNames = config.topology.hosts.map((h) => h.name);
 
         this.machines =
             config.target === "aws"
@@ -43,13 +52,18 @@ export class KafkaLab extends pulumi.ComponentResource {
                 : config.target === "existing"
                   ? new ExistingLabMachines("existing", { config, sshPrivateKey: args.sshPrivateKey }, { parent: this })
                   : new LocalLabMachines("local", { config }, { parent: this });
-        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512 }, { parent: this });
+        // Made once and kept in the state: never per host, never per run (formatting with another id fails).
+        const clusterId =
+            config.topology.metadata === "kraft"
+                ? new command.local.Command("kafka-cluster-id", { create: NEW_CLUSTER_ID, update: "true", addPreviousOutputInEnv: false }, { parent: this }).stdout
+                : pulumi.output("");
+        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512, clusterId }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
-        const done = pulumi.all(ROLES.map((r) => this.provisioning.steps[r].at(-1)!.stdout));
+        const done = pulumi.all(hostNames.map((n) => this.provisioning.steps[n].at(-1)!.stdout));
         this.hosts = pulumi
-            .all([done, ...ROLES.map((r) => pulumi.all([this.machines.machines[r].publicIp, this.machines.machines[r].privateIp]))])
-            .apply(([, ...ips]) => Object.fromEntries(ROLES.map((r, i) => [r, { hostname: r, publicIp: ips[i][0], privateIp: ips[i][1] }])) as Record<Role, HostOutput>);
+            .all([done, ...hostNames.map((n) => pulumi.all([this.machines.machines[n].publicIp, this.machines.machines[n].privateIp]))])
+            .apply(([, ...ips]) => Object.fromEntries(hostNames.map((n, i) => [n, { hostname: n, publicIp: ips[i][0], privateIp: ips[i][1] }])));
         this.bootstrapServers = this.hosts.apply((h) => externalBootstrap(config, h));
         this.internalBootstrapServers = done.apply(() => internalBootstrap(config));
         this.sshUser = this.machines.sshUser;

@@ -1,9 +1,7 @@
-// The contract between targets and provisioning: a target (AWS, local) only creates machines and
-// hands back this description; provisioning is written once against it.
+// The contract between targets and provisioning: a target (AWS, local, existing) only creates the
+// topology's machines and hands back this description, one entry per host name; provisioning is
+// written once against it.
 import * as pulumi from "@pulumi/pulumi";
-
-export const ROLES = ["broker", "producer", "consumer"] as const;
-export type Role = (typeof ROLES)[number];
 
 export interface LabMachine {
     /** Address the deploying machine uses for SSH. */
@@ -24,18 +22,23 @@ export interface LabMachine {
      * steps along with it.
      */
     ready: pulumi.Resource[];
+    /**
+     * Candidate block devices of a broker's dedicated data volume, to be formatted and mounted at the data
+     * dir. Undefined when the target mounts the volume itself, or the host has none.
+     */
+    dataDevices?: pulumi.Output<string[]>;
+    /** The broker's data volume size in GiB, when provisioning grows its filesystem (AWS). */
+    dataVolumeGiB?: number;
+    /** A broker's rack when the target decides it (AWS: its zone id); else the topology's, from config. */
+    rack?: pulumi.Output<string>;
 }
 
 export interface LabMachines {
-    machines: Record<Role, LabMachine>;
+    /** By host name (the topology's). */
+    machines: Record<string, LabMachine>;
     sshUser: string;
     sshPort: number;
     sshPrivateKey: pulumi.Output<string>;
-    /**
-     * Candidate block devices of the broker's dedicated data volume, to be formatted and mounted at the
-     * data dir. Undefined when the target already mounts the volume itself.
-     */
-    brokerDataDevices?: pulumi.Output<string[]>;
     /**
      * Set when the machines outlive the stack (the existing target): `pulumi destroy` then removes what
      * the lab installed, and Kafka's data too when purgeData is set.

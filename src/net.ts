@@ -61,3 +61,14 @@ export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 export function isPrivateCidr(cidr: string): boolean {
     return PRIVATE_RANGES.some((r) => isInside(cidr, r));
 }
+
+/** The network of the same size `index` blocks after `cidr` (10.42.1.0/24, 2 -> 10.42.3.0/24): a zone's subnet. */
+export function subnetInside(cidr: string, index: number): string {
+    const c = parseCidr(cidr);
+    return `${formatIp(c.base! + index * blockSize(c.prefix!))}/${c.prefix}`;
+}
+
+/** The address `offset` after `address` (10.77.0.21, 2 -> 10.77.0.23). */
+export function nextAddress(address: string, offset: number): string {
+    return formatIp(parseIp(address)! + offset);
+}

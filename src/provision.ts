@@ -1,25 +1,34 @@
 // Provisioning over SSH, written once for every target: each step of templates/scripts becomes one
 // @pulumi/command remote command, run in order per host, run again only when its rendered script or
-// the machine under it changes.
+// the machine under it changes. The hosts and their steps come from the topology.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "./config";
-import { LabMachines, ROLES, Role } from "./machines";
-import { LabAddresses, ProvisionContext, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
+import { LabMachines } from "./machines";
+import { LabAddresses, ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
     config: LabConfig;
     lab: LabMachines;
     /** Expected SHA-512 of the Kafka tarball ("" to use the .sha512 published beside the URL). */
     artifactSha512: string;
+    /** KRaft: the cluster's id, kept in the stack's state ("" in ZooKeeper mode). */
+    clusterId: pulumi.Input<string>;
 }
 
-// Steps run as root: directly when the SSH user is root, else through sudo, which must not ask for a
-// password (-n: a clear error instead of a hang).
-export const RUN_AS_ROOT =
-    `if [ "$(id -u)" -eq 0 ]; then exec bash -s; fi; ` +
-    `if ! sudo -n true 2>/dev/null; then echo "kafka-lab: user $(id -un) on $(hostname) needs sudo without a password (sudo asked for one, or is missing)" >&2; exit 1; fi; ` +
-    `exec sudo -n bash -s`;
+/**
+ * A step's command line: the script arrives on stdin and runs as root, directly when the SSH user is
+ * root, else through sudo, which must not ask for a password (-n: a clear error instead of a hang).
+ */
+export function runAsRoot(...args: string[]): string {
+    const argv = args.length ? ` -- ${args.join(" ")}` : "";
+    return (
+        `if [ "$(id -u)" -eq 0 ]; then exec bash -s${argv}; fi; ` +
+        `if ! sudo -n true 2>/dev/null; then echo "kafka-lab: user $(id -un) on $(hostname) needs sudo without a password (sudo asked for one, or is missing)" >&2; exit 1; fi; ` +
+        `exec sudo -n bash -s${argv}`
+    );
+}
+export const RUN_AS_ROOT = runAsRoot();
 
 /** A new machine's sshd may take a while: dial again, but a bounded number of times (about 3 minutes). */
 export const DIAL_ERROR_LIMIT = 40;
@@ -28,19 +37,24 @@ export const PER_DIAL_TIMEOUT = 15;
 export const STEP_TIMEOUTS: pulumi.CustomTimeouts = { create: "20m", update: "20m", delete: "10m" };
 
 export class LabProvisioning extends pulumi.ComponentResource {
-    /** The commands of each host, in order; the last one of a host means that host is ready. */
-    readonly steps: Record<Role, command.remote.Command[]>;
+    /** The commands of each host (by host name), in order; the last one of a host means that host is ready. */
+    readonly steps: Record<string, command.remote.Command[]>;
 
     constructor(name: string, args: LabProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka-lab:index:Provisioning", name, {}, opts);
         const { config, lab } = args;
+        const topology = config.topology;
+        const hostNames = topology.hosts.map((h) => h.name);
         const addresses: pulumi.Output<LabAddresses> = pulumi
-            .all(ROLES.map((r) => pulumi.all([lab.machines[r].privateIp, lab.machines[r].publicIp])))
-            .apply((pairs) => Object.fromEntries(ROLES.map((r, i) => [r, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])) as LabAddresses);
+            .all(hostNames.map((n) => pulumi.all([lab.machines[n].privateIp, lab.machines[n].publicIp])))
+            .apply((pairs) => Object.fromEntries(hostNames.map((n, i) => [n, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])));
 
-        this.steps = {} as Record<Role, command.remote.Command[]>;
-        for (const role of ROLES) {
-            const machine = lab.machines[role];
+        this.steps = Object.fromEntries(hostNames.map((n) => [n, []]));
+        /** The last resource of each host's chain, which its next step waits for. */
+        const previous: Record<string, pulumi.Resource[]> = Object.fromEntries(hostNames.map((n) => [n, lab.machines[n].ready]));
+
+        const addStep = (hostName: string, step: StepName, alsoAfter: pulumi.Resource[] = []) => {
+            const machine = lab.machines[hostName];
             const connection: command.types.input.remote.ConnectionArgs = {
                 host: machine.sshHost,
                 port: lab.sshPort,
@@ -49,58 +63,68 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 dialErrorLimit: DIAL_ERROR_LIMIT,
                 perDialTimeout: PER_DIAL_TIMEOUT,
             };
-            const devices = role === "broker" && lab.brokerDataDevices ? lab.brokerDataDevices : pulumi.output<string[]>([]);
+            const options = (dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn, customTimeouts: STEP_TIMEOUTS });
+            if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {
+                // Lab machines without internet get the tarball uploaded; the step then verifies it.
+                previous[hostName] = [
+                    new command.remote.CopyToRemote(
+                        `${hostName}-upload-kafka`,
+                        {
+                            connection,
+                            source: new pulumi.asset.FileAsset(config.kafka.artifact.path),
+                            remotePath: stagedUploadPath(config),
+                            triggers: [args.artifactSha512, machine.identity],
+                        },
+                        options(previous[hostName]),
+                    ),
+                ];
+            }
             const ctx: pulumi.Output<ProvisionContext> = pulumi
-                .all([addresses, devices])
-                .apply(([addresses, dataDevices]) => ({ config, addresses, dataDevices, artifactSha512: args.artifactSha512 }));
-            const child = (dependsOn: pulumi.Input<pulumi.Resource>[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn, customTimeouts: STEP_TIMEOUTS });
-            const commandArgs = (script: pulumi.Input<string>, fingerprint: pulumi.Input<string>): command.remote.CommandArgs => ({
-                connection,
-                create: RUN_AS_ROOT,
-                stdin: script,
-                // A new script, or a new machine under the same name, runs the step (again).
-                triggers: [fingerprint, machine.identity],
-                // The previous run's output is of no use to the next, and sshd would refuse the variables.
-                addPreviousOutputInEnv: false,
-            });
+                .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? ""])
+                .apply(([addresses, dataDevices, clusterId, rack]) => ({ config, addresses, dataDevices, dataVolumeGiB: machine.dataVolumeGiB ?? 0, clusterId, rack, artifactSha512: args.artifactSha512 }));
+            const rendered = ctx.apply((c) => renderStep(step, hostName, c));
+            const commandArgs: command.remote.CommandArgs =
+                step === "kafka-broker"
+                    ? // A changed setting or release is an update: a rolling restart, one broker after the other.
+                      // Only a new machine runs `create` again.
+                      { connection, create: runAsRoot("create"), update: runAsRoot("update"), stdin: rendered.script, triggers: [machine.identity] }
+                    : // A new script, or a new machine under the same name, runs the step (again).
+                      { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint, machine.identity] };
+            // The previous run's output is of no use to the next, and sshd would refuse the variables.
+            const cmd = new command.remote.Command(`${hostName}-${step}`, { ...commandArgs, addPreviousOutputInEnv: false }, options([...new Set([...previous[hostName], ...alsoAfter])]));
+            this.steps[hostName].push(cmd);
+            previous[hostName] = [cmd];
+            if (step === "wait-ready" && lab.uninstallOnDestroy) {
+                // Every later step depends on it, so on destroy it goes last: it removes what they installed.
+                // A remote command has one stdin for create and delete alike; `true` ignores it. No triggers:
+                // replaced, it would uninstall from the new machine at the same address after provisioning.
+                const uninstall = renderUninstall(config, lab.uninstallOnDestroy.purgeData);
+                previous[hostName] = [
+                    new command.remote.Command(
+                        `${hostName}-uninstall-on-destroy`,
+                        { connection, create: "true", delete: RUN_AS_ROOT, stdin: uninstall, addPreviousOutputInEnv: false },
+                        options(previous[hostName]),
+                    ),
+                ];
+            }
+            return cmd;
+        };
 
-            let previous: pulumi.Resource[] = machine.ready;
-            this.steps[role] = [];
-            for (const step of stepsFor(role, role === "broker" && lab.brokerDataDevices !== undefined)) {
-                if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {
-                    // Lab machines without internet get the tarball uploaded; the step then verifies it.
-                    previous = [
-                        new command.remote.CopyToRemote(
-                            `${role}-upload-kafka`,
-                            {
-                                connection,
-                                source: new pulumi.asset.FileAsset(config.kafka.artifact.path),
-                                remotePath: stagedUploadPath(config),
-                                triggers: [args.artifactSha512, machine.identity],
-                            },
-                            child(previous),
-                        ),
-                    ];
-                }
-                const rendered = ctx.apply((c) => renderStep(step, role, c));
-                const cmd = new command.remote.Command(`${role}-${step}`, commandArgs(rendered.script, rendered.fingerprint), child(previous));
-                this.steps[role].push(cmd);
-                previous = [cmd];
-                if (step === "wait-ready" && lab.uninstallOnDestroy) {
-                    // Every later step depends on it, so on destroy it goes last: it removes what they installed.
-                    // A remote command has one stdin for create and delete alike; `true` ignores it. No triggers:
-                    // replaced, it would uninstall from the new machine at the same address after provisioning.
-                    const uninstall = renderUninstall(config, lab.uninstallOnDestroy.purgeData);
-                    previous = [
-                        new command.remote.Command(
-                            `${role}-uninstall-on-destroy`,
-                            { connection, create: "true", delete: RUN_AS_ROOT, stdin: uninstall, addPreviousOutputInEnv: false },
-                            child(previous),
-                        ),
-                    ];
-                }
+        // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
+        const clusterSteps: StepName[] = ["kafka-broker", "topic"];
+        const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
+        const zookeeperSteps: command.remote.Command[] = [];
+        for (const n of hostNames) {
+            for (const step of plan[n].filter((s) => !clusterSteps.includes(s))) {
+                const cmd = addStep(n, step);
+                if (step === "zookeeper") zookeeperSteps.push(cmd);
             }
         }
+        // Then the brokers, one after the other (so that a change rolls through them), each once every
+        // ZooKeeper node runs; then the topic, once every broker is up.
+        const brokerSteps: command.remote.Command[] = [];
+        for (const broker of topology.brokers) brokerSteps.push(addStep(broker.name, "kafka-broker", [...zookeeperSteps, ...brokerSteps.slice(-1)]));
+        addStep(topology.brokers[0].name, "topic", brokerSteps);
         this.registerOutputs({});
     }
 }

@@ -4,7 +4,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { LabConfig } from "./config";
-import { ROLES, Role } from "./machines";
+import { LabHost, hasRole } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -12,7 +12,8 @@ export interface HostAddress {
     privateIp: string;
     publicIp: string;
 }
-export type LabAddresses = Record<Role, HostAddress>;
+/** Every host's addresses, by host name. */
+export type LabAddresses = Record<string, HostAddress>;
 
 /** Everything a host's provisioning depends on, with every value resolved. */
 export interface ProvisionContext {
@@ -20,12 +21,20 @@ export interface ProvisionContext {
     addresses: LabAddresses;
     /** Expected SHA-512 of the Kafka tarball; empty when the hosts read the .sha512 beside the URL. */
     artifactSha512: string;
-    /** Candidate block devices of the broker's data volume; none when the data dir needs no mount. */
+    /** Candidate block devices of this host's data volume; none when the data dir needs no mount. */
     dataDevices: string[];
+    /** The size of this host's data volume in GiB when provisioning grows its filesystem, else 0. */
+    dataVolumeGiB: number;
+    /** KRaft: the cluster's id, made once per stack and kept in its state ("" in ZooKeeper mode). */
+    clusterId: string;
+    /** This host's rack when the target decides it (AWS: the zone id); "" for the topology's own. */
+    rack?: string;
 }
 
-export const BROKER_ID = 1;
-/** Open files for ZooKeeper and Kafka. Kafka keeps a handle per segment file and connection. */
+/** KRaft controllers listen here, reachable from the lab's brokers only. */
+export const CONTROLLER_PORT = 9093;
+/** A ZooKeeper ensemble's quorum (2888) and leader election (3888) ports, between its nodes only. */
+export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
 export const NOFILE_LIMIT = 100000;
 export const KAFKA_HOME = "/opt/kafka";
 /**
@@ -61,42 +70,89 @@ export function kafkaDirName(config: LabConfig): string {
     return `kafka_${config.kafka.scalaVersion}-${config.kafka.version}`;
 }
 
-export function internalBootstrap(config: LabConfig): string {
-    return `broker:${config.kafka.internalPort}`;
+export function labHost(config: LabConfig, name: string): LabHost {
+    const host = config.topology.hosts.find((h) => h.name === name);
+    if (!host) throw new Error(`no host ${name} in the lab's topology`);
+    return host;
 }
+
+/** Every broker's internal listener, as the lab's machines reach it (broker:9092, or broker1:9092,...). */
+export function internalBootstrap(config: LabConfig): string {
+    return config.topology.brokers.map((b) => `${b.name}:${config.kafka.internalPort}`).join(",");
+}
+/** Every broker's external listener, as outside clients reach it. */
 export function externalBootstrap(config: LabConfig, addresses: LabAddresses): string {
-    return `${addresses.broker.publicIp}:${config.kafka.externalPort}`;
+    return config.topology.brokers.map((b) => `${addresses[b.name].publicIp}:${config.kafka.externalPort}`).join(",");
 }
 
 export function renderHosts(config: LabConfig, addresses: LabAddresses): string {
-    return renderTemplate("hosts", {
-        stack: config.stack,
-        broker_ip: addresses.broker.privateIp,
-        producer_ip: addresses.producer.privateIp,
-        consumer_ip: addresses.consumer.privateIp,
-    });
+    const entries = config.topology.hosts.map((h) => `${addresses[h.name].privateIp}\t${h.name}`).join("\n");
+    return renderTemplate("hosts", { stack: config.stack, entries });
 }
 
 export function renderZookeeperProperties(config: LabConfig): string {
-    return renderTemplate("zookeeper.properties", {
-        stack: config.stack,
-        data_dir: config.dataDir,
-        zookeeper_port: config.kafka.zookeeperPort,
-    });
+    const zookeepers = config.topology.zookeepers;
+    const ensemble =
+        zookeepers.length > 1
+            ? [
+                  "# The ensemble: quorum and leader-election ports, open between its nodes only.",
+                  ...zookeepers.map((z) => `server.${z.zookeeperId}=${z.name}:${ZOOKEEPER_PEER_PORTS[0]}:${ZOOKEEPER_PEER_PORTS[1]}`),
+                  "# Listen on every address: a node's own name may resolve to loopback on some images.",
+                  "quorumListenOnAllIPs=true",
+              ].join("\n")
+            : "# A single node (standalone): no ensemble.";
+    return renderTemplate("zookeeper.properties", { stack: config.stack, data_dir: config.dataDir, zookeeper_port: config.kafka.zookeeperPort, ensemble });
 }
 
-export function renderServerProperties(config: LabConfig, addresses: LabAddresses): string {
+/** The Kafka settings that depend on how the cluster keeps its metadata: ZooKeeper or KRaft. */
+function metadataSettings(config: LabConfig, host: LabHost): { identity: string; listeners: string; protocols: string; settings: string } {
+    const k = config.kafka;
+    const topology = config.topology;
+    const base = `INTERNAL://0.0.0.0:${k.internalPort},EXTERNAL://0.0.0.0:${k.externalPort}`;
+    if (topology.metadata === "zookeeper") {
+        // The broker on the only ZooKeeper node talks to it locally, as the guide's lab did.
+        const connect = topology.zookeepers.map((z) => `${topology.zookeepers.length === 1 && z.name === host.name ? "localhost" : z.name}:${k.zookeeperPort}`).join(",");
+        return {
+            identity: `broker.id=${host.nodeId}`,
+            listeners: base,
+            protocols: "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+            settings: [`zookeeper.connect=${connect}`, "zookeeper.connection.timeout.ms=18000"].join("\n"),
+        };
+    }
+    const controller = hasRole(host, "controller");
+    const voters = topology.controllers.map((c) => `${c.nodeId}@${c.name}:${CONTROLLER_PORT}`).join(",");
+    return {
+        identity: [`process.roles=${controller ? "broker,controller" : "broker"}`, `node.id=${host.nodeId}`].join("\n"),
+        listeners: controller ? `${base},CONTROLLER://0.0.0.0:${CONTROLLER_PORT}` : base,
+        protocols: "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        // A static quorum: the controllers are fixed when the cluster is made (the lab refuses to change them).
+        settings: [`controller.quorum.voters=${voters}`, "controller.listener.names=CONTROLLER"].join("\n"),
+    };
+}
+
+export function renderServerProperties(config: LabConfig, hostName: string, addresses: LabAddresses, targetRack = ""): string {
+    const host = labHost(config, hostName);
+    const rack = targetRack || host.rack;
+    const topology = config.topology;
+    const m = metadataSettings(config, host);
     return renderTemplate("server.properties", {
         stack: config.stack,
-        broker_id: BROKER_ID,
+        host: host.name,
+        metadata: topology.metadata === "kraft" ? "KRaft" : "ZooKeeper",
+        identity: m.identity,
+        listeners: m.listeners,
+        protocols: m.protocols,
         internal_port: config.kafka.internalPort,
         external_port: config.kafka.externalPort,
-        internal_host: "broker",
-        external_host: addresses.broker.publicIp,
-        zookeeper_port: config.kafka.zookeeperPort,
+        internal_host: host.name,
+        external_host: addresses[host.name].publicIp,
+        metadata_settings: m.settings,
+        rack: rack ? `broker.rack=${rack}` : "# No rack: racks are set on every broker or none.",
         data_dir: config.dataDir,
         partitions: config.kafka.topic.partitions,
         retention_hours: config.kafka.topic.retentionHours,
+        replication_factor: topology.replicationFactor,
+        min_insync_replicas: topology.minInsyncReplicas,
     });
 }
 
@@ -104,8 +160,13 @@ export function renderZookeeperUnit(config: LabConfig): string {
     return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
 
-export function renderKafkaUnit(config: LabConfig): string {
-    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir });
+export function renderKafkaUnit(config: LabConfig, hostName: string): string {
+    const host = labHost(config, hostName);
+    // On a ZooKeeper node Kafka needs its own ZooKeeper up first, and goes down with it.
+    const dependencies = hasRole(host, "zookeeper")
+        ? "# Kafka registers in ZooKeeper at start: it needs ZooKeeper up first, and goes down with it.\nRequires=zookeeper.service\nAfter=zookeeper.service network-online.target"
+        : "After=network-online.target";
+    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir, dependencies });
 }
 
 export interface FirewallRule {
@@ -114,15 +175,24 @@ export interface FirewallRule {
     why: string;
 }
 
-/** Who may reach which port of a machine: the lab machines themselves, admins, and clients. */
-export function firewallRules(role: Role, config: LabConfig, addresses: LabAddresses): FirewallRule[] {
-    const lab = ROLES.map((r) => `${addresses[r].privateIp}/32`);
+/** Who may reach which port of a host: the lab's machines themselves, admins, and clients. */
+export function firewallRules(hostName: string, config: LabConfig, addresses: LabAddresses): FirewallRule[] {
+    const host = labHost(config, hostName);
+    const k = config.kafka;
+    const from = (hosts: LabHost[]) => hosts.map((h) => `${addresses[h.name].privateIp}/32`);
+    const lab = from(config.topology.hosts);
     const rules: FirewallRule[] = config.network.adminCidrs.map((source) => ({ port: 22, source, why: "ssh from admins" }));
-    if (role === "broker") {
-        const k = config.kafka;
+    if (hasRole(host, "broker")) {
         rules.push(...lab.map((source) => ({ port: k.internalPort, source, why: "kafka inside the lab" })));
         rules.push(...config.network.clientCidrs.map((source) => ({ port: k.externalPort, source, why: "kafka for outside clients" })));
+    }
+    if (hasRole(host, "controller")) {
+        rules.push(...from(config.topology.brokers).map((source) => ({ port: CONTROLLER_PORT, source, why: "kraft controllers, from the brokers" })));
+    }
+    if (hasRole(host, "zookeeper")) {
         rules.push(...[...lab, ...config.network.zookeeperCidrs].map((source) => ({ port: k.zookeeperPort, source, why: "zookeeper inside the lab" })));
+        const peers = from(config.topology.zookeepers.filter((z) => z.name !== host.name));
+        for (const port of ZOOKEEPER_PEER_PORTS) rules.push(...peers.map((source) => ({ port, source, why: "zookeeper ensemble peers" })));
     }
     // One rule per (port, source): a source listed twice must not yield a duplicate firewalld rule.
     const seen = new Set<string>();
@@ -132,11 +202,11 @@ export function firewallRules(role: Role, config: LabConfig, addresses: LabAddre
     });
 }
 
-export function renderFirewallZone(role: Role, config: LabConfig, addresses: LabAddresses): string {
-    const rules = firewallRules(role, config, addresses)
+export function renderFirewallZone(hostName: string, config: LabConfig, addresses: LabAddresses): string {
+    const rules = firewallRules(hostName, config, addresses)
         .map((r) => `  <rule family="ipv4"><source address="${r.source}"/><port port="${r.port}" protocol="tcp"/><accept/></rule>`)
         .join("\n");
-    return renderTemplate("firewalld-zone.xml", { role, stack: config.stack, rules });
+    return renderTemplate("firewalld-zone.xml", { role: hostName, stack: config.stack, rules });
 }
 
 export function renderClientsEnv(config: LabConfig): string {
@@ -183,15 +253,20 @@ export type StepName =
     | "clients";
 
 /**
- * The steps of one host, in the order they run. The tarball is fetched and verified right after the
- * machine answers, so a bad checksum stops the run before anything is installed.
+ * The steps of one host, in the order they run, from its roles. The tarball is fetched and verified
+ * right after the machine answers, so a bad checksum stops the run before anything is installed. The
+ * first broker also makes the lab's topic, once every broker answers.
  */
-export function stepsFor(role: Role, hasDataVolume: boolean): StepName[] {
-    const common: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java"];
-    if (role === "broker") {
-        return [...common, ...(hasDataVolume ? (["data-volume"] as StepName[]) : []), "install-kafka", "zookeeper", "kafka-broker", "topic"];
-    }
-    return [...common, "install-kafka", "clients"];
+export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boolean): StepName[] {
+    const host = labHost(config, hostName);
+    const steps: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java"];
+    if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
+    steps.push("install-kafka");
+    if (hasRole(host, "zookeeper")) steps.push("zookeeper");
+    if (hasRole(host, "broker")) steps.push("kafka-broker");
+    if (host === config.topology.brokers[0]) steps.push("topic");
+    if (hasRole(host, "producer") || hasRole(host, "consumer")) steps.push("clients");
+    return steps;
 }
 
 export interface RenderedStep {
@@ -205,8 +280,9 @@ export function stagedUploadPath(config: LabConfig): string {
     return `${UPLOAD_DIR}/${tarballName(config)}`;
 }
 
-export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): RenderedStep {
+export function renderStep(name: StepName, hostName: string, ctx: ProvisionContext): RenderedStep {
     const { config, addresses } = ctx;
+    const host = labHost(config, hostName);
     const k = config.kafka;
     const [template, inputs]: [string, Record<string, string | number>] = (() => {
         switch (name) {
@@ -223,16 +299,16 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
                     },
                 ];
             case "hostname":
-                return ["set-hostname.sh", { LAB_HOSTNAME: role }];
+                return ["set-hostname.sh", { LAB_HOSTNAME: host.name }];
             case "hosts-file":
                 return ["write-hosts.sh", { HOSTS_BLOCK: renderHosts(config, addresses) }];
             case "firewall":
-                return ["firewall.sh", { ZONE_XML: renderFirewallZone(role, config, addresses) }];
+                return ["firewall.sh", { ZONE_XML: renderFirewallZone(host.name, config, addresses) }];
             case "java":
                 return ["install-java.sh", {}];
             case "data-volume":
                 // The size is an input too: a grown volume re-runs the step, which grows the filesystem.
-                return ["mount-data-volume.sh", { DATA_DEVICES: ctx.dataDevices.join(" "), DATA_DIR: config.dataDir, DATA_SIZE_GIB: config.aws?.dataVolumeGiB ?? 0 }];
+                return ["mount-data-volume.sh", { DATA_DEVICES: ctx.dataDevices.join(" "), DATA_DIR: config.dataDir, DATA_SIZE_GIB: ctx.dataVolumeGiB }];
             case "install-kafka":
                 return [
                     "install-kafka.sh",
@@ -245,6 +321,8 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
                         ZOOKEEPER_PROPERTIES: renderZookeeperProperties(config),
                         ZOOKEEPER_UNIT: renderZookeeperUnit(config),
                         ZOOKEEPER_PORT: k.zookeeperPort,
+                        ZOOKEEPER_ID: host.zookeeperId ?? 0,
+                        ENSEMBLE_SIZE: config.topology.zookeepers.length,
                         KAFKA_DIR_NAME: kafkaDirName(config),
                     },
                 ];
@@ -252,11 +330,14 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
                 return [
                     "kafka-broker.sh",
                     {
-                        SERVER_PROPERTIES: renderServerProperties(config, addresses),
-                        KAFKA_UNIT: renderKafkaUnit(config),
+                        SERVER_PROPERTIES: renderServerProperties(config, host.name, addresses, ctx.rack),
+                        KAFKA_UNIT: renderKafkaUnit(config, host.name),
                         KAFKA_DIR_NAME: kafkaDirName(config),
-                        BROKER_ID,
-                        ZOOKEEPER_PORT: k.zookeeperPort,
+                        NODE_ID: host.nodeId!,
+                        METADATA: config.topology.metadata,
+                        CLUSTER_ID: ctx.clusterId,
+                        BROKERS: config.topology.brokers.length,
+                        OWN_LISTENER: `${host.name}:${k.internalPort}`,
                         INTERNAL_BOOTSTRAP: internalBootstrap(config),
                     },
                 ];
@@ -266,6 +347,8 @@ export function renderStep(name: StepName, role: Role, ctx: ProvisionContext): R
                     {
                         TOPIC: k.topic.name,
                         PARTITIONS: k.topic.partitions,
+                        REPLICATION_FACTOR: config.topology.replicationFactor,
+                        BROKERS: config.topology.brokers.length,
                         RETENTION_MS: k.topic.retentionHours * 3600 * 1000,
                         INTERNAL_BOOTSTRAP: internalBootstrap(config),
                     },
@@ -292,6 +375,6 @@ export function renderUninstall(config: LabConfig, purgeData: boolean): string {
 }
 
 /** All steps of a host, rendered. */
-export function renderHostSteps(role: Role, ctx: ProvisionContext): RenderedStep[] {
-    return stepsFor(role, ctx.dataDevices.length > 0).map((s) => renderStep(s, role, ctx));
+export function renderHostSteps(hostName: string, ctx: ProvisionContext): RenderedStep[] {
+    return stepsFor(ctx.config, hostName, ctx.dataDevices.length > 0).map((s) => renderStep(s, hostName, ctx));
 }

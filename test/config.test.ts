@@ -52,8 +52,13 @@ const bad: [string, RawConfig, RegExp][] = [
     ["two listeners on one port", { kafkaExternalPort: "9092" }, /kafkaExternalPort and kafka-lab:kafkaPort are both 9092/],
     ["0.0.0.0/0 for ZooKeeper", { zookeeperCidrs: ["0.0.0.0/0"] }, /zookeeperCidrs\[0\] "0.0.0.0\/0" reaches beyond private address space; ZooKeeper must never be open to the internet/],
     ["a public range for ZooKeeper", { zookeeperCidrs: ["8.8.8.0/24"] }, /ZooKeeper must never be open to the internet/],
-    ["Kafka 4.x", { kafkaVersion: "4.0.0" }, /kafkaVersion is "4.0.0" \(Kafka 4.x removed ZooKeeper mode\); allowed: a 3.x.y release/],
-    ["Kafka 2.x", { kafkaVersion: "2.8.2" }, /kafkaVersion is "2.8.2" \(not a Kafka 3.x release\)/],
+    ["ZooKeeper mode on Kafka 4.x", { kafkaVersion: "4.4.0", metadata: "zookeeper" }, /kafka-lab:metadata is zookeeper, but Kafka 4.4.0 has no ZooKeeper mode; allowed with 4.x: kraft/],
+    ["Scala 2.12 on Kafka 4.x", { kafkaVersion: "4.4.0", scalaVersion: "2.12" }, /kafka-lab:scalaVersion is 2.12, but Kafka 4.4.0 is built for Scala 2.13 only/],
+    ["no brokers", { brokers: "0" }, /kafka-lab:brokers is "0"; allowed: a broker count, a whole number from 1 to 9/],
+    ["ten brokers", { brokers: "10" }, /kafka-lab:brokers is "10"; allowed: a broker count, a whole number from 1 to 9/],
+    ["an unknown metadata mode", { metadata: "etcd" }, /kafka-lab:metadata is "etcd"; allowed: zookeeper, kraft/],
+    ["subnets for three zones outside the VPC", { brokers: "3", vpcCidr: "10.42.0.0/23", subnetCidr: "10.42.1.0/24" }, /leaves no room in kafka-lab:vpcCidr 10.42.0.0\/23 for the 3 zone subnets of 3 brokers \(the last would be 10.42.3.0\/24\)/],
+    ["Kafka 2.x", { kafkaVersion: "2.8.2" }, /kafkaVersion is "2.8.2"; allowed: a 3.x.y release \(ZooKeeper or KRaft\) or a 4.x.y release \(KRaft\)/],
     ["an unknown Scala build", { scalaVersion: "3" }, /scalaVersion is "3"; allowed: 2.13, 2.12/],
     ["an unknown target", { target: "gcp" }, /kafka-lab:target is "gcp"; allowed: local, aws/],
     ["a bad heap", { brokerHeap: "lots" }, /brokerHeap is "lots"; allowed: a JVM heap size such as 512m or 1g/],
@@ -64,7 +69,7 @@ const bad: [string, RawConfig, RegExp][] = [
     ["a bad checksum", { artifactSha512: "abc" }, /artifactSha512 must be 128 hexadecimal digits/],
     ["a typo in a key", { adminCidr: ["1.2.3.4/32"] }, /kafka-lab:adminCidr is not a known key \(did you mean kafka-lab:adminCidrs\?\)/],
     ["no admin CIDRs on AWS", { adminCidrs: [] }, /adminCidrs is empty/],
-    ["a VPC without its subnet", { vpcId: "vpc-0123456789abcdef0" }, /vpcId and kafka-lab:subnetId go together/],
+    ["a VPC without its subnet", { vpcId: "vpc-0123456789abcdef0" }, /vpcId and kafka-lab:subnetId \(or kafka-lab:subnetIds\) go together/],
     ["a subnet outside the VPC", { vpcCidr: "10.1.0.0/16", subnetCidr: "10.2.1.0/24" }, /subnetCidr 10.2.1.0\/24 is not inside kafka-lab:vpcCidr 10.1.0.0\/16/],
     ["a public key without its private key", { sshPublicKey: "ssh-ed25519 AAAAC3Nza" }, /sshPublicKey is set but kafka-lab:sshPrivateKey is not/],
     ["a local-only key on AWS", { bridge: "br0" }, /kafka-lab:bridge applies only to target local/],
@@ -82,7 +87,7 @@ test("a missing AWS region is a clear error with the command that fixes it", (t)
 });
 
 test("every problem is reported at once", (t) => {
-    const message = problemsOf(() => aws({ imageFamily: "x", kafkaPort: "0", kafkaVersion: "4.1.0" }));
+    const message = problemsOf(() => aws({ imageFamily: "x", kafkaPort: "0", kafkaVersion: "2.1.0" }));
     t.is(message.split("\n").filter((l) => l.startsWith("  - ")).length, 3);
     t.regex(message, /nothing was created/);
 });
@@ -157,7 +162,9 @@ test("existing target: three machines by address or host name, the public addres
 const badExisting: [string, RawConfig, RegExp][] = [
     ["a missing role", { producerAddress: "" }, /kafka-lab:producerAddress is not set; the existing target needs the address of each of broker, producer and consumer/],
     ["a malformed address", { brokerAddress: "192.168.56.300" }, /kafka-lab:brokerAddress "192.168.56.300" is neither an IPv4 address nor a host name/],
-    ["two roles on one address", { consumerAddress: "192.168.56.12" }, /three different addresses/],
+    ["two roles on one address", { consumerAddress: "192.168.56.12" }, /the machines need different addresses/],
+    ["a cluster without its brokers' addresses", { brokers: "3" }, /kafka-lab:brokerAddresses lists 0 address\(es\) for 3 brokers; allowed: one per broker, in order/],
+    ["a rack on some brokers but not all", { brokers: "3", brokerAddress: "", brokerAddresses: ["192.168.56.21", "192.168.56.22", "192.168.56.23"], racks: ["r1", "r2"] }, /kafka-lab:racks names 2 rack\(s\) for 3 broker\(s\); allowed: a rack for every broker, in order, or none/],
     ["no user", { sshUser: "" }, /kafka-lab:sshUser is not set/],
     ["no key", { sshPrivateKeyPath: "" }, /no SSH key: set kafka-lab:sshPrivateKeyPath to a key file, or kafka-lab:sshPrivateKey as a secret/],
     ["an unreadable key", { sshPrivateKeyPath: "/nonexistent/key" }, /kafka-lab:sshPrivateKeyPath \/nonexistent\/key cannot be read: ENOENT/],
@@ -175,4 +182,44 @@ for (const [what, extra, expected] of badExisting) {
 
 test("keys of the existing target are refused elsewhere", (t) => {
     t.regex(problemsOf(() => aws({ sshUser: "admin" })), /kafka-lab:sshUser applies only to target existing, but target is aws/);
+});
+
+test("a cluster: broker1..N, KRaft controllers or a ZooKeeper ensemble on the first three, replication to match", (t) => {
+    const kraft = validateConfig({ brokers: "4", kafkaVersion: "4.4.0" }, { stack: "local", cacheDir: "/c" });
+    t.is(kraft.topology.metadata, "kraft", "4.x means KRaft");
+    t.deepEqual(kraft.topology.hosts.map((h) => [h.name, h.roles.join("+"), h.nodeId ?? null]), [
+        ["broker1", "broker+controller", 1],
+        ["broker2", "broker+controller", 2],
+        ["broker3", "broker+controller", 3],
+        ["broker4", "broker", 4],
+        ["producer", "producer", null],
+        ["consumer", "consumer", null],
+    ]);
+    t.deepEqual([kraft.topology.replicationFactor, kraft.topology.minInsyncReplicas], [3, 2]);
+    t.deepEqual(kraft.local!.addresses, { broker1: "10.77.0.21", broker2: "10.77.0.22", broker3: "10.77.0.23", broker4: "10.77.0.24", producer: "10.77.0.12", consumer: "10.77.0.13" });
+
+    const ensemble = validateConfig({ brokers: "3" }, { stack: "local", cacheDir: "/c" });
+    t.is(ensemble.topology.metadata, "zookeeper", "3.9 keeps the guide's ZooKeeper mode");
+    t.deepEqual(ensemble.topology.zookeepers.map((z) => [z.name, z.zookeeperId]), [["broker1", 1], ["broker2", 2], ["broker3", 3]]);
+
+    const two = validateConfig({ brokers: "2", racks: ["a", "b"] }, { stack: "local", cacheDir: "/c" });
+    t.deepEqual([two.topology.zookeepers.length, two.topology.replicationFactor, two.topology.minInsyncReplicas], [1, 2, 1]);
+    t.deepEqual(two.topology.brokers.map((b) => b.rack), ["a", "b"]);
+
+    const one = validateConfig({}, { stack: "local", cacheDir: "/c" });
+    t.deepEqual(one.topology.hosts.map((h) => h.name), ["broker", "producer", "consumer"], "the guide's lab is the cluster with one broker");
+    t.deepEqual([one.topology.replicationFactor, one.topology.minInsyncReplicas], [1, 1]);
+});
+
+test("a cluster the local host cannot hold is refused, naming the key and what the host has", (t) => {
+    const message = problemsOf(() => validateConfig({ brokers: "9", brokerHeap: "2g" }, { stack: "local", cacheDir: "/c", hostMemoryBytes: 8 * 1024 ** 3 }));
+    t.regex(message, /kafka-lab:brokers 9 needs about \d+ MiB .* more than half of this host's 8192 MiB; allowed here: fewer brokers or smaller heaps/);
+    t.notThrows(() => validateConfig({ brokers: "3", brokerHeap: "512m" }, { stack: "local", cacheDir: "/c", hostMemoryBytes: 16 * 1024 ** 3 }));
+});
+
+test("existing target: a cluster's brokers are listed in order", (t) => {
+    const c = existing({ brokers: "3", brokerAddress: "", brokerPublicAddress: "", brokerAddresses: ["192.168.56.21", "192.168.56.22", "192.168.56.23"], racks: ["r1", "r2", "r3"] });
+    t.deepEqual(Object.keys(c.existing!.hosts), ["broker1", "broker2", "broker3", "producer", "consumer"]);
+    t.deepEqual(c.existing!.hosts.broker3, { address: "192.168.56.23", publicAddress: "192.168.56.23" });
+    t.deepEqual(c.topology.brokers.map((b) => b.rack), ["r1", "r2", "r3"]);
 });

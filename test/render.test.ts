@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseSha512File } from "../src/artifact";
 import { validateConfig } from "../src/config";
-import { ROLES } from "../src/machines";
+// The guide's lab: one broker, and the two client machines.
+const ROLES = ["broker", "producer", "consumer"] as const;
 import {
     LabAddresses,
     ProvisionContext,
@@ -34,7 +35,7 @@ const config = validateConfig(
     { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] },
     { stack: "dev", awsRegion: "eu-west-1" },
 );
-const ctx: ProvisionContext = { config, addresses, artifactSha512: "", dataDevices: ["/dev/sdf"] };
+const ctx: ProvisionContext = { config, addresses, artifactSha512: "", dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
 
 /** key=value lines of a .properties file; comments and blank lines skipped, duplicates rejected. */
 function parseProperties(text: string): Record<string, string> {
@@ -93,7 +94,7 @@ test("/etc/hosts block lists the three machines by private address, between mark
 });
 
 test("server.properties: two listeners advertised for inside and outside, persistent log.dirs, ZooKeeper, broker id", (t) => {
-    const p = parseProperties(renderServerProperties(config, addresses));
+    const p = parseProperties(renderServerProperties(config, "broker", addresses));
     t.is(p["broker.id"], "1");
     t.is(p["listeners"], "INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:9094");
     t.is(p["advertised.listeners"], "INTERNAL://broker:9092,EXTERNAL://198.51.100.7:9094");
@@ -117,7 +118,7 @@ test("zookeeper.properties: data under the persistent data dir, the configured p
 
 test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka user, enabled at boot, heap and limits set", (t) => {
     const zk = parseUnit(renderZookeeperUnit(config));
-    const kafka = parseUnit(renderKafkaUnit(config));
+    const kafka = parseUnit(renderKafkaUnit(config, "broker"));
     t.deepEqual(kafka.Unit.Requires, ["zookeeper.service"]);
     t.true(kafka.Unit.After[0].split(/\s+/).includes("zookeeper.service"));
     for (const unit of [zk, kafka]) {
@@ -137,7 +138,7 @@ test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka use
 });
 
 test("a grown data volume (AWS) re-runs the mount step, which grows the filesystem; nothing else re-runs", (t) => {
-    const grown = { ...ctx, config: { ...config, aws: { ...config.aws!, dataVolumeGiB: 50 } } };
+    const grown = { ...ctx, dataVolumeGiB: 50 };
     t.deepEqual(changed(fingerprints(ctx), fingerprints(grown)), ["broker-data-volume"]);
     const script = renderStep("data-volume", "broker", grown).script;
     t.regex(script, /^DATA_SIZE_GIB='50'$/m);
@@ -186,10 +187,10 @@ test("firewalld zone file is well-formed and carries exactly the computed rules"
 });
 
 test("steps run in the documented order; the checksum is verified before anything is installed", (t) => {
-    t.deepEqual(stepsFor("broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "kafka-broker", "topic"]);
-    t.deepEqual(stepsFor("broker", false).includes("data-volume"), false);
-    t.deepEqual(stepsFor("producer", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "install-kafka", "clients"]);
-    t.deepEqual(stepsFor("consumer", false), stepsFor("producer", true));
+    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "kafka-broker", "topic"]);
+    t.deepEqual(stepsFor(config, "broker", false).includes("data-volume"), false);
+    t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "install-kafka", "clients"]);
+    t.deepEqual(stepsFor(config, "consumer", false), stepsFor(config, "producer", false));
 });
 
 test("every rendered step script is valid bash", (t) => {

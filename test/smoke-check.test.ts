@@ -15,8 +15,9 @@ let lib: {
     parseConsumed(text: string): any[];
     checkExactlyOnce(expected: Record<string, unknown>, consumed: any[], runId: string): Check;
     formatTable(rows: any[]): string;
+    parseTopicDescription(text: string): { partition: number; leader: number; replicas: number[]; isr: number[] }[];
 };
-let stack: { parseStackOutputs(json: string): any };
+let stack: { parseStackOutputs(json: string): any; brokerHosts(outputs: any): string[]; labHosts(outputs: any): string[] };
 test.before(async () => {
     lib = await import("../scripts/lib/smoke-check.mjs" as string);
     stack = await import("../scripts/lib/stack.mjs" as string);
@@ -90,4 +91,28 @@ test("stack outputs: a stack missing outputs or the secret key is refused with a
     t.throws(() => stack.parseStackOutputs("{}"), { message: /no output hosts, bootstrapServers, internalBootstrapServers, sshUser, sshPrivateKey, topic: is it deployed/ });
     t.throws(() => stack.parseStackOutputs(JSON.stringify({ ...full, sshPrivateKey: "[secret]" })), { message: /--show-secrets/ });
     t.throws(() => stack.parseStackOutputs(JSON.stringify({ ...full, hosts: { ...hosts, consumer: {} } })), { message: /hosts.consumer lacks/ });
+});
+
+test("a topic's description: leader, replicas and in-sync replicas of each partition, in 3.9's and 4.x's layouts", (t) => {
+    const text = [
+        "Topic: smoke\tTopicId: abc\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: min.insync.replicas=2",
+        "\tTopic: smoke\tPartition: 0\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3,1",
+        "\tTopic: smoke\tPartition: 1\tLeader: 3\tReplicas: 3,1,2\tIsr: 3,1\tElr: \tLastKnownElr: ",
+        "\tTopic: smoke\tPartition: 2\tLeader: -1\tReplicas: 1,2,3\tIsr: ",
+    ].join("\n");
+    t.deepEqual(lib.parseTopicDescription(text), [
+        { partition: 0, leader: 2, replicas: [2, 3, 1], isr: [2, 3, 1] },
+        { partition: 1, leader: 3, replicas: [3, 1, 2], isr: [3, 1] },
+        { partition: 2, leader: -1, replicas: [1, 2, 3], isr: [] },
+    ]);
+});
+
+test("stack outputs of a cluster: its brokers in node id order, every host required", (t) => {
+    const host = { publicIp: "a", privateIp: "a" };
+    const hosts = { broker10: host, broker2: host, broker1: host, producer: host, consumer: host };
+    const full = { hosts, bootstrapServers: "a:9094", internalBootstrapServers: "broker1:9092", sshUser: "u", sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n", topic: "test" };
+    const o = stack.parseStackOutputs(JSON.stringify(full));
+    t.deepEqual(stack.brokerHosts(o), ["broker1", "broker2", "broker10"]);
+    t.deepEqual(stack.labHosts(o), ["broker1", "broker2", "broker10", "producer", "consumer"]);
+    t.throws(() => stack.parseStackOutputs(JSON.stringify({ ...full, hosts: { producer: host, consumer: host } })), { message: /names no broker/ });
 });

@@ -60,3 +60,12 @@ export function formatTable(rows) {
     const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
     return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
+
+/** The partitions of `kafka-topics.sh --describe`: leader, replicas and in-sync replicas by broker id. */
+export function parseTopicDescription(text) {
+    const ids = (field, line) => (new RegExp(`\\b${field}: *([\\d,]*)`).exec(line)?.[1] ?? "").split(",").filter(Boolean).map(Number);
+    return text
+        .split("\n")
+        .filter((l) => /\bPartition: *\d+/.test(l))
+        .map((l) => ({ partition: Number(/\bPartition: *(\d+)/.exec(l)[1]), leader: Number(/\bLeader: *(-?\d+)/.exec(l)[1]), replicas: ids("Replicas", l), isr: ids("Isr", l) }));
+}

@@ -6,7 +6,20 @@ import path from "node:path";
 import { $ } from "zx";
 
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
-export const ROLES = ["broker", "producer", "consumer"];
+/** The client machines; the brokers are `broker`, or broker1..N in a cluster. */
+export const CLIENT_HOSTS = ["producer", "consumer"];
+
+/** The stack's broker hosts, in node id order: ["broker"], or ["broker1", ..., "brokerN"]. */
+export function brokerHosts(outputs) {
+    return Object.keys(outputs.hosts)
+        .filter((h) => /^broker\d*$/.test(h))
+        .sort((a, b) => Number(a.slice(6) || 0) - Number(b.slice(6) || 0));
+}
+
+/** Every host of the stack: its brokers, then producer and consumer. */
+export function labHosts(outputs) {
+    return [...brokerHosts(outputs), ...CLIENT_HOSTS];
+}
 
 /**
  * Runs Pulumi: the project's own build through scripts/pulumi.sh, or the CLI named by KAFKA_LAB_PULUMI
@@ -23,9 +36,10 @@ export function parseStackOutputs(json) {
     const o = typeof json === "string" ? JSON.parse(json) : json;
     const missing = ["hosts", "bootstrapServers", "internalBootstrapServers", "sshUser", "sshPrivateKey", "topic"].filter((k) => o[k] === undefined);
     if (missing.length) throw new Error(`the stack has no output ${missing.join(", ")}: is it deployed? (pulumi up)`);
-    for (const role of ROLES) {
-        const h = o.hosts[role];
-        if (!h || !h.publicIp || !h.privateIp) throw new Error(`the stack output hosts.${role} lacks publicIp/privateIp`);
+    if (!brokerHosts(o).length) throw new Error("the stack output hosts names no broker");
+    for (const name of labHosts(o)) {
+        const h = o.hosts[name];
+        if (!h || !h.publicIp || !h.privateIp) throw new Error(`the stack output hosts.${name} lacks publicIp/privateIp`);
     }
     if (typeof o.sshPrivateKey !== "string" || !o.sshPrivateKey.includes("PRIVATE KEY")) {
         throw new Error("the stack output sshPrivateKey is not a private key (read outputs with --show-secrets)");
@@ -48,7 +62,7 @@ export function keyFile(outputs) {
     return file;
 }
 
-export function sshArgs(outputs, key, role) {
+export function sshArgs(outputs, key, host) {
     return [
         "-i", key,
         "-o", "BatchMode=yes",
@@ -56,11 +70,11 @@ export function sshArgs(outputs, key, role) {
         "-o", "UserKnownHostsFile=/dev/null",
         "-o", "LogLevel=ERROR",
         "-o", "ConnectTimeout=10",
-        `${outputs.sshUser}@${outputs.hosts[role].publicIp}`,
+        `${outputs.sshUser}@${outputs.hosts[host].publicIp}`,
     ];
 }
 
 /** Runs a command on a lab machine. Never hangs: the timeout ends it. */
-export function ssh(outputs, key, role, command, { timeout = "60s", input, nothrow = false } = {}) {
-    return $({ quiet: true, timeout, input, nothrow })`ssh ${sshArgs(outputs, key, role)} ${command}`;
+export function ssh(outputs, key, host, command, { timeout = "60s", input, nothrow = false } = {}) {
+    return $({ quiet: true, timeout, input, nothrow })`ssh ${sshArgs(outputs, key, host)} ${command}`;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # kafka-dist.sh <kafka-version> <scala-version> [out-dir]
 #
-# Builds a ZooKeeper-era (3.x) Kafka distribution from Maven Central artifacts,
-# laid out like the Apache binary tarball:
+# Builds a Kafka distribution from Maven Central artifacts, laid out like the
+# Apache binary tarball: 3.x with ZooKeeper (log4j 1 via reload4j), or 4.x,
+# KRaft only (log4j2 with YAML config, Scala 2.13 only; tested with 4.4.0):
 #
 #   <out-dir>/kafka_<scala>-<version>.tgz          top dir kafka_<scala>-<version>/{bin,libs,config}
 #   <out-dir>/kafka_<scala>-<version>.tgz.sha512   "gpg --print-md SHA512" layout
@@ -25,12 +26,23 @@ kafka_version=$1
 scala_version=$2
 out_dir=${3:-${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}/dist}
 
-[[ $kafka_version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "kafka version must look like 3.9.2, got '$kafka_version'"
+[[ $kafka_version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "kafka version must look like 3.9.2 or 4.1.2, got '$kafka_version'"
 [[ $scala_version =~ ^2\.1[23]$ ]] || die "scala version must be 2.12 or 2.13, got '$scala_version'"
-[ "${kafka_version%%.*}" -lt 4 ] || die "Kafka $kafka_version has no ZooKeeper mode; this recipe builds 3.x only"
+major=${kafka_version%%.*}
+[ "$major" -le 4 ] || die "Kafka $kafka_version: this recipe builds 3.x (ZooKeeper) and 4.x (KRaft) only"
+kraft=0
+if [ "$major" -ge 4 ]; then
+  kraft=1
+  [ "$scala_version" = 2.13 ] || die "Kafka $kafka_version is published for Scala 2.13 only (Scala 2.12 builds ended with 3.9); use 2.13"
+fi
 
-# Logging backend: slf4j-reload4j must match the slf4j-api that Kafka brings (1.7.x for 3.x).
+# Logging backend. 3.x: slf4j-reload4j, matched to the slf4j-api that Kafka brings
+# (1.7.x). 4.x: log4j2 (log4j-api, log4j-core, the slf4j binding, and
+# jackson-dataformat-yaml for the YAML config), at the versions the release's POMs
+# bring (kafka-server declares log4j-api/-core from 4.1 on); 4.0.x declares log4j2
+# compile-only, so it gets log4j2_default, the version 4.0 ships.
 slf4j_version=1.7.36
+log4j2_default=2.24.3
 dependency_plugin_version=3.8.1
 # Fixed timestamp for every tar entry, so identical inputs give an identical tgz.
 tar_mtime=1704067200
@@ -103,9 +115,9 @@ dist=$work/$name
 mkdir -p "$dist/bin" "$dist/libs" "$dist/config" "$work/mvn"
 
 # ---------------------------------------------------------------------------
-# libs/: the broker (kafka_<scala>, which brings ZooKeeper), the command-line
-# tools (kafka-tools) and the reload4j logging backend, with runtime deps.
-write_pom() { # <slf4j-version>
+# libs/: the broker (kafka_<scala>, which brings ZooKeeper in 3.x), the command-line
+# tools (kafka-tools) and the logging backend, with runtime deps.
+write_pom() { # <backend dependency XML>
   cat > "$work/mvn/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -117,7 +129,7 @@ write_pom() { # <slf4j-version>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_${scala_version}</artifactId><version>${kafka_version}</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>${kafka_version}</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$1</version></dependency>
+$1
   </dependencies>
   <build><pluginManagement><plugins><plugin>
     <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>${dependency_plugin_version}</version>
@@ -135,15 +147,47 @@ copy_libs() {
     || die "Maven could not resolve Kafka $kafka_version (Scala $scala_version)"
 }
 
+dep() { # <groupId> <artifactId> <version>
+  printf '    <dependency><groupId>%s</groupId><artifactId>%s</artifactId><version>%s</version></dependency>\n' "$@"
+}
+lib_version() { # <artifactId> -> version of libs/<artifactId>-<version>.jar, or nothing
+  local jar
+  jar=$(cd "$dist/libs" && ls -- "$1"-[0-9]*.jar 2>/dev/null | head -n1)
+  [ -z "$jar" ] || { jar=${jar#"$1"-}; printf '%s\n' "${jar%.jar}"; }
+}
+
 log "resolving libs with Maven"
-write_pom "$slf4j_version"
-copy_libs
-api_jar=$(cd "$dist/libs" && ls slf4j-api-*.jar 2>/dev/null | head -n1)
-api_version=${api_jar#slf4j-api-}; api_version=${api_version%.jar}
-if [ -n "$api_version" ] && [ "$api_version" != "$slf4j_version" ]; then
-  log "slf4j-api is $api_version here; matching slf4j-reload4j to it"
-  write_pom "$api_version"
+if [ "$kraft" = 0 ]; then
+  write_pom "$(dep org.slf4j slf4j-reload4j "$slf4j_version")"
   copy_libs
+  api_version=$(lib_version slf4j-api)
+  if [ -n "$api_version" ] && [ "$api_version" != "$slf4j_version" ]; then
+    log "slf4j-api is $api_version here; matching slf4j-reload4j to it"
+    write_pom "$(dep org.slf4j slf4j-reload4j "$api_version")"
+    copy_libs
+  fi
+else
+  # First what Kafka brings by itself, then the backend at the versions found there.
+  write_pom ""
+  copy_libs
+  api_version=$(lib_version slf4j-api)
+  [ -n "$api_version" ] || die "Kafka $kafka_version brings no slf4j-api"
+  log4j2_version=$(lib_version log4j-api)
+  log4j2_version=${log4j2_version:-$log4j2_default}
+  jackson_version=$(lib_version jackson-dataformat-yaml)
+  jackson_version=${jackson_version:-$(lib_version jackson-databind)}
+  [ -n "$jackson_version" ] || die "Kafka $kafka_version brings no jackson-databind"
+  case $api_version in
+    1.*) binding=log4j-slf4j-impl ;;   # slf4j 1.7.x
+    *) binding=log4j-slf4j2-impl ;;    # slf4j 2.x
+  esac
+  log "backend: log4j2 $log4j2_version ($binding for slf4j-api $api_version), jackson-dataformat-yaml $jackson_version"
+  write_pom "$(dep org.apache.logging.log4j log4j-api "$log4j2_version"
+               dep org.apache.logging.log4j log4j-core "$log4j2_version"
+               dep org.apache.logging.log4j "$binding" "$log4j2_version"
+               dep com.fasterxml.jackson.dataformat jackson-dataformat-yaml "$jackson_version")"
+  copy_libs
+  [ "$(lib_version slf4j-api)" = "$api_version" ] || die "slf4j-api changed to $(lib_version slf4j-api) with the log4j2 backend"
 fi
 [ -f "$dist/libs/kafka_${scala_version}-${kafka_version}.jar" ] || die "kafka_${scala_version}-${kafka_version}.jar missing from libs"
 
@@ -185,7 +229,7 @@ cat > "$dist/bin/kafka-run-class.sh" <<'EOF'
 # kafka-run-class.sh [-name NAME] [-loggc] [-tools] CLASS [ARGS...]
 # Runs CLASS in the foreground with this distribution's libs/* on the classpath.
 #   -name NAME  names the GC log file (NAME-gc.log)     -loggc  enable GC logging
-#   -tools      command-line tool: tools-log4j.properties (WARN to stderr), 512M heap
+#   -tools      command-line tool: @TOOLS_LOG_CONFIG@ (WARN to stderr), 512M heap
 # Environment: JAVA_HOME, KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_GC_LOG_OPTS,
 #   KAFKA_LOG4J_OPTS, LOG_DIR (kafka.logs.dir), JMX_PORT, KAFKA_JMX_OPTS, KAFKA_OPTS, CLASSPATH
 set -f
@@ -219,9 +263,9 @@ set -- "-Dkafka.logs.dir=$LOG_DIR" "$@"
 if [ -n "$KAFKA_LOG4J_OPTS" ]; then
   set -- $KAFKA_LOG4J_OPTS "$@"
 elif [ -n "$tools" ]; then
-  set -- "-Dlog4j.configuration=file:$base_dir/config/tools-log4j.properties" "$@"
+  set -- "@LOG_CONFIG_OPTION@$base_dir/config/@TOOLS_LOG_CONFIG@" "$@"
 else
-  set -- "-Dlog4j.configuration=file:$base_dir/config/log4j.properties" "$@"
+  set -- "@LOG_CONFIG_OPTION@$base_dir/config/@LOG_CONFIG@" "$@"
 fi
 if [ -n "$JMX_PORT" ] && [ -z "$tools" ]; then
   set -- ${KAFKA_JMX_OPTS:--Dcom.sun.management.jmxremote -Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false} \
@@ -244,6 +288,13 @@ else
 fi
 exec "$JAVA" "$@"
 EOF
+if [ "$kraft" = 0 ]; then
+  log_option=-Dlog4j.configuration=file: log_config=log4j.properties tools_log_config=tools-log4j.properties
+else
+  log_option=-Dlog4j2.configurationFile= log_config=log4j2.yaml tools_log_config=tools-log4j2.yaml
+fi
+sed -i -e "s|@LOG_CONFIG_OPTION@|$log_option|g" -e "s|@TOOLS_LOG_CONFIG@|$tools_log_config|g" \
+  -e "s|@LOG_CONFIG@|$log_config|g" "$dist/bin/kafka-run-class.sh"
 
 write_start() { # <script> <usage> <default-heap> <jvm-name> <class>
   cat > "$dist/bin/$1" <<EOF
@@ -262,12 +313,17 @@ write_stop() { # <script> <class> <what>
 #!/bin/sh
 # $1 [SIGNAL]
 # Sends SIGNAL (default TERM) to every java process whose main class is
-# $2; after TERM, waits up to STOP_TIMEOUT seconds (default 30) for them to exit.
+# $2,
+# in this PID namespace only (a host also sees the processes of its containers:
+# those are left alone); after TERM, waits up to STOP_TIMEOUT seconds (default 30)
+# for them to exit.
 main=$2
 EOF
   cat >> "$dist/bin/$1" <<'EOF'
 sig=${1:-TERM} pids=''
+ns=$(readlink /proc/self/ns/pid 2>/dev/null)
 for d in /proc/[0-9]*; do
+  [ -z "$ns" ] || [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$ns" ] || continue
   args=$(tr '\000' '\n' 2>/dev/null < "$d/cmdline") || continue
   argv0=$(printf '%s\n' "$args" | head -n1)
   case $argv0 in *java) ;; *) continue ;; esac
@@ -302,7 +358,7 @@ EOF
 
 declare -A class_of
 class_of[kafka-server-start.sh]=$(pick_class kafka.Kafka)
-class_of[zookeeper-server-start.sh]=$(pick_class org.apache.zookeeper.server.quorum.QuorumPeerMain)
+[ "$kraft" = 1 ] || class_of[zookeeper-server-start.sh]=$(pick_class org.apache.zookeeper.server.quorum.QuorumPeerMain)
 class_of[kafka-topics.sh]=$(pick_class org.apache.kafka.tools.TopicCommand kafka.admin.TopicCommand)
 class_of[kafka-console-producer.sh]=$(pick_class org.apache.kafka.tools.ConsoleProducer kafka.tools.ConsoleProducer)
 class_of[kafka-console-consumer.sh]=$(pick_class org.apache.kafka.tools.consumer.ConsoleConsumer kafka.tools.ConsoleConsumer)
@@ -311,22 +367,33 @@ class_of[kafka-producer-perf-test.sh]=$(pick_class org.apache.kafka.tools.Produc
 class_of[kafka-consumer-perf-test.sh]=$(pick_class org.apache.kafka.tools.ConsumerPerformance kafka.tools.ConsumerPerformance)
 class_of[kafka-broker-api-versions.sh]=$(pick_class org.apache.kafka.tools.BrokerApiVersionsCommand kafka.admin.BrokerApiVersionsCommand)
 class_of[kafka-configs.sh]=$(pick_class org.apache.kafka.tools.ConfigCommand kafka.admin.ConfigCommand)
-class_of[zookeeper-shell.sh]=$(pick_class org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka org.apache.zookeeper.ZooKeeperMain)
+tools=(kafka-topics.sh kafka-console-producer.sh kafka-console-consumer.sh kafka-consumer-groups.sh
+       kafka-producer-perf-test.sh kafka-consumer-perf-test.sh kafka-broker-api-versions.sh kafka-configs.sh)
+if [ "$kraft" = 0 ]; then
+  class_of[zookeeper-shell.sh]=$(pick_class org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka org.apache.zookeeper.ZooKeeperMain)
+else
+  # KRaft: format the log dirs, inspect the quorum, features and ACLs.
+  class_of[kafka-storage.sh]=$(pick_class kafka.tools.StorageTool org.apache.kafka.tools.StorageTool)
+  class_of[kafka-metadata-quorum.sh]=$(pick_class org.apache.kafka.tools.MetadataQuorumCommand)
+  class_of[kafka-features.sh]=$(pick_class org.apache.kafka.tools.FeatureCommand)
+  class_of[kafka-acls.sh]=$(pick_class org.apache.kafka.tools.AclCommand kafka.admin.AclCommand)
+  tools+=(kafka-storage.sh kafka-metadata-quorum.sh kafka-features.sh kafka-acls.sh)
+fi
 
 write_start kafka-server-start.sh "server.properties [--override property=value]..." "-Xmx1G -Xms1G" kafkaServer "${class_of[kafka-server-start.sh]}"
-write_start zookeeper-server-start.sh "zookeeper.properties" "-Xmx512M -Xms512M" zookeeper "${class_of[zookeeper-server-start.sh]}"
+[ "$kraft" = 1 ] || write_start zookeeper-server-start.sh "zookeeper.properties" "-Xmx512M -Xms512M" zookeeper "${class_of[zookeeper-server-start.sh]}"
 write_stop kafka-server-stop.sh "${class_of[kafka-server-start.sh]}" "kafka server"
-write_stop zookeeper-server-stop.sh "${class_of[zookeeper-server-start.sh]}" "zookeeper server"
-for s in kafka-topics.sh kafka-console-producer.sh kafka-console-consumer.sh kafka-consumer-groups.sh \
-         kafka-producer-perf-test.sh kafka-consumer-perf-test.sh kafka-broker-api-versions.sh kafka-configs.sh; do
+[ "$kraft" = 1 ] || write_stop zookeeper-server-stop.sh "${class_of[zookeeper-server-start.sh]}" "zookeeper server"
+for s in "${tools[@]}"; do
   write_tool "$s" "${class_of[$s]}"
 done
 # zookeeper-shell.sh HOST:PORT [COMMAND...]
-write_tool zookeeper-shell.sh "${class_of[zookeeper-shell.sh]}" -server
+[ "$kraft" = 1 ] || write_tool zookeeper-shell.sh "${class_of[zookeeper-shell.sh]}" -server
 chmod 0755 "$dist"/bin/*.sh
 
 # ---------------------------------------------------------------------------
 # config/: tarball defaults only; deployments render their own properties.
+if [ "$kraft" = 0 ]; then
 cat > "$dist/config/server.properties" <<'EOF'
 # Single-broker defaults (ZooKeeper mode).
 broker.id=0
@@ -387,6 +454,112 @@ log4j.appender.stderr.Target=System.err
 log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
 log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
 EOF
+else
+cat > "$dist/config/server.properties" <<'EOF'
+# Single-node defaults (KRaft combined mode: broker and controller in one process).
+# Format the log dir once before the first start:
+#   bin/kafka-storage.sh format -t "$(bin/kafka-storage.sh random-uuid)" -c config/server.properties
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@localhost:9093
+listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
+advertised.listeners=PLAINTEXT://localhost:9092
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=/tmp/kraft-combined-logs
+num.network.threads=3
+num.io.threads=8
+num.partitions=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+EOF
+cat > "$dist/config/log4j2.yaml" <<'EOF'
+# Servers: INFO to stdout and to ${kafka.logs.dir}/server.log; state changes
+# and the controller to their own files.
+Configuration:
+  Properties:
+    Property:
+      - name: "kafka.logs.dir"
+        value: "."
+      - name: "logPattern"
+        value: "[%d] %p %m (%c)%n"
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "${logPattern}"
+    RollingFile:
+      - name: ServerAppender
+        fileName: "${sys:kafka.logs.dir}/server.log"
+        filePattern: "${sys:kafka.logs.dir}/server.log.%d{yyyy-MM-dd-HH}"
+        PatternLayout:
+          pattern: "${logPattern}"
+        TimeBasedTriggeringPolicy:
+          modulate: true
+          interval: 1
+      - name: StateChangeAppender
+        fileName: "${sys:kafka.logs.dir}/state-change.log"
+        filePattern: "${sys:kafka.logs.dir}/state-change.log.%d{yyyy-MM-dd-HH}"
+        PatternLayout:
+          pattern: "${logPattern}"
+        TimeBasedTriggeringPolicy:
+          modulate: true
+          interval: 1
+      - name: ControllerAppender
+        fileName: "${sys:kafka.logs.dir}/controller.log"
+        filePattern: "${sys:kafka.logs.dir}/controller.log.%d{yyyy-MM-dd-HH}"
+        PatternLayout:
+          pattern: "${logPattern}"
+        TimeBasedTriggeringPolicy:
+          modulate: true
+          interval: 1
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+        - ref: ServerAppender
+    Logger:
+      - name: state.change.logger
+        level: INFO
+        additivity: false
+        AppenderRef:
+          ref: StateChangeAppender
+      - name: kafka.controller
+        level: INFO
+        additivity: false
+        AppenderRef:
+          ref: ControllerAppender
+      - name: org.apache.kafka.controller
+        level: INFO
+        additivity: false
+        AppenderRef:
+          ref: ControllerAppender
+      - name: kafka.request.logger
+        level: WARN
+EOF
+cat > "$dist/config/tools-log4j2.yaml" <<'EOF'
+# Command-line tools: warnings and errors to stderr only.
+Configuration:
+  Appenders:
+    Console:
+      name: STDERR
+      target: SYSTEM_ERR
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: STDERR
+EOF
+fi
 
 {
   echo "kafka-lab distribution of Apache Kafka $kafka_version (Scala $scala_version), assembled from Maven Central."

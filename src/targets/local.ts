@@ -4,7 +4,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { LabConfig } from "../config";
-import { LabMachine, LabMachines, ROLES, Role } from "../machines";
+import { LabMachine, LabMachines } from "../machines";
+import { hasRole } from "../topology";
 import { shellQuote as q } from "../render";
 
 // Relative to the project directory (where Pulumi runs the program), so that a stack's delete
@@ -29,11 +30,11 @@ function hostCommand(
 }
 
 export class LocalLabMachines extends pulumi.ComponentResource implements LabMachines {
-    readonly machines: Record<Role, LabMachine>;
+    readonly machines: Record<string, LabMachine>;
     readonly sshUser = LOCAL_SSH_USER;
     readonly sshPort = 22;
     readonly sshPrivateKey: pulumi.Output<string>;
-    readonly machineCommands: Record<Role, command.local.Command>;
+    readonly machineCommands: Record<string, command.local.Command>;
 
     constructor(name: string, args: { config: LabConfig }, opts?: pulumi.ComponentResourceOptions) {
         super("kafka-lab:local:LabMachines", name, {}, opts);
@@ -66,15 +67,15 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
             { parent: this, dependsOn: [preflight] },
         );
 
-        this.machineCommands = {} as Record<Role, command.local.Command>;
-        this.machines = {} as Record<Role, LabMachine>;
-        for (const role of ROLES) {
-            const machineName = `${cfg.machinePrefix}-${role}`;
-            const address = cfg.addresses[role];
-            // Only the broker gets a data volume (a loop device mounted at the data dir inside it).
-            const volume = role === "broker" ? ` ${q(cfg.dataVolumeSize)}` : "";
+        this.machineCommands = {};
+        this.machines = {};
+        for (const host of args.config.topology.hosts) {
+            const machineName = `${cfg.machinePrefix}-${host.name}`;
+            const address = cfg.addresses[host.name];
+            // Brokers get a data volume (a loop device mounted at the data dir inside the machine).
+            const volume = hasRole(host, "broker") ? ` ${q(cfg.dataVolumeSize)}` : "";
             const machine = hostCommand(
-                `machine-${role}`,
+                `machine-${host.name}`,
                 {
                     create: `bash ${SCRIPTS}/machine.sh up ${q(machineName)} ${q(`${address}/${prefixLength}`)} ${q(cfg.bridge)} "$(ssh-keygen -y -f ${q(keyPath)})"${volume}`,
                     delete: `bash ${SCRIPTS}/machine.sh down ${q(machineName)}`,
@@ -83,11 +84,11 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
                 },
                 { parent: this, dependsOn: [network, key] },
             );
-            this.machineCommands[role] = machine;
+            this.machineCommands[host.name] = machine;
             // The address is known from config: the other machines' steps (their /etc/hosts) do not depend on
             // this machine resource, so replacing it re-runs its own steps only. A new resource id is a new
             // machine: `pulumi up --replace` on it provisions it from scratch.
-            this.machines[role] = { sshHost: machine.stdout.apply(() => address), privateIp: pulumi.output(address), publicIp: pulumi.output(address), identity: machine.id, ready: [machine] };
+            this.machines[host.name] = { sshHost: machine.stdout.apply(() => address), privateIp: pulumi.output(address), publicIp: pulumi.output(address), identity: machine.id, ready: [machine] };
         }
         this.registerOutputs({});
     }

@@ -1,0 +1,74 @@
+// The lab's topology as data, computed once from config: which hosts exist and what each one runs.
+// Rendering, provisioning and the targets read it instead of naming "broker" in code (the shape of
+// Strimzi's KafkaCluster model or cp-ansible's inventory groups). The guide's lab is the cluster with
+// one broker: hosts `broker`, `producer`, `consumer`.
+
+export type HostRole = "broker" | "controller" | "zookeeper" | "producer" | "consumer";
+export type MetadataMode = "zookeeper" | "kraft";
+
+export interface LabHost {
+    /** The hostname, and the name of the machine and of its steps: broker or broker1..N, producer, consumer. */
+    name: string;
+    roles: HostRole[];
+    /** Kafka's broker.id / node.id (1..N), on brokers. */
+    nodeId?: number;
+    /** ZooKeeper's myid (1..3), on ZooKeeper nodes. */
+    zookeeperId?: number;
+    /** broker.rack, on brokers when racks are configured. */
+    rack?: string;
+}
+
+export interface Topology {
+    metadata: MetadataMode;
+    /** Brokers first (in node id order), then producer and consumer. */
+    hosts: LabHost[];
+    brokers: LabHost[];
+    /** KRaft: the controller quorum (combined broker+controller nodes). */
+    controllers: LabHost[];
+    /** ZooKeeper mode: the ensemble's nodes. */
+    zookeepers: LabHost[];
+    /** Default for every topic the lab creates, internal ones included: min(brokers, 3). */
+    replicationFactor: number;
+    /** min(2, RF) from three brokers on, else 1: acks=all then survives one broker down. */
+    minInsyncReplicas: number;
+}
+
+/** The most brokers a lab may have: node ids and names stay one digit (broker1..broker9). */
+export const MAX_BROKERS = 9;
+
+export function brokerNames(count: number): string[] {
+    return count === 1 ? ["broker"] : Array.from({ length: count }, (_, i) => `broker${i + 1}`);
+}
+
+/** ZooKeeper mode: a three-node ensemble on the first three brokers from three brokers on, else one node. */
+export function zookeeperCount(brokers: number): number {
+    return brokers >= 3 ? 3 : 1;
+}
+
+/** KRaft: combined broker+controller nodes on the first min(N, 3) brokers. */
+export function controllerCount(brokers: number): number {
+    return Math.min(brokers, 3);
+}
+
+export function labTopology(brokers: number, metadata: MetadataMode, racks: string[] = []): Topology {
+    const brokerHosts: LabHost[] = brokerNames(brokers).map((name, i) => {
+        const roles: HostRole[] = ["broker"];
+        if (metadata === "kraft" && i < controllerCount(brokers)) roles.push("controller");
+        const zookeeperId = metadata === "zookeeper" && i < zookeeperCount(brokers) ? i + 1 : undefined;
+        if (zookeeperId) roles.push("zookeeper");
+        return { name, roles, nodeId: i + 1, zookeeperId, rack: racks[i] || undefined };
+    });
+    const hosts: LabHost[] = [...brokerHosts, { name: "producer", roles: ["producer"] }, { name: "consumer", roles: ["consumer"] }];
+    const replicationFactor = Math.min(brokers, 3);
+    return {
+        metadata,
+        hosts,
+        brokers: brokerHosts,
+        controllers: brokerHosts.filter((h) => h.roles.includes("controller")),
+        zookeepers: brokerHosts.filter((h) => h.roles.includes("zookeeper")),
+        replicationFactor,
+        minInsyncReplicas: brokers >= 3 ? Math.min(2, replicationFactor) : 1,
+    };
+}
+
+export const hasRole = (host: LabHost, role: HostRole) => host.roles.includes(role);
