@@ -336,9 +336,9 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         NODE_ID: host.nodeId!,
                         METADATA: config.topology.metadata,
                         CLUSTER_ID: ctx.clusterId,
-                        BROKERS: config.topology.brokers.length,
+                        CLUSTER: String(config.topology.brokers.length > 1),
                         OWN_LISTENER: `${host.name}:${k.internalPort}`,
-                        INTERNAL_BOOTSTRAP: internalBootstrap(config),
+                        CONTROLLER_PORT: hasRole(host, "controller") ? CONTROLLER_PORT : "",
                     },
                 ];
             case "topic":

@@ -12,6 +12,7 @@ import * as path from "path";
 import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 // The guide's lab: one broker, and the two client machines.
 const ROLES = ["broker", "producer", "consumer"] as const;
+import { KAFKA_4_VERSION } from "../src/config";
 import { firewallRules, stepsFor } from "../src/render";
 import {
     LabAccess,
@@ -464,7 +465,9 @@ e2e("invalid config and a mismatched checksum stop the real engine before any re
             t.regex(up.stdout + up.stderr, expected, stack);
             const exported = JSON.parse(pulumiCli("stack", "export", "-s", stack).stdout);
             const resources = (exported.deployment?.resources ?? []).map((r: any) => r.type);
-            t.deepEqual(resources.filter((type: string) => type !== "pulumi:pulumi:Stack" && !type.startsWith("pulumi:providers:")), [], `${stack} created nothing`);
+            // The stack reference reads the stack's own last outputs: a read, not something made.
+            const made = resources.filter((type: string) => !["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"].includes(type) && !type.startsWith("pulumi:providers:"));
+            t.deepEqual(made, [], `${stack} created nothing`);
             t.is(run("ip", ["link", "show", "kl-br9"]).status, 1, "no bridge was made");
         } finally {
             pulumiCli("stack", "rm", stack, "--yes", "--force");
@@ -555,5 +558,292 @@ e2e("npm run lab -- down removes the lab and leaves the host clean", (t) => {
     t.timeout(15 * 60 * 1000);
     t.is(npmLab("down").status, 0);
     const clean = run("bash", ["scripts/local/host-clean.sh", config.local!.bridge, config.local!.machinePrefix]);
+    t.is(clean.status, 0, clean.stderr);
+});
+
+// ---- The cluster: three brokers, KRaft on Kafka 4.x and a ZooKeeper ensemble on 3.9, each on a bridge of its own.
+
+interface ClusterLab {
+    stack: string;
+    file: string;
+    lab: LabAccess;
+    prefix: string;
+    bridge: string;
+}
+
+/** A cluster stack of the local target on its own bridge: `pulumi up`, returning its access. */
+function clusterUp(t: any, stack: string, net: string, extra: Record<string, string>): { cluster: ClusterLab; seconds: number } {
+    const file = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
+    const bridge = `kl-${stack.slice(-5)}`;
+    const lines = [
+        "config:",
+        `  kafka-lab:bridge: ${bridge}`,
+        `  kafka-lab:bridgeAddress: ${net}.1/24`,
+        `  kafka-lab:brokerAddress: ${net}.21`,
+        `  kafka-lab:producerAddress: ${net}.12`,
+        `  kafka-lab:consumerAddress: ${net}.13`,
+        "  kafka-lab:brokerHeap: 512m",
+        "  kafka-lab:zookeeperHeap: 256m",
+        ...Object.entries(extra).map(([k, v]) => `  kafka-lab:${k}: ${v}`),
+        "",
+    ];
+    fs.writeFileSync(file, lines.join("\n"));
+    pulumiCli("stack", "init", stack);
+    const started = Date.now();
+    const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+    const seconds = (Date.now() - started) / 1000;
+    t.is(up.status, 0, up.stdout.slice(-4000) + up.stderr.slice(-2000));
+    return { cluster: { stack, file, lab: labAccess(stack), prefix: `kl-${stack}`, bridge }, seconds };
+}
+
+/** Destroys the cluster's stack; returns what host-clean.sh found left of it (nothing, when all went well). */
+function clusterDown(cluster: ClusterLab) {
+    pulumiCli("destroy", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive");
+    pulumiCli("stack", "rm", cluster.stack, "--yes", "--force");
+    fs.rmSync(cluster.file, { force: true });
+    return run("bash", ["scripts/local/host-clean.sh", cluster.bridge, cluster.prefix]);
+}
+
+const clusterKafka = (cluster: ClusterLab) => `/opt/kafka/bin`;
+const underReplicated = (cluster: ClusterLab) =>
+    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --describe --under-replicated-partitions | grep -c 'Topic:' || true`, 90).trim();
+
+/** The KRaft quorum's leader, as a broker sees it. */
+function activeController(cluster: ClusterLab, asking = "broker1"): number {
+    const status = onMachine(cluster.lab, asking, `${clusterKafka(cluster)}/kafka-metadata-quorum.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} describe --status`, 90);
+    return Number(/LeaderId:\s*(\d+)/.exec(status)![1]);
+}
+
+/** Pull the plug on a lab machine, then boot it again; returns how to boot it. */
+function killMachine(cluster: ClusterLab, host: string) {
+    const r = run("bash", ["scripts/local/machine.sh", "kill", `${cluster.prefix}-${host}`]);
+    if (r.status !== 0) throw new Error(`kill ${host}: ${r.stderr}`);
+    const address = cluster.lab.outputs.hosts[host].privateIp;
+    const key = run("ssh-keygen", ["-y", "-f", cluster.lab.keyPath]).stdout.trim();
+    return () => {
+        const up = run("bash", ["scripts/local/machine.sh", "up", `${cluster.prefix}-${host}`, `${address}/24`, cluster.bridge, key, "2G"]);
+        if (up.status !== 0) throw new Error(`boot ${host} again: ${up.stderr}`);
+    };
+}
+
+/**
+ * An idempotent acks=all producer (kafkajs, over the external listeners) sending for `seconds` while
+ * `fault` runs after `faultAfter` ms. Returns what was acknowledged, what failed, and the gap after the fault.
+ */
+async function produceThrough(cluster: ClusterLab, topic: string, seconds: number, faultAfter: number, fault: () => void) {
+    const kafka = new Kafka({ clientId: "kafka-lab-e2e", brokers: cluster.lab.outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, retry: { retries: 30, maxRetryTime: 5000, initialRetryTime: 200 } });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const acked: string[] = [];
+    let failed = 0;
+    let faultAt = 0;
+    let firstAckAfterFault = 0;
+    const timer = setTimeout(() => {
+        faultAt = Date.now();
+        fault();
+    }, faultAfter);
+    const deadline = Date.now() + seconds * 1000;
+    for (let batch = 0; Date.now() < deadline; batch++) {
+        const messages = Array.from({ length: 10 }, (_, i) => ({ key: `${topic}-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
+        try {
+            await producer.send({ topic, acks: -1, messages });
+            acked.push(...messages.map((m) => m.key));
+            if (faultAt && !firstAckAfterFault) firstAckAfterFault = Date.now();
+        } catch {
+            failed += messages.length;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    clearTimeout(timer);
+    await producer.disconnect();
+    return { acked, failed, secondsToFirstAckAfterFault: faultAt && firstAckAfterFault ? (firstAckAfterFault - faultAt) / 1000 : -1 };
+}
+
+/** Every message of `topic`, read by the example consumer on the consumer machine in a fresh group. */
+function readAll(cluster: ClusterLab, topic: string) {
+    return onMachine(cluster.lab, "consumer", `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${cluster.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${topic}-check --json --idle-timeout 15`, 240)
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l));
+}
+
+function clusterTopic(cluster: ClusterLab, topic: string) {
+    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --create --topic ${topic} --partitions 6 --replication-factor 3`, 90);
+}
+
+let kraft: ClusterLab;
+
+e2e("a 3-broker KRaft cluster on Kafka 4.x: up, smoke test (RF 3, leaders spread, every listener), a second up changes nothing", (t) => {
+    t.timeout(20 * 60 * 1000);
+    const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
+    t.is(dist.status, 0, dist.stderr);
+    const { cluster, seconds } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_VERSION });
+    kraft = cluster;
+    t.is(kraft.lab.outputs.metadata, "kraft");
+    t.is(kraft.lab.outputs.replicationFactor, 3);
+    t.deepEqual(Object.keys(kraft.lab.outputs.hosts), ["broker1", "broker2", "broker3", "producer", "consumer"]);
+    const smoke = run("node", ["scripts/smoke.mjs", "--stack", kraft.stack, "--report", path.join(REPO, "reports", "smoke-e2e-kraft.json")]);
+    t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+    const report = JSON.parse(fs.readFileSync(path.join(REPO, "reports", "smoke-e2e-kraft.json"), "utf8"));
+    t.true(report.partitions.every((p: any) => p.replicas.length === 3 && p.isr.length === 3));
+    t.true(new Set(report.partitions.map((p: any) => p.leader)).size > 1, "leaders on more than one broker");
+    const started = Date.now();
+    const again = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+    t.is(again.status, 0, again.stdout.slice(-3000));
+    record("3-broker KRaft cluster", { kafka: KAFKA_4_VERSION, firstUpSeconds: Math.round(seconds), secondUpSeconds: Math.round((Date.now() - started) / 100) / 10 });
+    t.log(`KRaft cluster: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
+});
+
+e2e("KRaft cluster: a broker's machine killed under load loses nothing acknowledged; back, its replicas rejoin", async (t) => {
+    t.timeout(15 * 60 * 1000);
+    const topic = `${runId}-kill`;
+    clusterTopic(kraft, topic);
+    const victim = activeController(kraft) === 3 ? "broker2" : "broker3";
+    let bootAgain: () => void = () => {};
+    const sent = await produceThrough(kraft, topic, 25, 5000, () => (bootAgain = killMachine(kraft, victim)));
+    const read = readAll(kraft, topic);
+    const numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+    const started = Date.now();
+    bootAgain();
+    waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
+    const rejoinSeconds = (Date.now() - started) / 1000;
+    t.log(`${victim} killed: acknowledged ${sent.acked.length}, failed sends ${sent.failed}, read ${numbers.received}, lost ${numbers.lost}, duplicated ${numbers.duplicated}; first ack ${sent.secondsToFirstAckAfterFault}s after the kill; back in sync ${rejoinSeconds.toFixed(1)}s after boot`);
+    record("KRaft: broker killed under load", { ...numbers, failedSends: sent.failed, secondsToFirstAckAfterKill: sent.secondsToFirstAckAfterFault, secondsUntilNoUnderReplicated: Math.round(rejoinSeconds) });
+    t.true(sent.acked.length > 100);
+    t.is(numbers.lost, 0);
+    t.is(numbers.duplicated, 0);
+    t.true(sent.secondsToFirstAckAfterFault >= 0, "producing went on after the kill");
+});
+
+e2e("KRaft cluster: the active controller's machine killed under load: a new one leads, nothing lost", async (t) => {
+    t.timeout(15 * 60 * 1000);
+    const topic = `${runId}-controller`;
+    clusterTopic(kraft, topic);
+    const leader = activeController(kraft);
+    const victim = `broker${leader}`;
+    const asking = leader === 1 ? "broker2" : "broker1";
+    let bootAgain: () => void = () => {};
+    const sent = await produceThrough(kraft, topic, 25, 5000, () => (bootAgain = killMachine(kraft, victim)));
+    const newLeader = activeController(kraft, asking);
+    const read = readAll(kraft, topic);
+    const numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+    bootAgain();
+    waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
+    t.log(`active controller ${leader} killed: new leader ${newLeader}; acknowledged ${sent.acked.length}, lost ${numbers.lost}, duplicated ${numbers.duplicated}; first ack ${sent.secondsToFirstAckAfterFault}s after the kill`);
+    record("KRaft: active controller killed under load", { ...numbers, oldLeader: leader, newLeader, secondsToFirstAckAfterKill: sent.secondsToFirstAckAfterFault });
+    t.not(newLeader, leader);
+    t.is(numbers.lost, 0);
+    t.is(numbers.duplicated, 0);
+});
+
+e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a time; the producer sees no failure, the group loses nothing", async (t) => {
+    t.timeout(20 * 60 * 1000);
+    const topic = `${runId}-roll`;
+    clusterTopic(kraft, topic);
+    const pids = () => Object.fromEntries(["broker1", "broker2", "broker3"].map((b) => [b, onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim()]));
+    const startedAt = (b: string) => Number(onMachine(kraft.lab, b, "date -d \"$(systemctl show -p ActiveEnterTimestamp --value kafka)\" +%s").trim());
+    const before = pids();
+    const kafka = new Kafka({ clientId: "kafka-lab-e2e-roll", brokers: kraft.lab.outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, retry: { retries: 30, maxRetryTime: 5000 } });
+    const consumer = kafka.consumer({ groupId: `${topic}-group` });
+    const consumed: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void consumed.push(message.key!.toString()) });
+    let up: ReturnType<typeof pulumiCli> | undefined;
+    const original = fs.readFileSync(kraft.file, "utf8");
+    fs.writeFileSync(kraft.file, original.replace("kafka-lab:brokerHeap: 512m", "kafka-lab:brokerHeap: 576m"));
+    let sent: Awaited<ReturnType<typeof produceThrough>>;
+    try {
+        // The producer runs through the whole rolling change (the deploy runs beside it).
+        const deploy = new Promise<void>((resolve) => {
+            const child = spawn("bash", ["scripts/pulumi.sh", "up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive"], { cwd: REPO });
+            let out = "";
+            child.stdout.on("data", (d) => (out += d));
+            child.stderr.on("data", (d) => (out += d));
+            child.on("close", (status) => {
+                up = { status, stdout: out, stderr: "" } as any;
+                resolve();
+            });
+        });
+        sent = await produceThrough(kraft, topic, 20, 60_000, () => {});
+        await deploy;
+        // Keep producing until the roll is surely over (it is, once the deploy returned).
+        const tail = await produceThrough(kraft, topic, 5, 60_000, () => {});
+        sent = { ...sent, acked: [...sent.acked, ...tail.acked], failed: sent.failed + tail.failed };
+    } finally {
+        fs.writeFileSync(kraft.file, original);
+    }
+    waitFor("the group to read every acknowledged message", 120, () => new Set(consumed).size >= new Set(sent.acked).size);
+    await consumer.disconnect();
+    t.is(up!.status, 0, up!.stdout.slice(-4000));
+    const after = pids();
+    for (const b of ["broker1", "broker2", "broker3"]) t.not(after[b], before[b], `${b} was restarted`);
+    const order = ["broker1", "broker2", "broker3"].map(startedAt);
+    t.true(order[0] <= order[1] && order[1] <= order[2], `restarted one after the other: ${order}`);
+    t.regex(onMachine(kraft.lab, "broker2", `ps -o args= -p ${after.broker2}`), /-Xmx576m/);
+    const numbers = tally(sent!.acked, consumed.filter((k) => sent!.acked.includes(k)).map((key) => ({ key })));
+    t.log(`rolling change: acknowledged ${sent!.acked.length}, failed sends ${sent!.failed}, group read ${numbers.received}, lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
+    record("KRaft: rolling change under load", { ...numbers, failedSends: sent!.failed });
+    t.is(sent!.failed, 0, "the producer saw no failed send");
+    t.is(numbers.lost, 0);
+    const back = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    t.is(back.status, 0);
+});
+
+e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the others keep running; 4 -> 3 is refused", (t) => {
+    t.timeout(20 * 60 * 1000);
+    const pids = Object.fromEntries(["broker1", "broker2", "broker3"].map((b) => [b, onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim()]));
+    const original = fs.readFileSync(kraft.file, "utf8");
+    fs.writeFileSync(kraft.file, original.replace("kafka-lab:brokers: 3", "kafka-lab:brokers: 4"));
+    const up = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    t.is(up.status, 0, up.stdout.slice(-4000));
+    kraft.lab = labAccess(kraft.stack);
+    t.deepEqual(Object.keys(kraft.lab.outputs.hosts), ["broker1", "broker2", "broker3", "broker4", "producer", "consumer"]);
+    for (const b of ["broker1", "broker2", "broker3"]) t.is(onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim(), pids[b], `${b} kept running`);
+    t.regex(onMachine(kraft.lab, "broker4", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m, "a broker-only node");
+    t.is(onMachine(kraft.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} | grep -c '(id: '`).trim(), "4");
+    // Removing it again is refused before anything is made.
+    const down = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    t.is(down.status, 0, "no change with the same config");
+    fs.writeFileSync(kraft.file, original);
+    const refused = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    t.not(refused.status, 0);
+    t.regex(refused.stdout + refused.stderr, /kafka-lab:brokers 3 would remove brokers from the running 4-broker cluster/);
+    fs.writeFileSync(kraft.file, original.replace("kafka-lab:brokers: 3", "kafka-lab:brokers: 4"));
+    t.log("broker4 added without restarting broker1-3; going back to 3 refused");
+});
+
+e2e("a 3-broker ZooKeeper ensemble on Kafka 3.9: up, smoke test; the ZooKeeper leader killed under load loses nothing", async (t) => {
+    t.timeout(20 * 60 * 1000);
+    const { cluster, seconds } = clusterUp(t, "e2e-zk3", "10.75.0", { brokers: "3" });
+    try {
+        t.is(cluster.lab.outputs.metadata, "zookeeper");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        const mode = (b: string) => onMachine(cluster.lab, b, "(exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && timeout 5 cat <&3) | sed -n 's/^Mode: //p'").trim();
+        const leader = ["broker1", "broker2", "broker3"].find((b) => mode(b) === "leader")!;
+        t.truthy(leader, "the ensemble has a leader");
+        const topic = `${runId}-zk`;
+        clusterTopic(cluster, topic);
+        let bootAgain: () => void = () => {};
+        const sent = await produceThrough(cluster, topic, 25, 5000, () => (bootAgain = killMachine(cluster, leader)));
+        const newLeader = ["broker1", "broker2", "broker3"].filter((b) => b !== leader).find((b) => mode(b) === "leader");
+        const read = readAll(cluster, topic);
+        const numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+        bootAgain();
+        t.log(`ZooKeeper ensemble: up ${seconds.toFixed(1)}s; leader ${leader} killed, new leader ${newLeader}; acknowledged ${sent.acked.length}, lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
+        record("ZooKeeper ensemble: leader killed under load", { ...numbers, upSeconds: Math.round(seconds), oldLeader: leader, newLeader });
+        t.truthy(newLeader, "a new ZooKeeper leader");
+        t.is(numbers.lost, 0);
+        t.is(numbers.duplicated, 0);
+    } finally {
+        const clean = clusterDown(cluster);
+        t.is(clean.status, 0, `the ensemble's stack leaves the host clean: ${clean.stderr}`);
+    }
+});
+
+e2e("the KRaft cluster is destroyed and leaves the host clean", (t) => {
+    t.timeout(10 * 60 * 1000);
+    const clean = clusterDown(kraft);
     t.is(clean.status, 0, clean.stderr);
 });

@@ -62,19 +62,23 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
                 engineCreated.push(args.name);
                 const state: Record<string, any> = { ...args.inputs };
                 if (args.type === "aws:ec2/instance:Instance") {
-                    const n = ROLES.indexOf(args.name as any) + 11;
+                    // The guide's hosts keep .11-.13; a cluster's brokers get .21 and on.
+                    const n = ROLES.includes(args.name as any) ? ROLES.indexOf(args.name as any) + 11 : 20 + Number(args.name.replace("broker", ""));
                     Object.assign(state, { privateIp: `10.42.1.${n}`, publicIp: `198.51.100.${n}`, availabilityZone: "eu-west-1a" });
                 }
                 if (args.type === "tls:index/privateKey:PrivateKey") Object.assign(state, { privateKeyOpenssh: "GENERATED-KEY", publicKeyOpenssh: "ssh-ed25519 AAAA" });
                 if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-key`;
-                if (args.type === "aws:ec2/eip:Eip") Object.assign(state, { publicIp: "198.51.100.200", allocationId: "eipalloc-0123456789abcdef0" });
+                if (args.type === "aws:ec2/eip:Eip") {
+                    const n = args.name === "broker-address" ? 0 : Number(args.name.replace(/^broker(\d+)-address$/, "$1"));
+                    Object.assign(state, { publicIp: `198.51.100.${200 + n}`, allocationId: `eipalloc-0123456789abcdef${n}` });
+                }
                 if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
                 return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
             },
             call(args) {
                 invokes.push({ token: args.token, args: args.inputs });
                 if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0" };
-                if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") return { names: ["eu-west-1a", "eu-west-1b"], zoneIds: [] };
+                if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], zoneIds: ["euw1-az3", "euw1-az1", "euw1-az2"] };
                 if (args.token === "command:local:run") return { stdout: "debian 12 4f1c0ffee4f1c0ffee4f1c0ffee4f1c0", stderr: "" };
                 return {};
             },
@@ -358,3 +362,43 @@ test.serial("a tarball whose checksum does not match stops before anything is cr
     t.is(engineCreated.length, before);
     t.regex(err!.message, /SHA-512 of .*kafka_2.13-3.9.2.tgz does not match kafka-lab:artifactSha512: expected abab.*Nothing was created/);
 });
+
+for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] as const) {
+    test.serial(`AWS, 3 brokers in ${metadata} mode: three zones, broker.rack the zone id, quorum ports only between brokers`, async (t) => {
+        const run = await runProgram("dev", { "kafka-lab:brokers": "3", "kafka-lab:kafkaVersion": version });
+        t.deepEqual(ofType(run, "aws:ec2/instance:Instance").map((i) => i.name), ["broker1", "broker2", "broker3", "producer", "consumer"]);
+        // One public subnet per zone, the next /24 each; the brokers round-robin over them.
+        const subnets = ofType(run, "aws:ec2/subnet:Subnet");
+        t.deepEqual(await Promise.all(subnets.map(async (s) => [s.name, await resolve(s.inputs.cidrBlock), await resolve(s.inputs.availabilityZone)])), [
+            ["lab-subnet", "10.42.1.0/24", "eu-west-1a"],
+            ["lab-subnet-2", "10.42.2.0/24", "eu-west-1b"],
+            ["lab-subnet-3", "10.42.3.0/24", "eu-west-1c"],
+        ]);
+        t.deepEqual(await Promise.all(["broker1", "broker2", "broker3", "producer"].map((n) => resolve(run.byName(n).inputs.subnetId))), ["lab-subnet-id", "lab-subnet-2-id", "lab-subnet-3-id", "lab-subnet-id"]);
+        for (const [i, broker] of ["broker1", "broker2", "broker3"].entries()) {
+            const properties = await resolve(run.byName(`${broker}-kafka-broker`).inputs.stdin);
+            t.regex(properties, new RegExp(`^broker\\.rack=${["euw1-az3", "euw1-az1", "euw1-az2"][i]}$`, "m"), `${broker}: the zone id, not its name`);
+            t.truthy(run.byName(`${broker}-data`), "each broker has its data volume");
+            t.is(await resolve(run.byName(`${broker}-address`).inputs.domain), "vpc", "and its Elastic IP");
+        }
+        t.is(run.outputs.bootstrapServers, "198.51.100.201:9094,198.51.100.202:9094,198.51.100.203:9094");
+        t.is(run.outputs.internalBootstrapServers, "broker1:9092,broker2:9092,broker3:9092");
+        const rules = await Promise.all(
+            ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(async (r) => ({
+                port: await resolve(r.inputs.fromPort),
+                group: await resolve(r.inputs.referencedSecurityGroupId),
+                cidr: await resolve(r.inputs.cidrIpv4),
+                target: await resolve(r.inputs.securityGroupId),
+            })),
+        );
+        const quorumPorts = metadata === "zookeeper" ? [2888, 3888] : [9093];
+        for (const port of quorumPorts) {
+            t.deepEqual(rules.filter((r) => r.port === port).map((r) => [r.group, r.target]), [["brokerSecurityGroup-id", "brokerSecurityGroup-id"]], `${port}: between the lab's brokers only`);
+        }
+        const absent = metadata === "zookeeper" ? [9093] : [2181, 2888, 3888];
+        t.deepEqual(rules.filter((r) => absent.includes(r.port)), [], `no ${absent.join("/")} in ${metadata} mode`);
+        // The topic waits for every broker, which start one after the other (a rolling change follows that order).
+        t.deepEqual(run.byName("broker1-topic").dependsOn.sort(), ["broker1-kafka-broker", "broker2-kafka-broker", "broker3-kafka-broker"]);
+        t.true(run.byName("broker3-kafka-broker").dependsOn.includes("broker2-kafka-broker"));
+    });
+}

@@ -3,6 +3,7 @@
 # no overlay or loop mount of the lab, no cgroup or state directory of its machines.
 #
 # Usage: scripts/local/host-clean.sh [BRIDGE] [MACHINE_PREFIX]    (defaults: kl-br0 kl-local)
+# Only that lab's traces count: another lab (another stack, prefix and bridge) may run beside it.
 # Exit 0 when clean; 1 with the list of leftovers otherwise.
 set -euo pipefail
 bridge=${1:-kl-br0}
@@ -13,18 +14,18 @@ ip link show "$bridge" >/dev/null 2>&1 && left+=("bridge $bridge")
 pgrep -f "systemd-nspawn .*-M $prefix-" >/dev/null 2>&1 && left+=("systemd-nspawn processes: $(pgrep -f "systemd-nspawn .*-M $prefix-" | tr '\n' ' ')")
 while read -r _ mnt fstype _; do
     case "$mnt" in
-        /var/lib/kafka-lab/*) left+=("$fstype mount $mnt") ;;
+        /var/lib/kafka-lab/machines/"$prefix"-*) left+=("$fstype mount $mnt") ;;
     esac
 done </proc/mounts
 if command -v losetup >/dev/null; then
     while read -r dev file; do
-        case "$file" in /var/lib/kafka-lab/*) left+=("loop device $dev ($file)") ;; esac
+        case "$file" in /var/lib/kafka-lab/machines/"$prefix"-*) left+=("loop device $dev ($file)") ;; esac
     done < <(losetup -n -O NAME,BACK-FILE 2>/dev/null || true)
 fi
-for d in /sys/fs/cgroup/*/kafka-lab /sys/fs/cgroup/kafka-lab; do
+shopt -s nullglob
+for d in /sys/fs/cgroup/*/kafka-lab/"$prefix"-* /sys/fs/cgroup/kafka-lab/"$prefix"-*; do
     [ -d "$d" ] && left+=("cgroup $d")
 done
-shopt -s nullglob
 for d in /var/lib/kafka-lab/machines/"$prefix"-*; do left+=("machine directory $d"); done
 
 if [ ${#left[@]} -gt 0 ]; then

@@ -5,6 +5,8 @@
 # Usage:
 #   scripts/local/machine.sh up     <name> <address/prefix> <bridge> <ssh-public-key> [<data-size>]
 #   scripts/local/machine.sh down   <name>
+#   scripts/local/machine.sh kill   <name>              # pull the plug: SIGKILL to every process of the machine
+#                                                       # (no shutdown); `up` with the same arguments boots it again
 #   scripts/local/machine.sh status <name>              # prints "running <address>" or "stopped <address>|-"
 #   scripts/local/machine.sh exec   <name> <command...> # runs a command inside, as root (debug aid)
 #
@@ -50,7 +52,7 @@ CG_GROUP="kafka-lab"     # our cgroups: <hierarchy>/kafka-lab/<name>
 DEBIAN_UID=1000          # uid/gid of user `debian` in the rootfs (rootfs.sh checks it)
 
 usage() {
-  sed -n '5,10p' "$self" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,12p' "$self" | sed 's/^# \{0,1\}//' >&2
   exit 1
 }
 
@@ -201,13 +203,16 @@ EOF
   fi
   local R="$M/merged"
 
-  # --- Identity and configuration, written into the merged tree.
-  printf '%s\n' "$name" >"$R/etc/hostname"
-  cat >"$R/etc/hosts" <<EOF
+  # --- Identity and configuration, written into the merged tree. Name and hosts only on the machine's first
+  # boot: a machine booted again (after `kill`, or a host restart) keeps what provisioning made of them.
+  if [[ ! -e "$M/upper/etc/hostname" ]]; then
+    printf '%s\n' "$name" >"$R/etc/hostname"
+    cat >"$R/etc/hosts" <<EOF
 127.0.0.1	localhost
 127.0.1.1	$name
 ::1		localhost ip6-localhost ip6-loopback
 EOF
+  fi
   # Static address on host0 (the machine's end of the veth pair on the bridge).
   # Sorted before the image's 80-container-host0.network (DHCP), so it wins.
   # No gateway: the machines only talk to the host and to each other.
@@ -489,7 +494,28 @@ esac
 
 [[ "$(id -u)" -eq 0 ]] || die "must run as root"
 
+# Pulling the plug: every process of the machine (supervisor, nspawn, the machine's own) gets SIGKILL at
+# once, so nothing inside shuts down cleanly. Its disks (overlay, data volume) stay as they were.
+do_kill() {
+  is_running || die "not running"
+  touch "$M/stopping"   # the supervisor, if it outlives the signal for a moment, must not restart it
+  local i pids
+  for i in $(seq 50); do
+    pids="$(cgroup_pids)"
+    [[ -n "$pids" ]] || break
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.1
+  done
+  is_running && die "processes survive SIGKILL: $(cgroup_pids | tr '\n' ' ')"
+  rm -f "$M/nspawn.pid" "$M/supervisor.pid" "$M/stopping"
+  log "killed (no shutdown)"
+}
+
 case "$action" in
+  kill)
+    (( $# == 0 )) || usage
+    do_kill
+    ;;
   up)
     (( $# == 3 || $# == 4 )) || usage
     # The shared rootfs (cached; built on first use). Resolved before taking

@@ -1,11 +1,13 @@
 # Step: configure and (re)start the Kafka broker as a systemd service. Inputs: SERVER_PROPERTIES,
 # KAFKA_UNIT, KAFKA_DIR_NAME (the installed release: a new one restarts the broker on it), NODE_ID,
-# METADATA (zookeeper or kraft), CLUSTER_ID (kraft), BROKERS, OWN_LISTENER (host:port), INTERNAL_BOOTSTRAP.
+# METADATA (zookeeper or kraft), CLUSTER_ID (kraft), CLUSTER (true with more than one broker), OWN_LISTENER
+# (host:port), CONTROLLER_PORT (kraft controllers; empty on other nodes). Nothing here names the other
+# brokers: adding one changes no broker's inputs, so none restarts for it.
 # Argument: create (a new machine) or update (a changed setting or release: a rolling restart).
 #
 # create: start, and wait for what this broker alone can show. A KRaft broker answers only once the
-#   controller quorum has formed, which needs the other controllers whose steps come after this one: it
-#   waits for its own process to listen; the topic step then waits for the whole cluster.
+#   controller quorum has formed, which needs the other controllers whose steps come after this one: a
+#   controller waits for its own controller listener; the topic step then waits for the whole cluster.
 # update: one broker at a time (the steps are chained), as cp-ansible and Strimzi roll: first no
 #   partition under-replicated anywhere, then the restart, then its own listener answering and again no
 #   partition under-replicated, so that the next broker's restart never takes a partition's last replica.
@@ -13,17 +15,17 @@ MODE=${1:-create}
 own_host=${OWN_LISTENER%:*}
 own_port=${OWN_LISTENER##*:}
 under_replicated() {
-    timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --describe --under-replicated-partitions 2>/dev/null | grep -c 'Topic:' || true
+    timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$OWN_LISTENER" --describe --under-replicated-partitions 2>/dev/null | grep -c 'Topic:' || true
 }
 no_under_replicated() { [ "$(under_replicated)" = 0 ]; }
-listening() { ss -ltnH "sport = :$own_port" | grep -q .; }
+listening() { ss -ltnH "sport = :$CONTROLLER_PORT" | grep -q .; }
 fail() {
     journalctl -u kafka -n 20 --no-pager >&2 || true
     tail -n 30 /var/log/kafka/server.log >&2 2>/dev/null || true
     die "$1"
 }
 
-if [ "$MODE" = update ] && [ "$BROKERS" -gt 1 ] && systemctl is-active --quiet kafka; then
+if [ "$MODE" = update ] && [ "$CLUSTER" = true ] && systemctl is-active --quiet kafka; then
     retry_until "no under-replicated partition" 300 1 no_under_replicated \
         || die "partitions are still under-replicated after 300s ($(under_replicated)); not restarting broker $NODE_ID, which could take their last in-sync replica"
     log "no partition is under-replicated: restarting broker $NODE_ID"
@@ -48,14 +50,14 @@ if [ "$METADATA" = kraft ]; then
 fi
 
 systemctl restart kafka
-if [ "$METADATA" = kraft ] && [ "$MODE" = create ] && [ "$BROKERS" -gt 1 ]; then
-    retry_until "Kafka listening" 720 0.25 listening || fail "Kafka node $NODE_ID did not listen on port $own_port within 180s"
-    log "Kafka node $NODE_ID is up and listening on $own_port (the topic step waits for the cluster)"
+if [ "$MODE" = create ] && [ -n "$CONTROLLER_PORT" ] && [ "$CLUSTER" = true ]; then
+    retry_until "controller listening" 720 0.25 listening || fail "Kafka node $NODE_ID's controller did not listen on port $CONTROLLER_PORT within 180s"
+    log "Kafka node $NODE_ID is up, its controller listening on $CONTROLLER_PORT (the topic step waits for the cluster)"
     exit 0
 fi
 retry_until "Kafka listener" 720 0.25 kafka_answers "$own_host" "$own_port" || fail "Kafka broker $NODE_ID did not answer on $OWN_LISTENER within 180s"
 log "Kafka broker $NODE_ID answers on $OWN_LISTENER"
-if [ "$MODE" = update ] && [ "$BROKERS" -gt 1 ]; then
+if [ "$MODE" = update ] && [ "$CLUSTER" = true ]; then
     retry_until "replicas back in sync" 300 1 no_under_replicated || die "broker $NODE_ID is back, but partitions are still under-replicated after 300s"
     log "broker $NODE_ID's replicas are back in sync"
 fi

@@ -38,8 +38,8 @@ export interface LabAccess {
     keyPath: string;
 }
 
-export function labAccess(): LabAccess {
-    const out = pulumiCli("stack", "output", "--json", "--show-secrets", "-s", "local");
+export function labAccess(stack = "local"): LabAccess {
+    const out = pulumiCli("stack", "output", "--json", "--show-secrets", "-s", stack);
     if (out.status !== 0) throw new Error(`cannot read the stack outputs: ${out.stderr}`);
     const outputs = JSON.parse(out.stdout);
     const keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-e2e-")), "id");
