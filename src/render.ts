@@ -339,6 +339,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CLUSTER: String(config.topology.brokers.length > 1),
                         OWN_LISTENER: `${host.name}:${k.internalPort}`,
                         CONTROLLER_PORT: hasRole(host, "controller") ? CONTROLLER_PORT : "",
+                        REBUILD: String(config.rebuildCluster),
                     },
                 ];
             case "topic":

@@ -402,3 +402,20 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
         t.true(run.byName("broker3-kafka-broker").dependsOn.includes("broker2-kafka-broker"));
     });
 }
+
+test.serial("existing target, 3 brokers: each listed machine is provisioned as broker1..3 and identified over SSH", async (t) => {
+    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+    fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
+    const run = await runProgram("existing", {
+        "kafka-lab:sshPrivateKeyPath": key,
+        "kafka-lab:brokers": "3",
+        "kafka-lab:brokerAddress": "",
+        "kafka-lab:brokerAddresses": '["192.168.56.21", "192.168.56.22", "192.168.56.23"]',
+        "kafka-lab:racks": '["rack-a", "rack-b", "rack-a"]',
+    });
+    t.deepEqual(Object.keys(run.outputs.hosts), ["broker1", "broker2", "broker3", "producer", "consumer"]);
+    t.is(run.outputs.internalBootstrapServers, "broker1:9092,broker2:9092,broker3:9092");
+    t.is(run.invokes.filter((c) => c.token === "command:local:run").length, 5, "every machine identified");
+    t.regex(await resolve(run.byName("broker3-kafka-broker").inputs.stdin), /^broker\.rack=rack-a$/m);
+    t.regex(await resolve(run.byName("broker2-zookeeper").inputs.stdin), /^server\.3=broker3:2888:3888$/m);
+});

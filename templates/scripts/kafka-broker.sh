@@ -1,7 +1,8 @@
 # Step: configure and (re)start the Kafka broker as a systemd service. Inputs: SERVER_PROPERTIES,
 # KAFKA_UNIT, KAFKA_DIR_NAME (the installed release: a new one restarts the broker on it), NODE_ID,
 # METADATA (zookeeper or kraft), CLUSTER_ID (kraft), CLUSTER (true with more than one broker), OWN_LISTENER
-# (host:port), CONTROLLER_PORT (kraft controllers; empty on other nodes). Nothing here names the other
+# (host:port), CONTROLLER_PORT (kraft controllers; empty on other nodes), REBUILD (rebuildCluster: data of
+# another cluster or metadata mode is removed instead of refused). Nothing here names the other
 # brokers: adding one changes no broker's inputs, so none restarts for it.
 # Argument: create (a new machine) or update (a changed setting or release: a rolling restart).
 #
@@ -36,17 +37,26 @@ write_file /etc/systemd/system/kafka.service 0644 root:root "$KAFKA_UNIT"
 systemctl daemon-reload
 systemctl enable kafka >/dev/null 2>&1
 
-if [ "$METADATA" = kraft ]; then
-    # The storage is formatted once, with the cluster's id (kept in the stack's state, never made per host).
-    meta=/var/lib/kafka/data/meta.properties
-    if [ -f "$meta" ]; then
-        found=$(sed -n 's/^cluster.id=//p' "$meta")
-        [ "$found" = "$CLUSTER_ID" ] || die "$meta holds cluster id $found, not this cluster's $CLUSTER_ID: this data belongs to another cluster (remove it, or rebuild the machine)"
-    else
-        runuser -u kafka -- /opt/kafka/bin/kafka-storage.sh format -t "$CLUSTER_ID" -c /etc/kafka/server.properties --ignore-formatted >/dev/null \
-            || die "kafka-storage.sh format failed"
-        log "storage formatted for cluster $CLUSTER_ID"
+# meta.properties says whose data this is: version=1 (with node.id) is KRaft's, version=0 ZooKeeper mode's.
+meta=/var/lib/kafka/data/meta.properties
+foreign=""
+if [ -f "$meta" ]; then
+    if [ "$METADATA" = kraft ] && { ! grep -q '^version=1' "$meta" || [ "$(sed -n 's/^cluster.id=//p' "$meta")" != "$CLUSTER_ID" ]; }; then
+        foreign="another cluster's (cluster.id $(sed -n 's/^cluster.id=//p' "$meta"), not $CLUSTER_ID) or ZooKeeper mode's"
     fi
+    if [ "$METADATA" = zookeeper ] && grep -q '^version=1' "$meta"; then foreign="KRaft's"; fi
+fi
+if [ -n "$foreign" ]; then
+    [ "$REBUILD" = true ] || die "/var/lib/kafka/data holds $foreign data; set rebuildCluster to true to remove it (its messages are lost), or rebuild the machine"
+    systemctl stop kafka 2>/dev/null || true
+    find /var/lib/kafka/data -mindepth 1 -delete
+    log "rebuildCluster: removed $foreign data from /var/lib/kafka/data"
+fi
+if [ "$METADATA" = kraft ] && [ ! -f "$meta" ]; then
+    # Formatted once, with the cluster's id (kept in the stack's state, never made per host).
+    runuser -u kafka -- /opt/kafka/bin/kafka-storage.sh format -t "$CLUSTER_ID" -c /etc/kafka/server.properties --ignore-formatted >/dev/null \
+        || die "kafka-storage.sh format failed"
+    log "storage formatted for cluster $CLUSTER_ID"
 fi
 
 systemctl restart kafka
