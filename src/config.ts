@@ -253,8 +253,8 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
         return v as T;
     };
-    /** The CIDRs of a list key; undefined when it is not set (or empty), so that the target can decide. */
-    const cidrList = (k: string): string[] | undefined => {
+    /** A list key's items (JSON, or comma-separated on the command line); undefined when not set (or empty). */
+    const rawList = (k: string, what: string): unknown[] | undefined => {
         let v = raw[k];
         if (!isSet(k)) return undefined;
         if (typeof v === "string") {
@@ -266,9 +266,15 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             }
         }
         if (!Array.isArray(v)) {
-            problems.push(`${key(k)} must be a list of CIDRs such as ["203.0.113.0/24"], got ${JSON.stringify(v)}`);
+            problems.push(`${key(k)} must be a list of ${what}, got ${JSON.stringify(v)}`);
             return undefined;
         }
+        return v;
+    };
+    /** The CIDRs of a list key; undefined when it is not set (or empty), so that the target can decide. */
+    const cidrList = (k: string): string[] | undefined => {
+        const v = rawList(k, 'CIDRs such as ["203.0.113.0/24"]');
+        if (v === undefined) return undefined;
         const out: string[] = [];
         v.forEach((c, i) => {
             const err = typeof c === "string" ? parseCidr(c).error : "it is not a string";
@@ -277,20 +283,11 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         });
         return out;
     };
-
-    /** A list of strings (JSON, or comma-separated on the command line); undefined when not set. */
+    /** A list of strings; undefined when not set. */
     const strList = (k: string): string[] | undefined => {
-        let v = raw[k];
-        if (!isSet(k)) return undefined;
-        if (typeof v === "string") {
-            const text = v;
-            try {
-                v = JSON.parse(text);
-            } catch {
-                v = text.split(",").map((s) => s.trim());
-            }
-        }
-        if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+        const v = rawList(k, 'strings such as ["a", "b"]');
+        if (v === undefined) return undefined;
+        if (v.some((x) => typeof x !== "string")) {
             problems.push(`${key(k)} must be a list of strings such as ["a", "b"], got ${JSON.stringify(v)}`);
             return undefined;
         }

@@ -275,7 +275,9 @@ ssh_error=""
 wait_for_ssh() { # returns 1 with $ssh_error set when the machine does not come up
   local ip="$1" t0=$SECONDS
   while ! ssh_port_open "$ip"; do
-    if ! is_running; then
+    # The supervisor moves itself into the machine's cgroup only once it runs: until then the cgroup is
+    # empty, and a busy host can take a moment; only both gone means the machine stopped.
+    if ! is_running && ! supervisor_pid >/dev/null; then
       ssh_error="the machine stopped while booting"; return 1
     fi
     if (( SECONDS - t0 >= BOOT_TIMEOUT )); then
