@@ -1,11 +1,21 @@
-// A bar chart (PNG) of the bench: each Kafka run's MB/s beside the limit it is bound by.
+// A bar chart (PNG) of the bench: each Kafka run's MB/s beside the limit it is bound by, for one stack or
+// several side by side (say the one-broker lab and a 3-broker cluster of the same run).
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import * as PImage from "pureimage";
 
 const require = createRequire(import.meta.url);
 
-export async function writeBenchChart(file, title, rows) {
+/** Bar colours of each measured stack: producer, consumer. */
+const SERIES_COLOURS = [
+    ["#2f6fb0", "#2f9e5f"],
+    ["#173a5e", "#17603a"],
+    ["#7fa9d6", "#7fcf9f"],
+];
+
+/** `series`: [{ stack, brokers, runs }] (one per measured stack, the same runs in the same order). */
+export async function writeBenchChart(file, title, series) {
+    const rows = series[0].runs;
     const width = 1000;
     const height = 560;
     const img = PImage.make(width, height);
@@ -21,7 +31,7 @@ export async function writeBenchChart(file, title, rows) {
     const left = 90;
     const bottom = height - 110;
     const top = 70;
-    const max = Math.max(...rows.flatMap((r) => [r.mbPerSec, r.limitMbPerSec])) * 1.1;
+    const max = Math.max(...series.flatMap((s) => s.runs.flatMap((r) => [r.mbPerSec, r.limitMbPerSec]))) * 1.1;
     const scale = (v) => ((bottom - top) * v) / max;
     ctx.strokeStyle = "#888888";
     ctx.font = "13px 'DejaVu Sans'";
@@ -36,16 +46,25 @@ export async function writeBenchChart(file, title, rows) {
     ctx.fillText("MB/s", 20, top - 10);
 
     const slot = (width - left - 20) / rows.length;
+    // In each slot: the limit (of the first stack), then each stack's figure.
+    const w = (slot * 0.7) / (series.length + 1);
     rows.forEach((r, i) => {
         const x = left + i * slot + slot * 0.15;
-        const w = slot * 0.32;
         ctx.fillStyle = "#bbbbbb";
         ctx.fillRect(x, bottom - scale(r.limitMbPerSec), w, scale(r.limitMbPerSec));
-        ctx.fillStyle = r.side === "producer" ? "#2f6fb0" : "#2f9e5f";
-        ctx.fillRect(x + w, bottom - scale(r.mbPerSec), w, scale(r.mbPerSec));
-        ctx.fillStyle = "#111111";
-        ctx.fillText(`${(r.ratio * 100).toFixed(0)}%`, x + w, bottom - scale(r.mbPerSec) - 6);
+        series.forEach((s, k) => {
+            const run = s.runs.find((x) => x.name === r.name);
+            if (!run) return;
+            const colours = SERIES_COLOURS[k % SERIES_COLOURS.length];
+            ctx.fillStyle = run.side === "producer" ? colours[0] : colours[1];
+            const bx = x + w * (k + 1);
+            ctx.fillRect(bx, bottom - scale(run.mbPerSec), w, scale(run.mbPerSec));
+            ctx.fillStyle = "#111111";
+            ctx.font = "11px 'DejaVu Sans'";
+            ctx.fillText(`${(run.ratio * 100).toFixed(0)}%`, bx, bottom - scale(run.mbPerSec) - 6);
+        });
         ctx.font = "12px 'DejaVu Sans'";
+        ctx.fillStyle = "#111111";
         r.name.split(" ").reduce((lines, word) => {
             const last = lines.at(-1);
             if (last && `${last} ${word}`.length <= 14) lines[lines.length - 1] = `${last} ${word}`;
@@ -57,14 +76,16 @@ export async function writeBenchChart(file, title, rows) {
     ctx.fillStyle = "#bbbbbb";
     ctx.fillRect(left, height - 30, 14, 14);
     ctx.fillStyle = "#333333";
-    ctx.fillText("limit (disk for producers, network or disk for consumers)", left + 20, height - 18);
-    ctx.fillStyle = "#2f6fb0";
-    ctx.fillRect(left + 470, height - 30, 14, 14);
-    ctx.fillStyle = "#333333";
-    ctx.fillText("producer", left + 490, height - 18);
-    ctx.fillStyle = "#2f9e5f";
-    ctx.fillRect(left + 580, height - 30, 14, 14);
-    ctx.fillStyle = "#333333";
-    ctx.fillText("consumer", left + 600, height - 18);
+    ctx.fillText("limit", left + 20, height - 18);
+    series.forEach((s, k) => {
+        const colours = SERIES_COLOURS[k % SERIES_COLOURS.length];
+        const lx = left + 80 + k * 300;
+        ctx.fillStyle = colours[0];
+        ctx.fillRect(lx, height - 30, 14, 14);
+        ctx.fillStyle = colours[1];
+        ctx.fillRect(lx + 16, height - 30, 14, 14);
+        ctx.fillStyle = "#333333";
+        ctx.fillText(`${s.stack}${s.brokers ? ` (${s.brokers} broker${s.brokers > 1 ? "s" : ""})` : ""}: produce, consume`, lx + 36, height - 18);
+    });
     await PImage.encodePNGToStream(img, fs.createWriteStream(file));
 }
