@@ -5,7 +5,7 @@
 //
 // Each guarantee prints, and records in reports/guarantees.json, the numbers it was judged on.
 import test from "ava";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -629,8 +629,15 @@ function killMachine(cluster: ClusterLab, host: string) {
     const address = cluster.lab.outputs.hosts[host].privateIp;
     const key = run("ssh-keygen", ["-y", "-f", cluster.lab.keyPath]).stdout.trim();
     return () => {
-        const up = run("bash", ["scripts/local/machine.sh", "up", `${cluster.prefix}-${host}`, `${address}/24`, cluster.bridge, key, "2G"]);
-        if (up.status !== 0) throw new Error(`boot ${host} again: ${up.stderr}`);
+        // A machine that does not come up is stopped with its disks kept: try again, a bounded number of times.
+        const errors: string[] = [];
+        for (let attempt = 1; attempt <= 3; attempt++) {
+            const up = run("bash", ["scripts/local/machine.sh", "up", `${cluster.prefix}-${host}`, `${address}/24`, cluster.bridge, key, "2G"]);
+            if (up.status === 0) return;
+            errors.push(up.stderr.split("\n").filter((l) => l.startsWith("[machine") || l.includes("supervisor")).join("\n"));
+            spawnSync("sleep", ["5"]);
+        }
+        throw new Error(`boot ${host} again: ${errors.join("\n---\n")}`);
     };
 }
 

@@ -184,7 +184,10 @@ do_up() {
   fi
 
   # From here on a failure leaves a half-made machine that Pulumi does not
-  # record (so it would never call `down` for it): tear it down on any error.
+  # record (so it would never call `down` for it): tear it down on any error,
+  # unless it had booted before (then it is only stopped).
+  booted_before=0
+  [[ -e "$M/upper/etc/hostname" ]] && booted_before=1
   trap up_failed EXIT
   mkdir -p "$M"/{upper,work,merged}
   chmod 0700 "$M"
@@ -299,6 +302,11 @@ up_failed() {
   (( rc != 0 )) || return 0
   if [[ "${KAFKA_LAB_KEEP_FAILED:-}" == 1 ]]; then
     log "KAFKA_LAB_KEEP_FAILED=1: leaving the failed machine as it is"
+  elif (( booted_before )); then
+    # A machine that had booted before holds its own disks (Kafka's data among them): stop it, keep them.
+    log "the machine booted before: stopping it, its disks kept (up again to retry, down to remove it)"
+    take_lock
+    if sp="$(supervisor_pid)"; then touch "$M/stopping"; kill -TERM "$sp" 2>/dev/null || true; fi
   else
     log "tearing the failed machine down"
     take_lock
@@ -315,6 +323,7 @@ do_supervise() {
   DATA_SIZE="$(config_get "$M/config" DATA_SIZE)"
   # Join the machine's own cgroups first: nspawn (--keep-unit) builds the
   # machine's cgroup tree below the cgroup it is started from.
+  echo "[supervisor $(date -u +%FT%TZ)] joining the cgroups $CG_GROUP/$name"
   for r in $(cgroup_roots); do echo "$BASHPID" >"$r/$CG_GROUP/$name/cgroup.procs"; done
 
   local args=(
