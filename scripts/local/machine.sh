@@ -509,6 +509,12 @@ esac
 # once, so nothing inside shuts down cleanly. Its disks (overlay, data volume) stay as they were.
 do_kill() {
   is_running || die "not running"
+  # The host end of the machine's veth (the peer of its host0): seen to outlive a killed machine at times,
+  # and then a new boot fails (nspawn cannot make the veth again).
+  local init peer veth=""
+  if init="$(container_init)" && peer="$(nsenter -t "$init" -n ip -o link show host0 2>/dev/null | sed -n 's/.*host0@if\([0-9]*\).*/\1/p')" && [[ -n "$peer" ]]; then
+    veth="$(ip -o link show 2>/dev/null | awk -F': ' -v i="$peer" '$1 == i { sub(/@.*/, "", $2); print $2 }')"
+  fi
   touch "$M/stopping"   # the supervisor, if it outlives the signal for a moment, must not restart it
   local i pids
   for i in $(seq 50); do
@@ -518,6 +524,10 @@ do_kill() {
     sleep 0.1
   done
   is_running && die "processes survive SIGKILL: $(cgroup_pids | tr '\n' ' ')"
+  if [[ -n "$veth" ]]; then
+    for i in $(seq 50); do ip link show "$veth" >/dev/null 2>&1 || break; sleep 0.1; done
+    if ip link show "$veth" >/dev/null 2>&1; then log "removing its leftover veth $veth"; ip link del "$veth" 2>/dev/null || true; fi
+  fi
   rm -f "$M/nspawn.pid" "$M/supervisor.pid" "$M/stopping"
   log "killed (no shutdown)"
 }
