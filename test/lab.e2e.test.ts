@@ -645,7 +645,7 @@ function killMachine(cluster: ClusterLab, host: string) {
  * An idempotent acks=all producer (kafkajs, over the external listeners) sending for `seconds` while
  * `fault` runs after `faultAfter` ms. Returns what was acknowledged, what failed, and the gap after the fault.
  */
-async function produceThrough(cluster: ClusterLab, topic: string, seconds: number, faultAfter: number, fault: () => void) {
+async function produceThrough(cluster: ClusterLab, topic: string, seconds: number, faultAfter: number, fault: () => void, keyPrefix = topic) {
     const kafka = new Kafka({ clientId: "kafka-lab-e2e", brokers: cluster.lab.outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, retry: { retries: 30, maxRetryTime: 5000, initialRetryTime: 200 } });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -659,7 +659,7 @@ async function produceThrough(cluster: ClusterLab, topic: string, seconds: numbe
     }, faultAfter);
     const deadline = Date.now() + seconds * 1000;
     for (let batch = 0; Date.now() < deadline; batch++) {
-        const messages = Array.from({ length: 10 }, (_, i) => ({ key: `${topic}-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
+        const messages = Array.from({ length: 10 }, (_, i) => ({ key: `${keyPrefix}-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
         try {
             await producer.send({ topic, acks: -1, messages });
             acked.push(...messages.map((m) => m.key));
@@ -776,7 +776,8 @@ e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a 
     const startedAt = (b: string) => Number(onMachine(kraft.lab, b, "date -d \"$(systemctl show -p ActiveEnterTimestamp --value kafka)\" +%s").trim());
     const before = pids();
     // The example consumer (kafka-python) reads in its group on the consumer machine all through the roll.
-    const consumerCmd = `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${kraft.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${group} --json --idle-timeout 45`;
+    // It commits after each message it has printed (at least once: a rebalance may repeat some, never skip).
+    const consumerCmd = `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${kraft.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${group} --json --idle-timeout 45 --commit-every 1`;
     let consumedOut = "";
     const consumerDone = new Promise<void>((resolve) => {
         const p = spawn("ssh", [...sshArgs(kraft.lab, kraft.lab.outputs.hosts.consumer.publicIp), `timeout 900 ${consumerCmd}`]);
@@ -784,7 +785,9 @@ e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a 
         p.on("close", () => resolve());
     });
     const original = fs.readFileSync(kraft.file, "utf8");
-    fs.writeFileSync(kraft.file, original.replace("kafka-lab:brokerHeap: 512m", "kafka-lab:brokerHeap: 576m"));
+    const changed = original.replace(/kafka-lab:brokerHeap: "?512m"?/, "kafka-lab:brokerHeap: 576m");
+    t.not(changed, original);
+    fs.writeFileSync(kraft.file, changed);
     let up: { status: number | null; out: string } = { status: null, out: "" };
     let sent: Awaited<ReturnType<typeof produceThrough>>;
     try {
@@ -800,7 +803,7 @@ e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a 
         });
         sent = await produceThrough(kraft, topic, 20, 600_000, () => {});
         await deploy;
-        const tail = await produceThrough(kraft, topic, 5, 600_000, () => {});
+        const tail = await produceThrough(kraft, topic, 5, 600_000, () => {}, `${topic}-after`);
         sent = { ...sent, acked: [...sent.acked, ...tail.acked], failed: sent.failed + tail.failed };
     } finally {
         fs.writeFileSync(kraft.file, original);
@@ -816,8 +819,11 @@ e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a 
     t.true(order[0] <= order[1] && order[1] <= order[2], `restarted one after the other: ${order}`);
     t.regex(onMachine(kraft.lab, "broker2", `ps -o args= -p ${after.broker2}`), /-Xmx576m/);
     const numbers = tally(sent!.acked, consumed.filter((m) => sent!.acked.includes(m.key)));
-    t.log(`rolling change: acknowledged ${sent!.acked.length}, failed sends ${sent!.failed}, group read ${numbers.received} (${rest.length} after the roll), lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
-    record("KRaft: rolling change under load", { ...numbers, failedSends: sent!.failed, readAfterTheRoll: rest.length });
+    // And the topic itself, read whole in a fresh group: every acknowledged message is there.
+    const stored = tally(sent!.acked, readAll(kraft, topic).filter((m) => sent!.acked.includes(m.key)));
+    t.log(`rolling change: acknowledged ${sent!.acked.length}, failed sends ${sent!.failed}, group read ${numbers.received} (${rest.length} after the roll), lost ${numbers.lost}, duplicated ${numbers.duplicated}; in the topic: lost ${stored.lost}`);
+    record("KRaft: rolling change under load", { ...numbers, failedSends: sent!.failed, readAfterTheRoll: rest.length, lostFromTheTopic: stored.lost });
+    t.is(stored.lost, 0, "every acknowledged message is in the topic");
     t.is(sent!.failed, 0, "the producer saw no failed send");
     t.is(numbers.lost, 0);
     const back = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
@@ -828,7 +834,10 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     t.timeout(20 * 60 * 1000);
     const pids = Object.fromEntries(["broker1", "broker2", "broker3"].map((b) => [b, onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim()]));
     const original = fs.readFileSync(kraft.file, "utf8");
-    fs.writeFileSync(kraft.file, original.replace("kafka-lab:brokers: 3", "kafka-lab:brokers: 4"));
+    // Pulumi rewrites the stack file and may quote the number.
+    const withBrokers = (n: number) => original.replace(/kafka-lab:brokers: "?\d+"?/, `kafka-lab:brokers: ${n}`);
+    t.not(withBrokers(4), original);
+    fs.writeFileSync(kraft.file, withBrokers(4));
     const up = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
     t.is(up.status, 0, up.stdout.slice(-4000));
     kraft.lab = labAccess(kraft.stack);
@@ -839,11 +848,11 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     // Removing it again is refused before anything is made.
     const down = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
     t.is(down.status, 0, "no change with the same config");
-    fs.writeFileSync(kraft.file, original);
+    fs.writeFileSync(kraft.file, withBrokers(3));
     const refused = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
     t.not(refused.status, 0);
     t.regex(refused.stdout + refused.stderr, /kafka-lab:brokers 3 would remove brokers from the running 4-broker cluster/);
-    fs.writeFileSync(kraft.file, original.replace("kafka-lab:brokers: 3", "kafka-lab:brokers: 4"));
+    fs.writeFileSync(kraft.file, withBrokers(4));
     t.log("broker4 added without restarting broker1-3; going back to 3 refused");
 });
 
