@@ -104,6 +104,20 @@ supervisor_pid() {
 
 is_running() { [[ -n "$(cgroup_pids)" ]]; }
 
+# kill_all TRIES PAUSE: SIGKILL to every process in the machine's cgroups until none is left, or die.
+kill_all() {
+  local _ pids
+  for _ in $(seq "$1"); do
+    pids="$(cgroup_pids)"
+    [[ -n "$pids" ]] || break
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep "$2"
+  done
+  is_running && die "processes survive SIGKILL in cgroup $CG_GROUP/$name: $(cgroup_pids | tr '\n' ' ')"
+  return 0
+}
+
 is_mounted() { awk -v p="$1" '$2==p { f=1 } END { exit !f }' /proc/mounts; }
 
 # The container's PID 1 (systemd), as seen from the host: nspawn's child.
@@ -395,16 +409,7 @@ do_down() {
     #    machine's cgroups (supervisor, nspawn, and every process inside).
     if is_running; then
       log "still running after $STOP_TIMEOUT s: sending SIGKILL"
-      local _
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        local pids
-        pids="$(cgroup_pids)"
-        [[ -n "$pids" ]] || break
-        # shellcheck disable=SC2086
-        kill -KILL $pids 2>/dev/null || true
-        sleep 0.5
-      done
-      is_running && die "processes survive SIGKILL in cgroup $CG_GROUP/$name: $(cgroup_pids | tr '\n' ' ')"
+      kill_all 10 0.5
     fi
     log "stopped after $((SECONDS - t0)) s"
   fi
@@ -516,14 +521,8 @@ do_kill() {
     veth="$(ip -o link show 2>/dev/null | awk -F': ' -v i="$peer" '$1 == i { sub(/@.*/, "", $2); print $2 }')"
   fi
   touch "$M/stopping"   # the supervisor, if it outlives the signal for a moment, must not restart it
-  local i pids
-  for i in $(seq 50); do
-    pids="$(cgroup_pids)"
-    [[ -n "$pids" ]] || break
-    kill -KILL $pids 2>/dev/null || true
-    sleep 0.1
-  done
-  is_running && die "processes survive SIGKILL: $(cgroup_pids | tr '\n' ' ')"
+  kill_all 50 0.1
+  local i
   if [[ -n "$veth" ]]; then
     for i in $(seq 50); do ip link show "$veth" >/dev/null 2>&1 || break; sleep 0.1; done
     if ip link show "$veth" >/dev/null 2>&1; then log "removing its leftover veth $veth"; ip link del "$veth" 2>/dev/null || true; fi
