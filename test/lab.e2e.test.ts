@@ -824,7 +824,7 @@ e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a 
     t.log(`rolling change: acknowledged ${sent!.acked.length}, failed sends ${sent!.failed}, group read ${numbers.received} (${rest.length} after the roll), lost ${numbers.lost}, duplicated ${numbers.duplicated}; in the topic: lost ${stored.lost}`);
     record("KRaft: rolling change under load", { ...numbers, failedSends: sent!.failed, readAfterTheRoll: rest.length, lostFromTheTopic: stored.lost });
     t.is(sent!.failed, 0, "the producer saw no failed send");
-    // KNOWN PROBLEM, not yet understood: in the runs so far 2-3 acknowledged messages of ~3500 were missing
+    // KNOWN PROBLEM, not yet understood: in the runs so far 2-4 acknowledged messages of ~3500 were missing
     // from the topic after the roll (none after a killed broker or controller). Recorded and shown, not
     // yet asserted: see README, "Cluster".
     if (stored.lost) t.log(`KNOWN PROBLEM: ${stored.lost} acknowledged message(s) missing from the topic after the roll`);
@@ -845,7 +845,7 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     kraft.lab = labAccess(kraft.stack);
     t.deepEqual(Object.keys(kraft.lab.outputs.hosts).sort(), ["broker1", "broker2", "broker3", "broker4", "consumer", "producer"]);
     // KNOWN PROBLEM, not yet understood: broker1 (the first broker, which also runs the topic step) was
-    // restarted in the runs so far; broker2 and broker3 kept running. Recorded, see README, "Cluster".
+    // restarted in one of two runs; broker2 and broker3 kept running. Recorded, see README, "Cluster".
     const restarted = ["broker1", "broker2", "broker3"].filter((b) => onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim() !== pids[b]);
     record("KRaft: a broker added", { restarted });
     for (const b of ["broker2", "broker3"]) t.false(restarted.includes(b), `${b} kept running`);
