@@ -8,6 +8,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 node_bin=$(bash "$repo/scripts/setup-node.sh" | tail -n 1)
 export PATH="$node_bin:$PATH"
+# The lab's host tools (debootstrap, losetup, mkfs.ext4, chroot) live in sbin, which a root shell made
+# with `su` (not `su -`) leaves out of PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" ;; esac
 cd "$repo"
 # npm ci only when package-lock.json is newer than the last install (npm keeps its own copy in
 # node_modules): a warm run skips it, and a run from inside `npm test` never pulls node_modules away

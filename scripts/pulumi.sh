@@ -28,6 +28,9 @@ engine_bin="$(bash "$REPO/scripts/setup-engine.sh" | tail -n1)"
 [ -x "$engine_bin/pulumi" ] || { echo "pulumi.sh: no pulumi in '$engine_bin'" >&2; exit 1; }
 
 export PATH="$node_bin:$engine_bin:$PATH"
+# The lab's host tools (debootstrap, losetup, mkfs.ext4, chroot) live in sbin, which a root shell made
+# with `su` (not `su -`) leaves out of PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" ;; esac
 export PULUMI_HOME="$REPO/.pulumi-home"
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p "$REPO/.pulumi-state"
