@@ -53,16 +53,27 @@ export class LabProvisioning extends pulumi.ComponentResource {
         /** The last resource of each host's chain, which its next step waits for. */
         const previous: Record<string, pulumi.Resource[]> = Object.fromEntries(hostNames.map((n) => [n, lab.machines[n].ready]));
 
+        // What every step of a host shares: its machine, how to reach it, and what its scripts are rendered from.
+        const perHost = Object.fromEntries(
+            hostNames.map((n) => {
+                const machine = lab.machines[n];
+                const connection: command.types.input.remote.ConnectionArgs = {
+                    host: machine.sshHost,
+                    port: lab.sshPort,
+                    user: lab.sshUser,
+                    privateKey: lab.sshPrivateKey,
+                    dialErrorLimit: DIAL_ERROR_LIMIT,
+                    perDialTimeout: PER_DIAL_TIMEOUT,
+                };
+                const ctx: pulumi.Output<ProvisionContext> = pulumi
+                    .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? ""])
+                    .apply(([addresses, dataDevices, clusterId, rack]) => ({ config, addresses, dataDevices, dataVolumeGiB: machine.dataVolumeGiB ?? 0, clusterId, rack, artifactSha512: args.artifactSha512 }));
+                return [n, { machine, connection, ctx }];
+            }),
+        );
+
         const addStep = (hostName: string, step: StepName, alsoAfter: pulumi.Resource[] = []) => {
-            const machine = lab.machines[hostName];
-            const connection: command.types.input.remote.ConnectionArgs = {
-                host: machine.sshHost,
-                port: lab.sshPort,
-                user: lab.sshUser,
-                privateKey: lab.sshPrivateKey,
-                dialErrorLimit: DIAL_ERROR_LIMIT,
-                perDialTimeout: PER_DIAL_TIMEOUT,
-            };
+            const { machine, connection, ctx } = perHost[hostName];
             const options = (dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn, customTimeouts: STEP_TIMEOUTS });
             if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {
                 // Lab machines without internet get the tarball uploaded; the step then verifies it.
@@ -79,9 +90,6 @@ export class LabProvisioning extends pulumi.ComponentResource {
                     ),
                 ];
             }
-            const ctx: pulumi.Output<ProvisionContext> = pulumi
-                .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? ""])
-                .apply(([addresses, dataDevices, clusterId, rack]) => ({ config, addresses, dataDevices, dataVolumeGiB: machine.dataVolumeGiB ?? 0, clusterId, rack, artifactSha512: args.artifactSha512 }));
             const rendered = ctx.apply((c) => renderStep(step, hostName, c));
             const commandArgs: command.remote.CommandArgs =
                 step === "kafka-broker"
