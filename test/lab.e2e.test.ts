@@ -641,16 +641,26 @@ function killMachine(cluster: ClusterLab, host: string) {
     };
 }
 
+const CLUSTER_TOPIC_PARTITIONS = 6;
+
 /**
  * An idempotent acks=all producer (kafkajs, over the external listeners) sending for `seconds` while
  * `fault` runs after `faultAfter` ms. Returns what was acknowledged, what failed, and the gap after the fault.
+ *
+ * Each send goes to one partition (round robin over the topic's): kafkajs 2.2.4 drops messages when one
+ * send() spans several leaders and a leader moves. Its retry (src/producer/sendMessages.js) skips every
+ * broker that already answered, so the moved partitions' messages, now led by such a broker, are never
+ * sent, and send() resolves as if they were (seen here: 3 of one batch lost in a rolling restart, their
+ * partitions all led by the broker that was stopping; tulios/kafkajs#1798, open). One leader per send
+ * cannot be skipped.
  */
-async function produceThrough(cluster: ClusterLab, topic: string, seconds: number, faultAfter: number, fault: () => void, keyPrefix = topic) {
+async function produceThrough(cluster: ClusterLab, topic: string, seconds: number, faultAfter: number, fault: () => void, keyPrefix = topic, partitions = CLUSTER_TOPIC_PARTITIONS) {
     const kafka = new Kafka({ clientId: "kafka-lab-e2e", brokers: cluster.lab.outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, retry: { retries: 30, maxRetryTime: 5000, initialRetryTime: 200 } });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const acked: string[] = [];
     let failed = 0;
+    const errors: string[] = [];
     let faultAt = 0;
     let firstAckAfterFault = 0;
     const timer = setTimeout(() => {
@@ -659,19 +669,22 @@ async function produceThrough(cluster: ClusterLab, topic: string, seconds: numbe
     }, faultAfter);
     const deadline = Date.now() + seconds * 1000;
     for (let batch = 0; Date.now() < deadline; batch++) {
-        const messages = Array.from({ length: 10 }, (_, i) => ({ key: `${keyPrefix}-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
+        const partition = batch % partitions;
+        const messages = Array.from({ length: 10 }, (_, i) => ({ key: `${keyPrefix}-${batch}-${i}`, value: JSON.stringify({ batch, i }), partition }));
         try {
             await producer.send({ topic, acks: -1, messages });
             acked.push(...messages.map((m) => m.key));
             if (faultAt && !firstAckAfterFault) firstAckAfterFault = Date.now();
-        } catch {
+        } catch (e: any) {
             failed += messages.length;
+            const what = `${new Date().toISOString().slice(11, 19)} ${e?.name}: ${e?.message}`.slice(0, 200);
+            if (errors.length < 20) errors.push(what);
         }
         await new Promise((r) => setTimeout(r, 50));
     }
     clearTimeout(timer);
     await producer.disconnect();
-    return { acked, failed, secondsToFirstAckAfterFault: faultAt && firstAckAfterFault ? (firstAckAfterFault - faultAt) / 1000 : -1 };
+    return { acked, failed, errors, secondsToFirstAckAfterFault: faultAt && firstAckAfterFault ? (firstAckAfterFault - faultAt) / 1000 : -1 };
 }
 
 /**
@@ -687,17 +700,10 @@ function readAll(cluster: ClusterLab, topic: string, down = "") {
 }
 
 function clusterTopic(cluster: ClusterLab, topic: string) {
-    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --create --topic ${topic} --partitions 6 --replication-factor 3`, 90);
+    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --create --topic ${topic} --partitions ${CLUSTER_TOPIC_PARTITIONS} --replication-factor 3`, 90);
 }
 
 let kraft: ClusterLab;
-
-// The rolling change and the added broker are not yet reliable (see README, "Cluster"): across six runs the
-// roll lost 2-16 acknowledged messages and once failed 1440 sends, and adding broker4 restarted another
-// broker in two runs of three. They run only when asked (KAFKA_LAB_CLUSTER_ROLL=1), so that CI stays a
-// judgement of what works; issue 12 stays open until they pass.
-const unreliable = process.env.KAFKA_LAB_CLUSTER_ROLL === "1" ? e2e : test.skip;
-if (process.env.KAFKA_LAB_CLUSTER_ROLL !== "1") console.log("SKIPPED: the cluster's rolling change and added broker (not yet reliable; KAFKA_LAB_CLUSTER_ROLL=1 runs them)");
 
 e2e("a 3-broker KRaft cluster on Kafka 4.x: up, smoke test (RF 3, leaders spread, every listener), a second up changes nothing", (t) => {
     t.timeout(20 * 60 * 1000);
@@ -773,7 +779,7 @@ e2e("KRaft cluster: the active controller's machine killed under load: a new one
     t.is(numbers.duplicated, 0);
 });
 
-unreliable("KRaft cluster: a changed broker setting rolls through the brokers one at a time; the producer sees no failure, the group loses nothing", async (t) => {
+e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a time; the producer sees no failure, the group loses nothing", async (t) => {
     t.timeout(20 * 60 * 1000);
     const topic = `${runId}-roll`;
     const group = `${topic}-group`;
@@ -811,7 +817,7 @@ unreliable("KRaft cluster: a changed broker setting rolls through the brokers on
         sent = await produceThrough(kraft, topic, 20, 600_000, () => {});
         await deploy;
         const tail = await produceThrough(kraft, topic, 5, 600_000, () => {}, `${topic}-after`);
-        sent = { ...sent, acked: [...sent.acked, ...tail.acked], failed: sent.failed + tail.failed };
+        sent = { ...sent, acked: [...sent.acked, ...tail.acked], failed: sent.failed + tail.failed, errors: [...sent.errors, ...tail.errors] };
     } finally {
         fs.writeFileSync(kraft.file, original);
     }
@@ -830,16 +836,16 @@ unreliable("KRaft cluster: a changed broker setting rolls through the brokers on
     const stored = tally(sent!.acked, readAll(kraft, topic).filter((m) => sent!.acked.includes(m.key)));
     t.log(`rolling change: acknowledged ${sent!.acked.length}, failed sends ${sent!.failed}, group read ${numbers.received} (${rest.length} after the roll), lost ${numbers.lost}, duplicated ${numbers.duplicated}; in the topic: lost ${stored.lost}`);
     record("KRaft: rolling change under load", { ...numbers, failedSends: sent!.failed, readAfterTheRoll: rest.length, lostFromTheTopic: stored.lost });
-    t.is(sent!.failed, 0, "the producer saw no failed send");
-    // KNOWN PROBLEM, not yet understood: in the runs so far 2-4 acknowledged messages of ~3500 were missing
-    // from the topic after the roll (none after a killed broker or controller). Recorded and shown, not
-    // yet asserted: see README, "Cluster".
-    if (stored.lost) t.log(`KNOWN PROBLEM: ${stored.lost} acknowledged message(s) missing from the topic after the roll`);
+    t.is(sent!.failed, 0, `the producer saw no failed send: ${sent!.errors.join("\n")}`);
+    const missing = sent!.acked.filter((k) => !consumed.some((m) => m.key === k));
+    t.is(numbers.lost, 0, `acknowledged, never read by the group: ${missing.slice(0, 20).join(", ")}`);
+    t.is(stored.lost, 0, "every acknowledged message is in the topic");
+    t.is(stored.duplicated, 0, "and once only (an idempotent producer)");
     const back = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
     t.is(back.status, 0, back.stdout.slice(-3000));
 });
 
-unreliable("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the others keep running; 4 -> 3 is refused", (t) => {
+e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the others keep running; 4 -> 3 is refused", (t) => {
     t.timeout(20 * 60 * 1000);
     const pids = Object.fromEntries(["broker1", "broker2", "broker3"].map((b) => [b, onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim()]));
     const original = fs.readFileSync(kraft.file, "utf8");
@@ -851,11 +857,10 @@ unreliable("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; th
     t.is(up.status, 0, up.stdout.slice(-4000));
     kraft.lab = labAccess(kraft.stack);
     t.deepEqual(Object.keys(kraft.lab.outputs.hosts).sort(), ["broker1", "broker2", "broker3", "broker4", "consumer", "producer"]);
-    // KNOWN PROBLEM, not yet understood: broker1 (the first broker, which also runs the topic step) was
-    // restarted in one of two runs; broker2 and broker3 kept running. Recorded, see README, "Cluster".
     const restarted = ["broker1", "broker2", "broker3"].filter((b) => onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim() !== pids[b]);
     record("KRaft: a broker added", { restarted });
-    for (const b of ["broker2", "broker3"]) t.false(restarted.includes(b), `${b} kept running`);
+    for (const b of restarted) t.log(`${b}'s Kafka was restarted:\n${onMachine(kraft.lab, b, "journalctl -u kafka --no-pager -n 15 -o short-precise; dmesg 2>/dev/null | tail -n 5 || true", 60)}`);
+    t.deepEqual(restarted, [], "broker1..3 kept running");
     t.regex(onMachine(kraft.lab, "broker4", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m, "a broker-only node");
     t.is(onMachine(kraft.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} | grep -c '(id: '`).trim(), "4");
     // Removing it again is refused before anything is made.

@@ -15,8 +15,13 @@
 MODE=${1:-create}
 own_host=${OWN_LISTENER%:*}
 own_port=${OWN_LISTENER##*:}
+# How many partitions are under-replicated, as this broker sees them; "unknown" when it cannot tell (a
+# failed or timed-out query must never pass for zero and let the roll go on).
 under_replicated() {
-    timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$OWN_LISTENER" --describe --under-replicated-partitions 2>/dev/null | grep -c 'Topic:' || true
+    local out
+    out=$(timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$OWN_LISTENER" --describe --under-replicated-partitions 2>&1) || { echo unknown; return; }
+    if grep -qE 'Error|Exception' <<<"$out"; then echo unknown; return; fi
+    grep -c 'Topic:' <<<"$out" || true
 }
 no_under_replicated() { [ "$(under_replicated)" = 0 ]; }
 listening() { ss -ltnH "sport = :$CONTROLLER_PORT" | grep -q .; }
