@@ -22,5 +22,13 @@ export = async () => {
         brokers: config.topology.brokers.length,
         metadata: config.topology.metadata,
         replicationFactor: config.topology.replicationFactor,
+        externalSecurity: config.security.external,
+        // sasl_ssl only: what a client outside the lab needs (see README, "Secure external listener").
+        ...(lab.credentials && {
+            caCertificate: lab.credentials.caCertificate,
+            clientUsername: config.security.clientUser,
+            clientPassword: lab.credentials.clientPassword,
+            clientProperties: lab.clientProperties,
+        }),
     };
 };

@@ -82,11 +82,32 @@ async function benchStack(stack) {
     }
     console.log(`   ${network.mbPerSec.toFixed(1)} MB/s (${(network.bytes / 1e6).toFixed(0)} MB in ${network.seconds.toFixed(2)}s)`);
 
+    // With externalSecurity sasl_ssl, 1 KiB acks=all runs a second time over the external listener (TLS and
+    // SCRAM, with the stack's client.properties), so that the report shows what they cost beside plaintext.
+    const secure = outputs.externalSecurity === "sasl_ssl";
+    const clientConfig = "/root/kafka-lab-bench-client.properties";
+    const externalRule = `rule family="ipv4" source address="${outputs.hosts.producer.privateIp}/32" port port="9094" protocol="tcp" accept`;
+    const externalRuleConsumer = externalRule.replace(outputs.hosts.producer.privateIp, outputs.hosts.consumer.privateIp);
+    if (secure) {
+        step("SASL_SSL: the client's properties on producer and consumer; the external listener open to them for this run");
+        // On stdin, never on a command line (which every user of the machine can read).
+        for (const role of ["producer", "consumer"]) await ssh(outputs, key, role, `sudo -n bash -c ${shq(`umask 077; cat > ${clientConfig}`)}`, { timeout: "60s", input: outputs.clientProperties });
+        for (const b of brokerHosts(outputs)) {
+            for (const r of [externalRule, externalRuleConsumer]) await onHost(b, `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(r)} --timeout=900 >/dev/null`);
+        }
+    }
+    const cases = [];
+    for (const size of [100, 1024]) for (const acks of ["1", "all"]) cases.push({ size, acks, tls: false });
+    if (secure) cases.push({ size: 1024, acks: "all", tls: true });
+
     const runs = [];
-    for (const size of [100, 1024]) {
-        for (const acks of ["1", "all"]) {
-            const topic = `${runId}-${size}-${acks}`;
-            const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}`;
+    for (const { size, acks, tls } of cases) {
+        {
+            const topic = `${runId}-${size}-${acks}${tls ? "-tls" : ""}`;
+            const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}${tls ? " SASL_SSL" : ""}`;
+            // Plaintext runs use the internal listener; the SASL_SSL run the external one, as outside clients do.
+            const props = tls ? `bootstrap.servers=${outputs.bootstrapServers} --producer.config ${clientConfig}` : `bootstrap.servers=${bootstrap}`;
+            const consumerArgs = tls ? `--bootstrap-server ${outputs.bootstrapServers} --consumer.config ${clientConfig}` : `--bootstrap-server ${bootstrap}`;
             // A deleted topic's files go only after the broker's file delete delay (60 s): when the volume is
             // short of room, wait (bounded) for the previous runs' topics to be gone.
             for (let i = 0; i < 90 && (await freeBytes()) < 0.6 * free; i++) await new Promise((r) => setTimeout(r, 1000));
@@ -95,7 +116,7 @@ async function benchStack(stack) {
             const perf = (records) =>
                 onHost(
                     "producer",
-                    `${kafkaBin}/kafka-producer-perf-test.sh --topic ${topic} --num-records ${records} --record-size ${size} --throughput -1 --producer-props bootstrap.servers=${bootstrap} acks=${acks} 2>&1`,
+                    `${kafkaBin}/kafka-producer-perf-test.sh --topic ${topic} --num-records ${records} --record-size ${size} --throughput -1 --producer-props acks=${acks} ${props} 2>&1`,
                     900,
                 ).then((r) => parseProducerPerf(r.stdout));
             step(`producer ${name}`);
@@ -105,17 +126,27 @@ async function benchStack(stack) {
             if (records < wanted) console.log(chalk.yellow(`   ${records} records instead of ${wanted}: the data volume has room for no more`));
             const produced = await perf(records);
             console.log(`   ${produced.records} records, ${produced.recordsPerSec.toFixed(0)} records/s, ${produced.mbPerSec.toFixed(1)} MB/s, p50 ${produced.latencyP50Ms} ms, p99 ${produced.latencyP99Ms} ms`);
-            runs.push({ name: `produce ${name}`, side: "producer", recordSize: size, acks, cappedBySpace: records < wanted, ...produced });
+            runs.push({ name: `produce ${name}`, side: "producer", recordSize: size, acks, listener: tls ? "SASL_SSL" : "PLAINTEXT", cappedBySpace: records < wanted, ...produced });
 
             step(`consumer ${name}`);
             const total = probe.records + produced.records;
             const consumed = parseConsumerPerf(
-                (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh --bootstrap-server ${bootstrap} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, 900)).stdout,
+                (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh ${consumerArgs} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, 900)).stdout,
             );
             console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
-            runs.push({ name: `consume ${name}`, side: "consumer", recordSize: size, acks, ...consumed });
+            runs.push({ name: `consume ${name}`, side: "consumer", recordSize: size, acks, listener: tls ? "SASL_SSL" : "PLAINTEXT", ...consumed });
             await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
         }
+    }
+
+    if (secure) {
+        for (const role of ["producer", "consumer"]) await onHost(role, `rm -f ${clientConfig}`);
+        for (const b of brokerHosts(outputs)) {
+            for (const r of [externalRule, externalRuleConsumer]) await onHost(b, `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(r)} >/dev/null || true`);
+        }
+        const plain = runs.find((r) => r.name === "produce 1 KiB acks=all");
+        const tls = runs.find((r) => r.name === "produce 1 KiB acks=all SASL_SSL");
+        console.log(`   TLS + SCRAM cost, 1 KiB acks=all: ${tls.mbPerSec.toFixed(1)} MB/s against ${plain.mbPerSec.toFixed(1)} MB/s in plaintext (${((tls.mbPerSec / plain.mbPerSec) * 100).toFixed(0)}%)`);
     }
 
     step("pulumi up with no changes");

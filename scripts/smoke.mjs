@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk, expBackoff, sleep } from "zx";
 import { Kafka, CompressionTypes, logLevel } from "kafkajs";
-import { brokerHosts, keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
+import { brokerHosts, externalClient, keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
 import { checkExactlyOnce, formatTable, parseConsumed, parseTopicDescription } from "./lib/smoke-check.mjs";
 
 const messages = Number(argv.messages ?? 100);
@@ -114,9 +114,9 @@ try {
                 await ssh(outputs, key, "producer", `timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${address} | head -n 1`, { timeout: "90s" });
             }
         });
-        await step("every broker's external listener answers", "local", async () => {
+        await step(`every broker's external listener answers (${outputs.externalSecurity ?? "plaintext"})`, "local", async () => {
             for (const address of outputs.bootstrapServers.split(",")) {
-                const admin = new Kafka({ clientId: "kafka-lab-smoke", brokers: [address], logLevel: logLevel.NOTHING, connectionTimeout: 10000, retry: { retries: 3 } }).admin();
+                const admin = new Kafka({ clientId: "kafka-lab-smoke", brokers: [address], logLevel: logLevel.NOTHING, connectionTimeout: 10000, retry: { retries: 3 }, ...externalClient(outputs) }).admin();
                 await admin.connect();
                 try {
                     const cluster = await admin.describeCluster();
@@ -160,8 +160,10 @@ try {
     });
     if (internal.partitions.length < 2) throw new Error(`all messages landed in partition ${internal.partitions}: keys are not spread`);
 
-    const kafka = new Kafka({ clientId: "kafka-lab-smoke", brokers: outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 10000, requestTimeout: 30000, retry: { retries: 5 } });
-    await step("external producer over the advertised listener", "local", async () => {
+    const kafka = new Kafka({ clientId: "kafka-lab-smoke", brokers: outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 10000, requestTimeout: 30000, retry: { retries: 5 }, ...externalClient(outputs) });
+    const security = outputs.externalSecurity === "sasl_ssl" ? `SASL_SSL as ${outputs.clientUsername}, CA and hostname checked` : "plaintext";
+    report.externalSecurity = outputs.externalSecurity ?? "plaintext";
+    await step(`external producer over the advertised listener (${security})`, "local", async () => {
         const producer = kafka.producer({ idempotent: true });
         await producer.connect();
         try {
@@ -174,7 +176,7 @@ try {
         return { messages: externalBatch };
     });
 
-    await step("external consumer, fresh group, from earliest", "local", async () => {
+    await step(`external consumer, fresh group, from earliest (${security})`, "local", async () => {
         const total = Object.keys(expected).length;
         const consumer = kafka.consumer({ groupId: `${runId}-external` });
         const got = [];

@@ -105,6 +105,23 @@ export interface ExistingTargetConfig {
     purgeDataOnDestroy: boolean;
 }
 
+export const EXTERNAL_SECURITY = ["plaintext", "sasl_ssl"] as const;
+export type ExternalSecurity = (typeof EXTERNAL_SECURITY)[number];
+
+/** How outside clients reach the brokers (the internal and controller listeners stay plaintext). */
+export interface SecurityConfig {
+    external: ExternalSecurity;
+    /** Changing it issues new credentials (CA, certificates, passwords) and rolls the brokers. */
+    generation: number;
+    /** SCRAM users: a super user, and the clients' user, whose ACLs cover the lab's topics and groups. */
+    adminUser: string;
+    clientUser: string;
+    /** What the client user may use: these topics and groups, literally, and every one with these prefixes. */
+    clientTopics: string[];
+    clientGroups: string[];
+    clientPrefixes: string[];
+}
+
 export interface LabConfig {
     stack: string;
     target: Target;
@@ -115,6 +132,7 @@ export interface LabConfig {
     aws?: AwsTargetConfig;
     local?: LocalTargetConfig;
     existing?: ExistingTargetConfig;
+    security: SecurityConfig;
     /** Allow a change that rebuilds the cluster (see src/transitions.ts). */
     rebuildCluster: boolean;
     /** Data directory on the broker: a dedicated volume is mounted here. Never under /tmp. */
@@ -141,6 +159,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     metadata: { type: "string", default: "", description: "zookeeper or kraft. Default: zookeeper on Kafka 3.x, kraft on 4.x (which has no ZooKeeper mode)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
+    externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
+    credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
     artifactUrl: { type: "string", default: "", description: "URL of the Kafka tarball. Default: the Apache archive." },
     artifactFile: { type: "string", default: "", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
     artifactSha512: { type: "string", default: "", description: "Expected SHA-512 of the tarball. Default: the .sha512 file beside it." },
@@ -361,6 +381,18 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         name: topicName,
         partitions: int("topicPartitions", 1, 1000, "a partition count"),
         retentionHours: int("topicRetentionHours", 1, 87600, "hours"),
+    };
+
+    // The external listener: plaintext in throwaway labs, TLS + SCRAM where it matters (prod by default).
+    const security: SecurityConfig = {
+        external: oneOf<ExternalSecurity>("externalSecurity", EXTERNAL_SECURITY, opts.stack === "prod" ? "sasl_ssl" : "plaintext"),
+        generation: int("credentialsGeneration", 1, 1_000_000, "a generation number"),
+        adminUser: "kafka-lab-admin",
+        clientUser: "kafka-lab-client",
+        // The guide's topic and group, and what the smoke test and the bench make (smoke-..., bench-...).
+        clientTopics: [topicName],
+        clientGroups: ["my-group"],
+        clientPrefixes: ["smoke", "bench"],
     };
 
     // Network
@@ -599,6 +631,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         target,
         topology,
         rebuildCluster: String(raw.rebuildCluster) === "true",
+        security,
         network,
         kafka: { version, scalaVersion, artifact, brokerHeap, zookeeperHeap, internalPort, externalPort, zookeeperPort, topic },
         aws,

@@ -4,8 +4,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { expectedArtifactSha512 } from "./artifact";
 import { LabConfig } from "./config";
+import { LabCredentials, renderClientProperties } from "./credentials";
 import { LabMachines } from "./machines";
-import { LabProvisioning } from "./provision";
+import { LabProvisioning, labAddresses } from "./provision";
 import { externalBootstrap, internalBootstrap } from "./render";
 import { AwsLabMachines } from "./targets/aws";
 import { ExistingLabMachines } from "./targets/existing";
@@ -38,6 +39,9 @@ export class KafkaLab extends pulumi.ComponentResource {
     readonly internalBootstrapServers: pulumi.Output<string>;
     readonly sshUser: string;
     readonly sshPrivateKey: pulumi.Output<string>;
+    /** externalSecurity sasl_ssl: what outside clients need (the CA, the client user, a client.properties). */
+    readonly credentials?: LabCredentials;
+    readonly clientProperties?: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaLabArgs, opts?: pulumi.ComponentResourceOptions) {
         // Settled before any resource, this component included: a missing or mismatched tarball stops here.
@@ -57,7 +61,9 @@ export class KafkaLab extends pulumi.ComponentResource {
             config.topology.metadata === "kraft"
                 ? new command.local.Command("kafka-cluster-id", { create: NEW_CLUSTER_ID, update: "true", addPreviousOutputInEnv: false }, { parent: this }).stdout
                 : pulumi.output("");
-        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512, clusterId }, { parent: this });
+        this.credentials =
+            config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses: labAddresses(this.machines, hostNames) }, { parent: this }) : undefined;
+        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
         const done = pulumi.all(hostNames.map((n) => this.provisioning.steps[n].at(-1)!.stdout));
@@ -68,6 +74,10 @@ export class KafkaLab extends pulumi.ComponentResource {
         this.internalBootstrapServers = done.apply(() => internalBootstrap(config));
         this.sshUser = this.machines.sshUser;
         this.sshPrivateKey = pulumi.secret(this.machines.sshPrivateKey);
+        if (this.credentials) {
+            const { caCertificate, clientPassword } = this.credentials;
+            this.clientProperties = pulumi.secret(pulumi.all([this.bootstrapServers, caCertificate, clientPassword]).apply(([b, ca, pw]) => renderClientProperties(config, b, ca, pw)));
+        }
         this.registerOutputs({ hosts: this.hosts, bootstrapServers: this.bootstrapServers });
     }
 }

@@ -4,6 +4,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "./config";
+import { LabCredentials } from "./credentials";
 import { LabMachines } from "./machines";
 import { LabAddresses, ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
 
@@ -14,6 +15,8 @@ export interface LabProvisioningArgs {
     artifactSha512: string;
     /** KRaft: the cluster's id, kept in the stack's state ("" in ZooKeeper mode). */
     clusterId: pulumi.Input<string>;
+    /** externalSecurity sasl_ssl: the stack's CA, certificates and SCRAM passwords. */
+    credentials?: LabCredentials;
 }
 
 /**
@@ -45,9 +48,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
         const { config, lab } = args;
         const topology = config.topology;
         const hostNames = topology.hosts.map((h) => h.name);
-        const addresses: pulumi.Output<LabAddresses> = pulumi
-            .all(hostNames.map((n) => pulumi.all([lab.machines[n].privateIp, lab.machines[n].publicIp])))
-            .apply((pairs) => Object.fromEntries(hostNames.map((n, i) => [n, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])));
+        const addresses = labAddresses(lab, hostNames);
 
         this.steps = Object.fromEntries(hostNames.map((n) => [n, []]));
         /** The last resource of each host's chain, which its next step waits for. */
@@ -65,9 +66,23 @@ export class LabProvisioning extends pulumi.ComponentResource {
                     dialErrorLimit: DIAL_ERROR_LIMIT,
                     perDialTimeout: PER_DIAL_TIMEOUT,
                 };
+                const c = args.credentials;
+                // Secrets stay secrets: a step whose script holds one keeps it encrypted in the state.
+                const credentials = c
+                    ? pulumi.all([c.keystores[n] ?? "", c.adminPassword, c.clientPassword]).apply(([keystore, adminPassword, clientPassword]) => ({ keystore, adminPassword, clientPassword }))
+                    : undefined;
                 const ctx: pulumi.Output<ProvisionContext> = pulumi
-                    .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? ""])
-                    .apply(([addresses, dataDevices, clusterId, rack]) => ({ config, addresses, dataDevices, dataVolumeGiB: machine.dataVolumeGiB ?? 0, clusterId, rack, artifactSha512: args.artifactSha512 }));
+                    .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? "", credentials])
+                    .apply(([addresses, dataDevices, clusterId, rack, credentials]) => ({
+                        config,
+                        addresses,
+                        dataDevices,
+                        dataVolumeGiB: machine.dataVolumeGiB ?? 0,
+                        clusterId,
+                        rack,
+                        artifactSha512: args.artifactSha512,
+                        credentials,
+                    }));
                 return [n, { machine, connection, ctx }];
             }),
         );
@@ -119,7 +134,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
         };
 
         // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
-        const clusterSteps: StepName[] = ["kafka-broker", "topic"];
+        const clusterSteps: StepName[] = ["kafka-broker", "topic", "scram-acls"];
         const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
         const zookeeperSteps: command.remote.Command[] = [];
         for (const n of hostNames) {
@@ -133,6 +148,14 @@ export class LabProvisioning extends pulumi.ComponentResource {
         const brokerSteps: command.remote.Command[] = [];
         for (const broker of topology.brokers) brokerSteps.push(addStep(broker.name, "kafka-broker", [...zookeeperSteps, ...brokerSteps.slice(-1)]));
         addStep(topology.brokers[0].name, "topic", brokerSteps);
+        if (plan[topology.brokers[0].name].includes("scram-acls")) addStep(topology.brokers[0].name, "scram-acls");
         this.registerOutputs({});
     }
+}
+
+/** Every host's addresses, by host name, once its machine has them. */
+export function labAddresses(lab: LabMachines, hostNames: string[]): pulumi.Output<LabAddresses> {
+    return pulumi
+        .all(hostNames.map((n) => pulumi.all([lab.machines[n].privateIp, lab.machines[n].publicIp])))
+        .apply((pairs) => Object.fromEntries(hostNames.map((n, i) => [n, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])));
 }

@@ -29,6 +29,8 @@ export interface ProvisionContext {
     clusterId: string;
     /** This host's rack when the target decides it (AWS: the zone id); "" for the topology's own. */
     rack?: string;
+    /** externalSecurity sasl_ssl: this broker's keystore and the SCRAM users' passwords (secrets). */
+    credentials?: { keystore: string; adminPassword: string; clientPassword: string };
 }
 
 /** KRaft controllers listen here, reachable from the lab's brokers only. */
@@ -37,6 +39,8 @@ export const CONTROLLER_PORT = 9093;
 export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
 export const NOFILE_LIMIT = 100000;
 export const KAFKA_HOME = "/opt/kafka";
+/** The external listener's keystore on a broker (PEM: key, certificate, CA), readable by kafka alone. */
+export const EXTERNAL_KEYSTORE = "/etc/kafka/tls/external.pem";
 /**
  * The bench's plain TCP stream from the producer to the broker (its network limit): the broker's
  * security group admits it from the producer's, firewalld only for the bench's duration.
@@ -104,6 +108,29 @@ export function renderZookeeperProperties(config: LabConfig): string {
     return renderTemplate("zookeeper.properties", { stack: config.stack, data_dir: config.dataDir, zookeeper_port: config.kafka.zookeeperPort, ensemble });
 }
 
+const externalProtocol = (config: LabConfig) => (config.security.external === "sasl_ssl" ? "SASL_SSL" : "PLAINTEXT");
+
+/**
+ * sasl_ssl: TLS and SCRAM on the external listener, and an authorizer. The internal and controller
+ * listeners stay plaintext inside the lab's network (SCRAM between controllers is a known failure); their
+ * clients, the brokers themselves included, are User:ANONYMOUS and must be super users.
+ */
+function externalSecuritySettings(config: LabConfig): string {
+    if (config.security.external === "plaintext") return "# The external listener is plaintext and unauthenticated (externalSecurity: plaintext).";
+    const authorizer = config.topology.metadata === "kraft" ? "org.apache.kafka.metadata.authorizer.StandardAuthorizer" : "kafka.security.authorizer.AclAuthorizer";
+    return [
+        "# The external listener: TLS with the stack's own CA, SASL/SCRAM-SHA-512 users (externalSecurity: sasl_ssl).",
+        "listener.name.external.sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "listener.name.external.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "listener.name.external.ssl.keystore.type=PEM",
+        `listener.name.external.ssl.keystore.location=${EXTERNAL_KEYSTORE}`,
+        "# ACLs decide what each user may do. Plaintext listeners inside the lab are ANONYMOUS: super users, as is the admin.",
+        `authorizer.class.name=${authorizer}`,
+        `super.users=User:ANONYMOUS;User:${config.security.adminUser}`,
+        "allow.everyone.if.no.acl.found=false",
+    ].join("\n");
+}
+
 /** The Kafka settings that depend on how the cluster keeps its metadata: ZooKeeper or KRaft. */
 function metadataSettings(config: LabConfig, host: LabHost): { identity: string; listeners: string; protocols: string; settings: string } {
     const k = config.kafka;
@@ -115,7 +142,7 @@ function metadataSettings(config: LabConfig, host: LabHost): { identity: string;
         return {
             identity: `broker.id=${host.nodeId}`,
             listeners: base,
-            protocols: "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+            protocols: `INTERNAL:PLAINTEXT,EXTERNAL:${externalProtocol(config)}`,
             settings: [`zookeeper.connect=${connect}`, "zookeeper.connection.timeout.ms=18000"].join("\n"),
         };
     }
@@ -124,7 +151,7 @@ function metadataSettings(config: LabConfig, host: LabHost): { identity: string;
     return {
         identity: [`process.roles=${controller ? "broker,controller" : "broker"}`, `node.id=${host.nodeId}`].join("\n"),
         listeners: controller ? `${base},CONTROLLER://0.0.0.0:${CONTROLLER_PORT}` : base,
-        protocols: "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        protocols: `INTERNAL:PLAINTEXT,EXTERNAL:${externalProtocol(config)},CONTROLLER:PLAINTEXT`,
         // A static quorum: the controllers are fixed when the cluster is made (the lab refuses to change them).
         settings: [`controller.quorum.voters=${voters}`, "controller.listener.names=CONTROLLER"].join("\n"),
     };
@@ -147,6 +174,7 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         internal_host: host.name,
         external_host: addresses[host.name].publicIp,
         metadata_settings: m.settings,
+        external_security: externalSecuritySettings(config),
         rack: rack ? `broker.rack=${rack}` : "# No rack: racks are set on every broker or none.",
         data_dir: config.dataDir,
         partitions: config.kafka.topic.partitions,
@@ -250,6 +278,7 @@ export type StepName =
     | "zookeeper"
     | "kafka-broker"
     | "topic"
+    | "scram-acls"
     | "clients";
 
 /**
@@ -265,6 +294,7 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     if (hasRole(host, "zookeeper")) steps.push("zookeeper");
     if (hasRole(host, "broker")) steps.push("kafka-broker");
     if (host === config.topology.brokers[0]) steps.push("topic");
+    if (host === config.topology.brokers[0] && config.security.external === "sasl_ssl") steps.push("scram-acls");
     if (hasRole(host, "producer") || hasRole(host, "consumer")) steps.push("clients");
     return steps;
 }
@@ -340,6 +370,8 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         OWN_LISTENER: `${host.name}:${k.internalPort}`,
                         CONTROLLER_PORT: hasRole(host, "controller") ? CONTROLLER_PORT : "",
                         REBUILD: String(config.rebuildCluster),
+                        EXTERNAL_KEYSTORE_PATH: EXTERNAL_KEYSTORE,
+                        EXTERNAL_KEYSTORE: ctx.credentials?.keystore ?? "",
                     },
                 ];
             case "topic":
@@ -354,6 +386,23 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         INTERNAL_BOOTSTRAP: internalBootstrap(config),
                     },
                 ];
+            case "scram-acls": {
+                const s = config.security;
+                if (!ctx.credentials) throw new Error("the scram-acls step needs the stack's credentials");
+                return [
+                    "scram-acls.sh",
+                    {
+                        INTERNAL_BOOTSTRAP: internalBootstrap(config),
+                        ADMIN_USER: s.adminUser,
+                        ADMIN_PASSWORD: ctx.credentials.adminPassword,
+                        CLIENT_USER: s.clientUser,
+                        CLIENT_PASSWORD: ctx.credentials.clientPassword,
+                        CLIENT_TOPICS: s.clientTopics.join(" "),
+                        CLIENT_GROUPS: s.clientGroups.join(" "),
+                        CLIENT_PREFIXES: s.clientPrefixes.join(" "),
+                    },
+                ];
+            }
             case "clients":
                 return [
                     "install-clients.sh",

@@ -223,3 +223,17 @@ test("existing target: a cluster's brokers are listed in order", (t) => {
     t.deepEqual(c.existing!.hosts.broker3, { address: "192.168.56.23", publicAddress: "192.168.56.23" });
     t.deepEqual(c.topology.brokers.map((b) => b.rack), ["r1", "r2", "r3"]);
 });
+
+test("externalSecurity: sasl_ssl by default on prod only; another value or generation is refused naming what is allowed", (t) => {
+    t.is(aws({}).security.external, "plaintext");
+    t.is(validateConfig(awsBase, { stack: "prod", awsRegion: "eu-west-1" }).security.external, "sasl_ssl");
+    t.is(aws({ externalSecurity: "sasl_ssl" }).security.external, "sasl_ssl");
+    t.is(validateConfig({ ...awsBase, externalSecurity: "plaintext" }, { stack: "prod", awsRegion: "eu-west-1" }).security.external, "plaintext");
+    t.regex(problemsOf(() => aws({ externalSecurity: "ssl" })), /kafka-lab:externalSecurity is "ssl"; allowed: plaintext, sasl_ssl/);
+    t.regex(problemsOf(() => aws({ credentialsGeneration: "0" })), /kafka-lab:credentialsGeneration is "0"; allowed: a generation number/);
+    // The client user may use the configured topic, the guide's group, and the smoke test's and bench's own.
+    const c = aws({ topic: "orders" });
+    t.deepEqual(c.security.clientTopics, ["orders"]);
+    t.deepEqual(c.security.clientGroups, ["my-group"]);
+    t.deepEqual(c.security.clientPrefixes, ["smoke", "bench"]);
+});

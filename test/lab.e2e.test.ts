@@ -32,6 +32,12 @@ import {
     waitFor,
 } from "./helpers/lab";
 
+// kafkajs settings for a stack's external listener (TLS and SCRAM with sasl_ssl), as the smoke test uses them.
+let externalClient: (outputs: Record<string, any>) => Record<string, any>;
+test.before(async () => {
+    ({ externalClient } = await import("../scripts/lib/stack.mjs" as string));
+});
+
 const required = process.env.KAFKA_LAB_E2E === "required";
 const why = process.platform !== "linux" ? "not Linux" : process.getuid?.() !== 0 ? "not root" : process.env.KAFKA_LAB_E2E === "skip" ? "KAFKA_LAB_E2E=skip" : "";
 const e2e = why ? test.skip : test.serial;
@@ -580,7 +586,7 @@ interface ClusterLab {
 }
 
 /** A cluster stack of the local target on its own bridge: `pulumi up`, returning its access. */
-function clusterUp(t: any, stack: string, net: string, extra: Record<string, string>): { cluster: ClusterLab; seconds: number } {
+function clusterUp(t: any, stack: string, net: string, extra: Record<string, string>): { cluster: ClusterLab; seconds: number; log: string } {
     const file = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
     const bridge = `kl-${stack.slice(-5)}`;
     const lines = [
@@ -600,16 +606,25 @@ function clusterUp(t: any, stack: string, net: string, extra: Record<string, str
     const started = Date.now();
     const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
     const seconds = (Date.now() - started) / 1000;
-    t.is(up.status, 0, up.stdout.slice(-4000) + up.stderr.slice(-2000));
-    return { cluster: { stack, file, lab: labAccess(stack), prefix: `kl-${stack}`, bridge }, seconds };
+    if (up.status !== 0) {
+        // Nothing of a failed cluster outlives the test: its machines would hold the bridge for the next run.
+        const clean = clusterDown({ stack, file, bridge, prefix: `kl-${stack}` } as ClusterLab);
+        throw new Error(`pulumi up -s ${stack} failed (then destroyed; ${clean.status === 0 ? "the host is clean" : clean.stderr}):\n${up.stdout.slice(-4000)}${up.stderr.slice(-2000)}`);
+    }
+    return { cluster: { stack, file, lab: labAccess(stack), prefix: `kl-${stack}`, bridge }, seconds, log: up.stdout + up.stderr };
 }
 
 /** Destroys the cluster's stack; returns what host-clean.sh found left of it (nothing, when all went well). */
 function clusterDown(cluster: ClusterLab) {
-    pulumiCli("destroy", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive");
+    const destroy = pulumiCli("destroy", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive");
     pulumiCli("stack", "rm", cluster.stack, "--yes", "--force");
     fs.rmSync(cluster.file, { force: true });
-    return run("bash", ["scripts/local/host-clean.sh", cluster.bridge, cluster.prefix]);
+    const clean = run("bash", ["scripts/local/host-clean.sh", cluster.bridge, cluster.prefix]);
+    if (destroy.status === 0) return clean;
+    // A failed destroy leaves machines behind: say why, and take them down so that the next run starts clean.
+    for (const host of ["broker", "producer", "consumer", ...Array.from({ length: 9 }, (_, i) => `broker${i + 1}`)]) run("bash", ["scripts/local/machine.sh", "down", `${cluster.prefix}-${host}`]);
+    run("bash", ["scripts/local/network.sh", "down", cluster.bridge]);
+    return { ...clean, status: 1, stderr: `pulumi destroy failed: ${destroy.stdout.slice(-3000)}${destroy.stderr.slice(-1000)}\n${clean.stdout}${clean.stderr}` };
 }
 
 const clusterKafka = (cluster: ClusterLab) => `/opt/kafka/bin`;
@@ -655,7 +670,13 @@ const CLUSTER_TOPIC_PARTITIONS = 6;
  * cannot be skipped.
  */
 async function produceThrough(cluster: ClusterLab, topic: string, seconds: number, faultAfter: number, fault: () => void, keyPrefix = topic, partitions = CLUSTER_TOPIC_PARTITIONS) {
-    const kafka = new Kafka({ clientId: "kafka-lab-e2e", brokers: cluster.lab.outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, retry: { retries: 30, maxRetryTime: 5000, initialRetryTime: 200 } });
+    const kafka = new Kafka({
+        clientId: "kafka-lab-e2e",
+        brokers: cluster.lab.outputs.bootstrapServers.split(","),
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 30, maxRetryTime: 5000, initialRetryTime: 200 },
+        ...externalClient(cluster.lab.outputs),
+    });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const acked: string[] = [];
@@ -874,13 +895,16 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     t.log(`broker4 added and registered; restarted on the way: ${restarted.join(", ") || "none"}; going back to 3 refused`);
 });
 
-e2e("a 3-broker ZooKeeper ensemble on Kafka 3.9: up, smoke test; the ZooKeeper leader killed under load loses nothing", async (t) => {
+e2e("a 3-broker ZooKeeper ensemble on Kafka 3.9 with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing", async (t) => {
     t.timeout(20 * 60 * 1000);
-    const { cluster, seconds } = clusterUp(t, "e2e-zk3", "10.75.0", { brokers: "3" });
+    const { cluster, seconds } = clusterUp(t, "e2e-zk3", "10.75.0", { brokers: "3", externalSecurity: "sasl_ssl" });
     try {
         t.is(cluster.lab.outputs.metadata, "zookeeper");
+        t.is(cluster.lab.outputs.externalSecurity, "sasl_ssl");
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
         t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        t.regex(smoke.stdout, /external consumer, fresh group, from earliest \(SASL_SSL as kafka-lab-client, CA and hostname checked\)/);
+        t.regex(onMachine(cluster.lab, "broker2", "grep ^authorizer.class.name= /etc/kafka/server.properties"), /kafka\.security\.authorizer\.AclAuthorizer/);
         const mode = (b: string) => onMachine(cluster.lab, b, "(exec 3<>/dev/tcp/127.0.0.1/2181 && printf srvr >&3 && timeout 5 cat <&3) | sed -n 's/^Mode: //p'").trim();
         const leader = ["broker1", "broker2", "broker3"].find((b) => mode(b) === "leader")!;
         t.truthy(leader, "the ensemble has a leader");
@@ -913,4 +937,136 @@ e2e("the KRaft cluster is destroyed and leaves the host clean", (t) => {
     t.timeout(10 * 60 * 1000);
     const clean = clusterDown(kraft);
     t.is(clean.status, 0, clean.stderr);
+});
+
+// ---- The secure external listener: TLS + SASL/SCRAM-SHA-512, one broker on Kafka 4.x (KRaft), own bridge.
+
+/** What a kafkajs client gets from a topic over the external listener: the messages, or the error. */
+async function tryExternal(outputs: Record<string, any>, client: Record<string, any>, topic: string) {
+    const kafka = new Kafka({ clientId: "kafka-lab-e2e-refused", brokers: outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 5000, requestTimeout: 10000, retry: { retries: 1 }, ...client });
+    const got: string[] = [];
+    const errors: string[] = [];
+    const producer = kafka.producer();
+    try {
+        await producer.connect();
+        await producer.send({ topic, acks: -1, messages: [{ key: "refused", value: "should not land" }] });
+    } catch (e: any) {
+        errors.push(`produce: ${e.name}: ${e.message}`);
+    } finally {
+        await producer.disconnect().catch(() => {});
+    }
+    const consumer = kafka.consumer({ groupId: `smoke-refused-${Date.now()}` });
+    try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await Promise.race([
+            new Promise<void>((_, reject) => consumer.run({ eachMessage: async ({ message }) => void got.push(String(message.value)) }).catch(reject)),
+            new Promise((r) => setTimeout(r, 8000)),
+        ]);
+    } catch (e: any) {
+        errors.push(`consume: ${e.name}: ${e.message}`);
+    } finally {
+        await consumer.disconnect().catch(() => {});
+    }
+    return { got, errors };
+}
+
+e2e("sasl_ssl, KRaft, one broker: smoke test over SASL_SSL; wrong clients refused, no data leaks; no secret in plain text; a second up changes nothing; rotation re-issues", async (t) => {
+    t.timeout(25 * 60 * 1000);
+    const { cluster: tls, seconds, log: upLog } = clusterUp(t, "e2e-tls", "10.74.0", { kafkaVersion: KAFKA_4_VERSION, externalSecurity: "sasl_ssl" });
+    try {
+        const o = tls.lab.outputs;
+        t.is(o.externalSecurity, "sasl_ssl");
+        t.regex(o.caCertificate, /^-----BEGIN CERTIFICATE-----/);
+        t.is(o.clientUsername, "kafka-lab-client");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", tls.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        t.regex(smoke.stdout, /external producer over the advertised listener \(SASL_SSL as kafka-lab-client, CA and hostname checked\) \(local\) \.\.\. ok/);
+
+        // A topic the client user's ACLs do not cover, with a message in it (written inside the lab).
+        const privateTopic = `private-${runId}`;
+        onMachine(tls.lab, "broker", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server broker:9092 --create --topic ${privateTopic} --partitions 1 --replication-factor 1`, 90);
+        onMachine(tls.lab, "broker", `echo secret-payload | /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server broker:9092 --topic ${privateTopic}`, 90);
+        const good = externalClient(o);
+        const otherCa = run("bash", ["scripts/credentials.sh", "ca"], { env: { CA_NAME: "another CA" } });
+        const otherCaPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(otherCa.stdout)![0];
+        const cases: [string, Record<string, any>, string, RegExp][] = [
+            ["a plaintext client on the external port", {}, "test", /Connection|closed|timeout|ECONNRESET/i],
+            ["a wrong password", { ...good, sasl: { ...good.sasl, password: "wrong-password" } }, "test", /SASL SCRAM SHA512 authentication failed|Authentication failed/i],
+            ["a client that trusts another CA", { ...good, ssl: { ca: [otherCaPem], rejectUnauthorized: true } }, "test", /self[- ]signed|unable to (get|verify)|certificate/i],
+            ["the client user on a topic its ACLs do not cover", good, privateTopic, /not authorized|TOPIC_AUTHORIZATION_FAILED/i],
+        ];
+        const refused: Record<string, string> = {};
+        for (const [what, client, topic, expected] of cases) {
+            const r = await tryExternal(o, client, topic);
+            refused[what] = r.errors.join(" | ").slice(0, 300);
+            t.log(`${what}: refused with ${refused[what]}`);
+            t.deepEqual(r.got, [], `${what}: no message read`);
+            t.true(r.errors.some((e) => e.startsWith("produce:")), `${what}: produce refused`);
+            t.regex(r.errors.join("\n"), expected, what);
+        }
+        // Nothing a refused client sent landed anywhere.
+        const privateRead = onMachine(tls.lab, "broker", `/opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server broker:9092 --topic ${privateTopic} --from-beginning --timeout-ms 8000 2>/dev/null || true`, 60);
+        t.deepEqual(privateRead.trim().split("\n"), ["secret-payload"]);
+
+        // The secrets appear nowhere in plain text.
+        const password = o.clientPassword as string;
+        const plainOutput = pulumiCli("stack", "output", "-s", tls.stack);
+        t.regex(plainOutput.stdout, /clientPassword\s+\[secret\]/);
+        t.regex(plainOutput.stdout, /clientProperties\s+\[secret\]/);
+        t.false(plainOutput.stdout.includes(password));
+        const exported = pulumiCli("stack", "export", "-s", tls.stack).stdout;
+        t.true(exported.length > 10000);
+        t.false(exported.includes(password), "the state holds no client password in plain text");
+        t.false(exported.includes("PRIVATE KEY"), "nor any private key");
+        t.false(upLog.includes(password), "pulumi up's output shows no password");
+        t.false(upLog.includes("PRIVATE KEY"), "nor any key");
+        t.is(onMachine(tls.lab, "broker", "stat -c '%a %U' /etc/kafka/tls/external.pem").trim(), "600 kafka");
+        for (const host of ["broker", "producer", "consumer"]) {
+            const leaks = onMachine(tls.lab, host, `find /etc /opt /var/lib/kafka /var/log /tmp /var/tmp /root /home -xdev -type f -perm -o=r 2>/dev/null | xargs -r grep -l -F -e ${password} -e 'BEGIN PRIVATE KEY' 2>/dev/null || true`, 120);
+            t.is(leaks.trim(), "", `${host}: no world-readable file holds the password or a private key`);
+        }
+
+        // The bench, short: 1 KiB acks=all over SASL_SSL (the external listener) beside plaintext, same run.
+        const benchReport = path.join(REPO, "reports", "bench-e2e-tls.json");
+        const bench = run("npm", ["run", "--silent", "bench", "--", "--stack", tls.stack, "--quick", "--seconds", "1", "--report", benchReport]);
+        t.is(bench.status, 0, bench.stdout.slice(-3000) + bench.stderr.slice(-2000));
+        const benchRuns = JSON.parse(fs.readFileSync(benchReport, "utf8")).runs;
+        const plainRun = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all");
+        const tlsRun = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all SASL_SSL");
+        const tlsConsume = benchRuns.find((r: any) => r.name === "consume 1 KiB acks=all SASL_SSL");
+        t.true(tlsRun.records > 0 && tlsConsume.records > 0, "the bench produced and consumed over SASL_SSL");
+        t.regex(bench.stdout, /TLS \+ SCRAM cost, 1 KiB acks=all: [\d.]+ MB\/s against [\d.]+ MB\/s in plaintext/);
+        t.false(bench.stdout.includes(password), "the bench shows no password");
+        t.is(onMachine(tls.lab, "producer", "ls /root/kafka-lab-bench-client.properties 2>/dev/null || true").trim(), "", "the bench leaves no client.properties behind");
+
+        const started = Date.now();
+        const again = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, again.stdout.slice(-3000));
+        const secondUp = (Date.now() - started) / 1000;
+
+        // Rotation: a new generation re-issues the CA, the certificate and the passwords, and rolls the broker.
+        const original = fs.readFileSync(tls.file, "utf8");
+        // Under `config:` (Pulumi appends its own top-level keys to the file, e.g. encryptionsalt).
+        fs.writeFileSync(tls.file, original.replace(/^config:\n/m, "config:\n  kafka-lab:credentialsGeneration: 2\n"));
+        const rotateStarted = Date.now();
+        const rotate = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive");
+        const rotateSeconds = (Date.now() - rotateStarted) / 1000;
+        t.is(rotate.status, 0, rotate.stdout.slice(-4000));
+        t.false((rotate.stdout + rotate.stderr).includes("PRIVATE KEY"));
+        const rotated = labAccess(tls.stack).outputs;
+        t.not(rotated.clientPassword, password, "a new client password");
+        t.not(rotated.caCertificate, o.caCertificate, "a new CA");
+        const afterRotation = run("node", ["scripts/smoke.mjs", "--stack", tls.stack]);
+        t.is(afterRotation.status, 0, afterRotation.stdout + afterRotation.stderr);
+        const old = await tryExternal(rotated, good, "test");
+        t.regex(old.errors.join("\n"), /certificate|self[- ]signed|authentication failed/i, "the old credentials no longer work");
+        t.log(`sasl_ssl: pulumi up ${seconds.toFixed(1)}s, a second up ${secondUp.toFixed(1)}s with no change, rotation ${rotateSeconds.toFixed(1)}s; smoke test passed before and after`);
+        const cost = { plaintextMbPerSec: plainRun.mbPerSec, saslSslMbPerSec: tlsRun.mbPerSec, plaintextP99Ms: plainRun.latencyP99Ms, saslSslP99Ms: tlsRun.latencyP99Ms };
+        t.log(`bench (quick), produce 1 KiB acks=all: ${cost.saslSslMbPerSec.toFixed(1)} MB/s over SASL_SSL, ${cost.plaintextMbPerSec.toFixed(1)} MB/s plaintext`);
+        record("sasl_ssl external listener (KRaft, one broker)", { upSeconds: Math.round(seconds), secondUpSeconds: secondUp, rotationSeconds: rotateSeconds, refused, benchQuick: cost });
+    } finally {
+        const clean = clusterDown(tls);
+        t.is(clean.status, 0, `the sasl_ssl stack leaves the host clean: ${clean.stderr}`);
+    }
 });

@@ -1,6 +1,7 @@
 // The whole program under Pulumi's own mocks, for every stack in stacks/: what it registers, with
 // which inputs and in which order. Only the AWS provider is mocked because it cannot run here.
 import test from "ava";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -50,6 +51,9 @@ const pick = ({ customTimeouts, additionalSecretOutputs }: pulumi.CustomResource
 const waitForRPCs: () => Promise<void> = (settings as any).waitForRPCs;
 const unwrap = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
+/** A secret input as the mocks see it: Pulumi's secret signature around the value. */
+const unsecret = (v: any) => (v && typeof v === "object" && "4dabf18193072939515e22adb298388d" in v ? v.value : v);
+
 /** Everything the mocked engine was asked to create, across runs: a run that throws must add nothing. */
 const engineCreated: string[] = [];
 
@@ -73,6 +77,10 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
                     Object.assign(state, { publicIp: `198.51.100.${200 + n}`, allocationId: `eipalloc-0123456789abcdef${n}` });
                 }
                 if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
+                // The stack's credentials are made for real (openssl), so that their certificates can be checked.
+                if (args.type === "command:local:Command" && /credentials\.sh/.test(args.inputs.create)) {
+                    state.stdout = execFileSync("bash", ["-c", args.inputs.create], { cwd: REPO, env: { ...process.env, ...unsecret(args.inputs.environment) }, encoding: "utf8" });
+                }
                 return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
             },
             call(args) {
@@ -110,6 +118,13 @@ async function runProgram(stack: string, overrides: Record<string, string> = {},
         sshUser: lab.sshUser,
         sshPrivateKey: await unwrap(lab.sshPrivateKey),
         sshPrivateKeyIsSecret: await pulumi.isSecret(lab.sshPrivateKey),
+        ...(lab.credentials && {
+            caCertificate: await unwrap(lab.credentials.caCertificate),
+            clientPassword: await unwrap(lab.credentials.clientPassword),
+            clientPasswordIsSecret: await pulumi.isSecret(lab.credentials.clientPassword),
+            clientProperties: await unwrap(lab.clientProperties!),
+            clientPropertiesIsSecret: await pulumi.isSecret(lab.clientProperties!),
+        }),
     };
     // Let the program's last calls (a component's registerOutputs) reach this run's mocks, not the next one's.
     await waitForRPCs();
@@ -221,6 +236,42 @@ for (const stack of ["dev", "staging", "prod"]) {
         t.is(run.outputs.sshPrivateKey, "GENERATED-KEY");
         t.true(run.outputs.sshPrivateKeyIsSecret);
         t.is(run.outputs.sshUser, { dev: "ec2-user", staging: "rocky", prod: "ec2-user" }[stack]);
+    });
+
+    test.serial(`${stack}: the external listener is ${stack === "dev" ? "plaintext" : "sasl_ssl: a certificate for the broker's Elastic IP from the stack's CA, secrets kept secret"}`, async (t) => {
+        const run = await runProgram(stack);
+        const brokerStep = await resolve(run.byName("broker-kafka-broker").inputs.stdin);
+        if (stack === "dev") {
+            t.is(run.config.security.external, "plaintext");
+            t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT/);
+            t.false(run.resources.some((r) => r.name.startsWith("tls-")));
+            t.is(run.outputs.caCertificate, undefined);
+            return;
+        }
+        t.is(run.config.security.external, "sasl_ssl");
+        t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL/);
+        t.regex(brokerStep, /authorizer\.class\.name=kafka\.security\.authorizer\.AclAuthorizer/);
+        // Made by local commands (no TLS provider, which cannot run here), kept secret and never logged.
+        for (const name of ["tls-ca", "tls-broker"]) {
+            const r = run.byName(name);
+            t.is(r.type, "command:local:Command");
+            t.deepEqual(r.additionalSecretOutputs, ["stdout"]);
+            t.is(await resolve(r.inputs.logging), "none");
+        }
+        const keystore = /EXTERNAL_KEYSTORE='([^']*)'/.exec(brokerStep)![1];
+        t.regex(keystore, /^-----BEGIN PRIVATE KEY-----/);
+        const cert = new crypto.X509Certificate(keystore.slice(keystore.indexOf("-----BEGIN CERTIFICATE-----")));
+        t.is(cert.checkIP("198.51.100.200"), "198.51.100.200", "the advertised Elastic IP is in the certificate");
+        t.is(cert.checkHost("broker"), "broker");
+        t.true(cert.verify(new crypto.X509Certificate(run.outputs.caCertificate).publicKey), "signed by the CA the stack outputs");
+        t.true(run.outputs.clientPasswordIsSecret);
+        t.true(run.outputs.clientPropertiesIsSecret);
+        t.regex(run.outputs.clientProperties, /^security\.protocol=SASL_SSL$/m);
+        t.regex(run.outputs.clientProperties, new RegExp(`password="${run.outputs.clientPassword}"`));
+        t.regex(await resolve(run.byName("broker-scram-acls").inputs.stdin), /CLIENT_USER='kafka-lab-client'/);
+        // The secure listener is reached as before: 9094 from the clients' ranges only.
+        const rules = await Promise.all(ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => resolve(r.inputs)));
+        t.deepEqual(rules.filter((r) => r.fromPort === 9094).map((r) => r.cidrIpv4).sort(), [...JSON.parse(stackConfig(stack)["kafka-lab:clientCidrs"])].sort());
     });
 }
 
@@ -341,7 +392,14 @@ test.serial("every stack provisions with @pulumi/command resources only: no dyna
         const run = await runProgram(stack);
         t.deepEqual(run.resources.filter((r) => r.type.startsWith("pulumi-nodejs:")).map((r) => r.name), [], stack);
         const types = new Set(run.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.type));
-        t.deepEqual([...types].sort(), stack === "local" ? ["command:local:Command", "command:remote:Command", "command:remote:CopyToRemote"] : ["command:remote:Command"], stack);
+        t.deepEqual([...types].sort(), stack === "local"
+                ? ["command:local:Command", "command:remote:Command", "command:remote:CopyToRemote"]
+                : // sasl_ssl stacks make their credentials with local commands (openssl on the deploying machine).
+                  run.config.security.external === "sasl_ssl"
+                  ? ["command:local:Command", "command:remote:Command"]
+                  : ["command:remote:Command"],
+            stack,
+        );
         const steps = ofType(run, "command:remote:Command").map((c) => c.name);
         t.deepEqual(steps.sort(), ROLES.flatMap((role) => stepsFor(run.config, role, role === "broker" && stack !== "local").map((s) => `${role}-${s}`)).sort(), stack);
     }

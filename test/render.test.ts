@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseSha512File } from "../src/artifact";
+import { brokerSans, parseIssued, renderClientProperties } from "../src/credentials";
 import { validateConfig } from "../src/config";
 // The guide's lab: one broker, and the two client machines.
 const ROLES = ["broker", "producer", "consumer"] as const;
@@ -31,10 +32,8 @@ const addresses: LabAddresses = {
     producer: { privateIp: "10.42.1.12", publicIp: "198.51.100.8" },
     consumer: { privateIp: "10.42.1.13", publicIp: "198.51.100.9" },
 };
-const config = validateConfig(
-    { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] },
-    { stack: "dev", awsRegion: "eu-west-1" },
-);
+const awsRaw = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] };
+const config = validateConfig(awsRaw, { stack: "dev", awsRegion: "eu-west-1" });
 const ctx: ProvisionContext = { config, addresses, artifactSha512: "", dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
 
 /** key=value lines of a .properties file; comments and blank lines skipped, duplicates rejected. */
@@ -262,4 +261,91 @@ test("the uninstall script (existing target) is valid bash and honours the purge
         t.notThrows(() => execFileSync("bash", ["-n"], { input: script }));
         t.regex(script, new RegExp(`PURGE_DATA='${purge}'`));
     }
+});
+
+// ---- externalSecurity: sasl_ssl
+
+/** What scripts/credentials.sh prints, run for real (openssl), for a CA and a broker. */
+function issue(mode: "ca" | "broker", env: Record<string, string>) {
+    return parseIssued(execFileSync("bash", [path.join(REPO, "scripts", "credentials.sh"), mode], { env: { ...process.env, ...env }, encoding: "utf8" }));
+}
+
+test("sasl_ssl: SASL_SSL on the external listener only, a PEM keystore, SCRAM-SHA-512, the metadata mode's authorizer", (t) => {
+    for (const metadata of ["zookeeper", "kraft"]) {
+        const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl", metadata }, { stack: "staging", awsRegion: "eu-west-1" });
+        const p = parseProperties(renderServerProperties(c, "broker", addresses));
+        const map = Object.fromEntries(p["listener.security.protocol.map"].split(",").map((e) => e.split(":")));
+        t.is(map.EXTERNAL, "SASL_SSL");
+        t.is(map.INTERNAL, "PLAINTEXT", "inside the lab: plaintext");
+        if (metadata === "kraft") t.is(map.CONTROLLER, "PLAINTEXT", "never SCRAM between controllers");
+        t.is(p["listener.name.external.sasl.enabled.mechanisms"], "SCRAM-SHA-512");
+        t.regex(p["listener.name.external.scram-sha-512.sasl.jaas.config"], /^org\.apache\.kafka\.common\.security\.scram\.ScramLoginModule required;$/);
+        t.is(p["listener.name.external.ssl.keystore.type"], "PEM");
+        t.is(p["listener.name.external.ssl.keystore.location"], "/etc/kafka/tls/external.pem");
+        t.is(p["authorizer.class.name"], metadata === "kraft" ? "org.apache.kafka.metadata.authorizer.StandardAuthorizer" : "kafka.security.authorizer.AclAuthorizer");
+        t.deepEqual(p["super.users"].split(";"), ["User:ANONYMOUS", "User:kafka-lab-admin"]);
+        t.is(p["allow.everyone.if.no.acl.found"], "false");
+    }
+    const plain = parseProperties(renderServerProperties(config, "broker", addresses));
+    t.is(plain["listener.security.protocol.map"], "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT");
+    t.false(Object.keys(plain).some((k) => k.startsWith("authorizer") || k.includes("sasl") || k.includes("ssl")));
+});
+
+test("sasl_ssl: the CA and a broker certificate from scripts/credentials.sh: PKCS#8 key, SANs cover every advertised name, signed by the CA", (t) => {
+    const ca = issue("ca", { CA_NAME: "kafka-lab test CA" });
+    t.regex(ca.privateKey, /^-----BEGIN PRIVATE KEY-----\n/);
+    t.regex(ca.values["admin-password"], /^[0-9a-f]{48}$/);
+    t.regex(ca.values["client-password"], /^[0-9a-f]{48}$/);
+    t.not(ca.values["admin-password"], ca.values["client-password"]);
+    const caCert = new crypto.X509Certificate(ca.certificate);
+    t.true(caCert.ca);
+    const sans = brokerSans("broker1", { privateIp: "10.42.1.21", publicIp: "198.51.100.21" });
+    t.is(sans, "DNS:broker1,IP:198.51.100.21,IP:10.42.1.21");
+    t.is(brokerSans("broker", { privateIp: "10.0.0.5", publicIp: "kafka.example.com" }), "DNS:broker,DNS:kafka.example.com,IP:10.0.0.5");
+    const broker = issue("broker", { CA_KEY: ca.privateKey, CA_CERT: ca.certificate, BROKER_NAME: "broker1", SANS: sans });
+    t.regex(broker.privateKey, /^-----BEGIN PRIVATE KEY-----\n/, "PKCS#8, as Kafka's PEM keystore needs");
+    const cert = new crypto.X509Certificate(broker.certificate);
+    t.true(cert.verify(caCert.publicKey), "signed by the stack's CA");
+    t.is(cert.checkIP("198.51.100.21"), "198.51.100.21");
+    t.is(cert.checkIP("10.42.1.21"), "10.42.1.21");
+    t.is(cert.checkHost("broker1"), "broker1");
+    t.is(cert.checkIP("198.51.100.22"), undefined, "no other address");
+    t.is(crypto.createPublicKey(broker.privateKey).export({ format: "pem", type: "spki" }), cert.publicKey.export({ format: "pem", type: "spki" }), "the key matches the certificate");
+    t.throws(() => issue("broker", { CA_KEY: ca.privateKey, CA_CERT: ca.certificate, BROKER_NAME: "broker1", SANS: "" }), undefined, "no SANs, no certificate");
+});
+
+test("sasl_ssl: client.properties reads as Java properties, with the CA's line breaks and the client's SCRAM login", (t) => {
+    const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
+    const ca = "-----BEGIN CERTIFICATE-----\nMIIB\nAAAA\n-----END CERTIFICATE-----\n";
+    const p = parseProperties(renderClientProperties(c, "198.51.100.7:9094", ca, "0123abcd"));
+    t.is(p["bootstrap.servers"], "198.51.100.7:9094");
+    t.is(p["security.protocol"], "SASL_SSL");
+    t.is(p["sasl.mechanism"], "SCRAM-SHA-512");
+    t.is(p["sasl.jaas.config"], 'org.apache.kafka.common.security.scram.ScramLoginModule required username="kafka-lab-client" password="0123abcd";');
+    t.is(p["ssl.truststore.type"], "PEM");
+    // java.util.Properties turns \n into a line break: the PEM as it was.
+    t.is(p["ssl.truststore.certificates"].replace(/\\n/g, "\n"), ca.trim());
+});
+
+test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broker runs; passwords never on a command line", (t) => {
+    const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
+    t.deepEqual(stepsFor(c, "broker", true).slice(-3), ["kafka-broker", "topic", "scram-acls"]);
+    t.false(stepsFor(c, "producer", false).includes("scram-acls"));
+    t.false(stepsFor(config, "broker", true).includes("scram-acls"), "not with plaintext");
+    const credentials = { keystore: "KEYSTORE-PEM", adminPassword: "adminpw123", clientPassword: "clientpw456" };
+    const step = renderStep("scram-acls", "broker", { ...ctx, config: c, credentials });
+    t.is(spawnSync("bash", ["-n"], { input: step.script }).status, 0);
+    const body = step.script.slice(step.script.indexOf("# Step (externalSecurity"));
+    t.notRegex(body, /--add-config[ =]['"]?SCRAM/, "the SCRAM config goes through a file");
+    t.regex(body, /--add-config-file "\$secret_file"/);
+    const broker = renderStep("kafka-broker", "broker", { ...ctx, config: c, credentials });
+    t.regex(broker.script, /EXTERNAL_KEYSTORE='KEYSTORE-PEM'/);
+    t.regex(broker.script, /write_file "\$EXTERNAL_KEYSTORE_PATH" 0600 kafka:kafka/);
+});
+
+test("KRaft storage is formatted with --cluster-id=ID, so that an id starting with '-' (one in 64) is not read as an option", (t) => {
+    const c = validateConfig({ ...awsRaw, metadata: "kraft" }, { stack: "dev", awsRegion: "eu-west-1" });
+    const step = renderStep("kafka-broker", "broker", { ...ctx, config: c, clusterId: "-GuS7JLldkTQ1JkFLg9IGw" });
+    t.regex(step.script, /CLUSTER_ID='-GuS7JLldkTQ1JkFLg9IGw'/);
+    t.regex(step.script, /kafka-storage\.sh format --cluster-id="\$CLUSTER_ID" /);
 });

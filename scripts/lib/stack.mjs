@@ -44,7 +44,23 @@ export function parseStackOutputs(json) {
     if (typeof o.sshPrivateKey !== "string" || !o.sshPrivateKey.includes("PRIVATE KEY")) {
         throw new Error("the stack output sshPrivateKey is not a private key (read outputs with --show-secrets)");
     }
+    if (o.externalSecurity === "sasl_ssl") {
+        const absent = ["caCertificate", "clientUsername", "clientPassword"].filter((k) => typeof o[k] !== "string" || !o[k]);
+        if (absent.length) throw new Error(`the stack's external listener is sasl_ssl, but it has no output ${absent.join(", ")}`);
+    }
     return o;
+}
+
+/**
+ * kafkajs settings for the external listener: with externalSecurity sasl_ssl, TLS that trusts the stack's
+ * CA alone and checks the broker's name or address against its certificate, and the client's SCRAM user.
+ */
+export function externalClient(outputs) {
+    if (outputs.externalSecurity !== "sasl_ssl") return {};
+    return {
+        ssl: { ca: [outputs.caCertificate], rejectUnauthorized: true },
+        sasl: { mechanism: "scram-sha-512", username: outputs.clientUsername, password: outputs.clientPassword },
+    };
 }
 
 export async function stackOutputs(stack) {

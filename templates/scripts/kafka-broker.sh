@@ -2,8 +2,9 @@
 # KAFKA_UNIT, KAFKA_DIR_NAME (the installed release: a new one restarts the broker on it), NODE_ID,
 # METADATA (zookeeper or kraft), CLUSTER_ID (kraft), CLUSTER (true with more than one broker), OWN_LISTENER
 # (host:port), CONTROLLER_PORT (kraft controllers; empty on other nodes), REBUILD (rebuildCluster: data of
-# another cluster or metadata mode is removed instead of refused). Nothing here names the other
-# brokers: adding one changes no broker's inputs, so none restarts for it.
+# another cluster or metadata mode is removed instead of refused), EXTERNAL_KEYSTORE (sasl_ssl: the
+# external listener's PEM key and certificates, a secret; empty with plaintext) and EXTERNAL_KEYSTORE_PATH.
+# Nothing here names the other brokers: adding one changes no broker's inputs, so none restarts for it.
 # Argument: create (a new machine) or update (a changed setting or release: a rolling restart).
 #
 # create: start, and wait for what this broker alone can show. A KRaft broker answers only once the
@@ -37,6 +38,13 @@ if [ "$MODE" = update ] && [ "$CLUSTER" = true ] && systemctl is-active --quiet 
     log "no partition is under-replicated: restarting broker $NODE_ID"
 fi
 
+# The key is kafka's alone (0600); a plaintext listener leaves none behind.
+if [ -n "$EXTERNAL_KEYSTORE" ]; then
+    install -d -m 0750 -o root -g kafka "$(dirname "$EXTERNAL_KEYSTORE_PATH")"
+    write_file "$EXTERNAL_KEYSTORE_PATH" 0600 kafka:kafka "$EXTERNAL_KEYSTORE"
+else
+    rm -f "$EXTERNAL_KEYSTORE_PATH"
+fi
 write_file /etc/kafka/server.properties 0640 root:kafka "$SERVER_PROPERTIES"
 write_file /etc/systemd/system/kafka.service 0644 root:root "$KAFKA_UNIT"
 systemctl daemon-reload
@@ -58,8 +66,9 @@ if [ -n "$foreign" ]; then
     log "rebuildCluster: removed $foreign data from /var/lib/kafka/data"
 fi
 if [ "$METADATA" = kraft ] && [ ! -f "$meta" ]; then
-    # Formatted once, with the cluster's id (kept in the stack's state, never made per host).
-    runuser -u kafka -- /opt/kafka/bin/kafka-storage.sh format -t "$CLUSTER_ID" -c /etc/kafka/server.properties --ignore-formatted >/dev/null \
+    # Formatted once, with the cluster's id (kept in the stack's state, never made per host). One id in 64
+    # starts with "-" (base64url), which `-t ID` would read as an option: hence --cluster-id=ID.
+    runuser -u kafka -- /opt/kafka/bin/kafka-storage.sh format --cluster-id="$CLUSTER_ID" -c /etc/kafka/server.properties --ignore-formatted >/dev/null \
         || die "kafka-storage.sh format failed"
     log "storage formatted for cluster $CLUSTER_ID"
 fi

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The stack's credentials for the external listener (externalSecurity: sasl_ssl), made with openssl on the
+# deploying machine: the same on every target, and no provider that needs a download. Pulumi runs it as a
+# local command whose output it keeps in the stack's state as a secret (and does not log); it runs again
+# only when credentialsGeneration changes (the CA) or a broker's addresses or the CA change (its certificate).
+#
+#   credentials.sh ca       CA_NAME                          -> the CA's key and certificate, two SCRAM passwords
+#   credentials.sh broker   CA_KEY CA_CERT BROKER_NAME SANS  -> the broker's key (PKCS#8) and certificate
+#
+# Inputs come from the environment; SANS is a subjectAltName list such as "DNS:broker1,IP:10.77.0.21".
+# Output is PEM blocks, then "name: value" lines; nothing is written outside a private temp directory.
+set -euo pipefail
+umask 077
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+quiet() { "$@" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }; }
+
+case "${1:-}" in
+ca)
+    quiet openssl req -x509 -newkey rsa:3072 -nodes -sha256 -days 3650 \
+        -subj "/O=kafka-lab/CN=${CA_NAME:?}" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$work/ca.key" -out "$work/ca.crt"
+    cat "$work/ca.key" "$work/ca.crt"
+    # Hex: safe inside Kafka's SCRAM config syntax ([password=...]) and JAAS quotes.
+    echo "admin-password: $(openssl rand -hex 24)"
+    echo "client-password: $(openssl rand -hex 24)"
+    ;;
+broker)
+    printf '%s\n' "${CA_KEY:?}" >"$work/ca.key"
+    printf '%s\n' "${CA_CERT:?}" >"$work/ca.crt"
+    # genpkey writes PKCS#8 (BEGIN PRIVATE KEY), which Kafka's PEM keystore needs.
+    quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/broker.key"
+    quiet openssl req -new -key "$work/broker.key" -subj "/O=kafka-lab/CN=${BROKER_NAME:?}" -out "$work/broker.csr"
+    printf '%s\n' "subjectAltName=${SANS:?}" "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment" "basicConstraints=CA:FALSE" >"$work/ext"
+    quiet openssl x509 -req -in "$work/broker.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+        -days 825 -sha256 -extfile "$work/ext" -out "$work/broker.crt"
+    cat "$work/broker.key" "$work/broker.crt"
+    ;;
+*)
+    echo "usage: credentials.sh ca | broker (inputs in the environment)" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,116 @@
+// The external listener's credentials (externalSecurity: sasl_ssl): a CA and one certificate per broker,
+// and the SCRAM users' passwords. Made once per stack by scripts/credentials.sh (openssl on the deploying
+// machine, the same for every target) and kept in the stack's state as secrets: a second `pulumi up`
+// changes nothing; credentialsGeneration re-issues them all.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { LabConfig } from "./config";
+import { HostAddress } from "./render";
+
+/** What scripts/credentials.sh prints: PEM blocks, then "name: value" lines. */
+export interface IssuedCredentials {
+    privateKey: string;
+    certificate: string;
+    values: Record<string, string>;
+}
+
+export function parseIssued(text: string): IssuedCredentials {
+    const block = (label: string) => new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`).exec(text)?.[0];
+    const privateKey = block("PRIVATE KEY");
+    const certificate = block("CERTIFICATE");
+    if (!privateKey || !certificate) throw new Error("scripts/credentials.sh printed no private key or certificate");
+    const values = Object.fromEntries([...text.matchAll(/^([a-z-]+): (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    return { privateKey: `${privateKey}\n`, certificate: `${certificate}\n`, values };
+}
+
+/** The subject alternative names of a broker's certificate: every name and address it may be reached by. */
+export function brokerSans(brokerName: string, address: HostAddress): string {
+    const names = [brokerName, address.publicIp, address.privateIp].filter((v, i, all) => v && all.indexOf(v) === i);
+    return names.map((n) => (/^\d{1,3}(\.\d{1,3}){3}$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
+}
+
+/** A Java properties value on one line: `\n` escapes keep a PEM's line breaks. */
+const propertyValue = (v: string) => v.trim().replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+
+/** A client.properties for Kafka's own tools against the external listener: SASL_SSL, the CA inline. */
+export function renderClientProperties(config: LabConfig, bootstrapServers: string, caCertificate: string, password: string): string {
+    return [
+        `# kafka-lab ${config.stack}: Kafka's tools against the external listener (SASL_SSL, SCRAM-SHA-512).`,
+        `# e.g. kafka-console-producer.sh --bootstrap-server ${bootstrapServers.split(",")[0]} --producer.config client.properties --topic ${config.kafka.topic.name}`,
+        `bootstrap.servers=${bootstrapServers}`,
+        "security.protocol=SASL_SSL",
+        "sasl.mechanism=SCRAM-SHA-512",
+        `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${config.security.clientUser}" password="${password}";`,
+        "ssl.truststore.type=PEM",
+        `ssl.truststore.certificates=${propertyValue(caCertificate)}`,
+        "",
+    ].join("\n");
+}
+
+/** The script, run from the project's root whatever the working directory. */
+const SCRIPT = path.join(__dirname, "..", "scripts", "credentials.sh");
+/** Secret outputs, never in `pulumi up`'s log. */
+const SECRET_COMMAND: Partial<command.local.CommandArgs> = { logging: "none", addPreviousOutputInEnv: false };
+
+export interface LabCredentialsArgs {
+    config: LabConfig;
+    /** Every broker's addresses, by host name: its certificate covers them. */
+    addresses: pulumi.Output<Record<string, HostAddress>>;
+}
+
+export class LabCredentials extends pulumi.ComponentResource {
+    /** The stack's CA certificate (PEM): what clients trust. Not a secret. */
+    readonly caCertificate: pulumi.Output<string>;
+    readonly adminPassword: pulumi.Output<string>;
+    readonly clientPassword: pulumi.Output<string>;
+    /** Each broker's external keystore (PEM: PKCS#8 key, its certificate, the CA's), secret, by host name. */
+    readonly keystores: Record<string, pulumi.Output<string>>;
+
+    constructor(name: string, args: LabCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kafka-lab:index:Credentials", name, {}, opts);
+        const { config } = args;
+        // The script is named by its path relative to the program, so that the command (kept in state)
+        // does not change when the project is checked out elsewhere.
+        const script = path.relative(process.cwd(), SCRIPT);
+        const ca = new command.local.Command(
+            "tls-ca",
+            {
+                create: `bash ${script} ca`,
+                environment: { CA_NAME: `kafka-lab ${config.stack} CA` },
+                // A new generation replaces the CA, and with it every certificate and password.
+                triggers: [config.security.generation],
+                ...SECRET_COMMAND,
+            },
+            { parent: this, additionalSecretOutputs: ["stdout"] },
+        );
+        const issued = ca.stdout.apply(parseIssued);
+        this.caCertificate = pulumi.unsecret(issued.apply((c) => c.certificate));
+        this.adminPassword = pulumi.secret(issued.apply((c) => c.values["admin-password"]));
+        this.clientPassword = pulumi.secret(issued.apply((c) => c.values["client-password"]));
+        this.keystores = {};
+        for (const broker of config.topology.brokers) {
+            const cert = new command.local.Command(
+                `tls-${broker.name}`,
+                {
+                    create: `bash ${script} broker`,
+                    environment: {
+                        CA_KEY: pulumi.secret(issued.apply((c) => c.privateKey)),
+                        CA_CERT: this.caCertificate,
+                        BROKER_NAME: broker.name,
+                        SANS: args.addresses.apply((a) => brokerSans(broker.name, a[broker.name])),
+                    },
+                    ...SECRET_COMMAND,
+                },
+                { parent: this, additionalSecretOutputs: ["stdout"] },
+            );
+            this.keystores[broker.name] = pulumi.secret(
+                pulumi.all([cert.stdout, this.caCertificate]).apply(([out, caCert]) => {
+                    const own = parseIssued(out);
+                    return `${own.privateKey}${own.certificate}${caCert}`;
+                }),
+            );
+        }
+        this.registerOutputs({ caCertificate: this.caCertificate });
+    }
+}
