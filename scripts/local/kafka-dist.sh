@@ -367,17 +367,18 @@ class_of[kafka-producer-perf-test.sh]=$(pick_class org.apache.kafka.tools.Produc
 class_of[kafka-consumer-perf-test.sh]=$(pick_class org.apache.kafka.tools.ConsumerPerformance kafka.tools.ConsumerPerformance)
 class_of[kafka-broker-api-versions.sh]=$(pick_class org.apache.kafka.tools.BrokerApiVersionsCommand kafka.admin.BrokerApiVersionsCommand)
 class_of[kafka-configs.sh]=$(pick_class org.apache.kafka.tools.ConfigCommand kafka.admin.ConfigCommand)
+# ACLs (externalSecurity sasl_ssl), in both modes.
+class_of[kafka-acls.sh]=$(pick_class org.apache.kafka.tools.AclCommand kafka.admin.AclCommand)
 tools=(kafka-topics.sh kafka-console-producer.sh kafka-console-consumer.sh kafka-consumer-groups.sh
-       kafka-producer-perf-test.sh kafka-consumer-perf-test.sh kafka-broker-api-versions.sh kafka-configs.sh)
+       kafka-producer-perf-test.sh kafka-consumer-perf-test.sh kafka-broker-api-versions.sh kafka-configs.sh kafka-acls.sh)
 if [ "$kraft" = 0 ]; then
   class_of[zookeeper-shell.sh]=$(pick_class org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka org.apache.zookeeper.ZooKeeperMain)
 else
-  # KRaft: format the log dirs, inspect the quorum, features and ACLs.
+  # KRaft: format the log dirs, inspect the quorum and features.
   class_of[kafka-storage.sh]=$(pick_class kafka.tools.StorageTool org.apache.kafka.tools.StorageTool)
   class_of[kafka-metadata-quorum.sh]=$(pick_class org.apache.kafka.tools.MetadataQuorumCommand)
   class_of[kafka-features.sh]=$(pick_class org.apache.kafka.tools.FeatureCommand)
-  class_of[kafka-acls.sh]=$(pick_class org.apache.kafka.tools.AclCommand kafka.admin.AclCommand)
-  tools+=(kafka-storage.sh kafka-metadata-quorum.sh kafka-features.sh kafka-acls.sh)
+  tools+=(kafka-storage.sh kafka-metadata-quorum.sh kafka-features.sh)
 fi
 
 write_start kafka-server-start.sh "server.properties [--override property=value]..." "-Xmx1G -Xms1G" kafkaServer "${class_of[kafka-server-start.sh]}"
