@@ -108,11 +108,14 @@ export class LabProvisioning extends pulumi.ComponentResource {
             const rendered = ctx.apply((c) => renderStep(step, hostName, c));
             const commandArgs: command.remote.CommandArgs =
                 step === "kafka-broker"
-                    ? // A changed setting or release is an update: a rolling restart, one broker after the other.
-                      // Only a new machine runs `create` again.
-                      { connection, create: runAsRoot("create"), update: runAsRoot("update"), stdin: rendered.script, triggers: [machine.identity] }
-                    : // A new script, or a new machine under the same name, runs the step (again).
-                      { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint, machine.identity] };
+                    ? // A new machine starts its broker (side by side with the others). A changed setting or
+                      // release is an update, which leaves the running broker alone: kafka-roll restarts it.
+                      { connection, create: runAsRoot("start"), update: "true", stdin: rendered.script, triggers: [machine.identity] }
+                    : step === "kafka-roll"
+                      ? // One broker after the other: restarts its broker when it runs another configuration.
+                        { connection, create: runAsRoot("roll"), update: runAsRoot("roll"), stdin: rendered.script, triggers: [machine.identity] }
+                      : // A new script, or a new machine under the same name, runs the step (again).
+                        { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint, machine.identity] };
             // The previous run's output is of no use to the next, and sshd would refuse the variables.
             const cmd = new command.remote.Command(`${hostName}-${step}`, { ...commandArgs, addPreviousOutputInEnv: false }, options([...new Set([...previous[hostName], ...alsoAfter])]));
             this.steps[hostName].push(cmd);
@@ -134,7 +137,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
         };
 
         // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
-        const clusterSteps: StepName[] = ["kafka-broker", "topic", "scram-acls"];
+        const clusterSteps: StepName[] = ["kafka-broker", "kafka-roll", "topic", "scram-acls"];
         const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
         const zookeeperSteps: command.remote.Command[] = [];
         for (const n of hostNames) {
@@ -143,11 +146,12 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 if (step === "zookeeper") zookeeperSteps.push(cmd);
             }
         }
-        // Then the brokers, one after the other (so that a change rolls through them), each once every
-        // ZooKeeper node runs; then the topic, once every broker is up.
-        const brokerSteps: command.remote.Command[] = [];
-        for (const broker of topology.brokers) brokerSteps.push(addStep(broker.name, "kafka-broker", [...zookeeperSteps, ...brokerSteps.slice(-1)]));
-        addStep(topology.brokers[0].name, "topic", brokerSteps);
+        // Then the brokers start, side by side, once every ZooKeeper node runs; a changed setting rolls
+        // through them one after the other (kafka-roll, chained); then the topic, once every broker is up.
+        for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", zookeeperSteps);
+        const rollSteps: command.remote.Command[] = [];
+        for (const broker of topology.brokers) rollSteps.push(addStep(broker.name, "kafka-roll", rollSteps.slice(-1)));
+        addStep(topology.brokers[0].name, "topic", rollSteps);
         if (plan[topology.brokers[0].name].includes("scram-acls")) addStep(topology.brokers[0].name, "scram-acls");
         this.registerOutputs({});
     }

@@ -277,6 +277,7 @@ export type StepName =
     | "install-kafka"
     | "zookeeper"
     | "kafka-broker"
+    | "kafka-roll"
     | "topic"
     | "scram-acls"
     | "clients";
@@ -292,7 +293,7 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
     steps.push("install-kafka");
     if (hasRole(host, "zookeeper")) steps.push("zookeeper");
-    if (hasRole(host, "broker")) steps.push("kafka-broker");
+    if (hasRole(host, "broker")) steps.push("kafka-broker", "kafka-roll");
     if (host === config.topology.brokers[0]) steps.push("topic");
     if (host === config.topology.brokers[0] && config.security.external === "sasl_ssl") steps.push("scram-acls");
     if (hasRole(host, "producer") || hasRole(host, "consumer")) steps.push("clients");
@@ -357,6 +358,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                     },
                 ];
             case "kafka-broker":
+            case "kafka-roll":
                 return [
                     "kafka-broker.sh",
                     {

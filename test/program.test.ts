@@ -289,10 +289,15 @@ test.serial("provisioning steps run in order on each host, each after the one be
         t.deepEqual(commands[0].dependsOn, role === "broker" ? ["broker-data", "broker-data", "broker-address"] : [], role);
         for (const c of commands) {
             if (c.name.endsWith("-kafka-broker")) {
-                // A changed setting updates it (a rolling restart); only a new instance creates it again.
+                // A new instance starts its broker; a changed setting updates it, which does nothing here...
                 t.deepEqual(await resolve(c.inputs.triggers), [`${role}-id`]);
-                t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- create$/);
-                t.regex(await resolve(c.inputs.update), /sudo -n bash -s -- update$/);
+                t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- start$/);
+                t.is(await resolve(c.inputs.update), "true");
+            } else if (c.name.endsWith("-kafka-roll")) {
+                // ...and here: a restart, when the broker runs another configuration.
+                t.deepEqual(await resolve(c.inputs.triggers), [`${role}-id`]);
+                t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- roll$/);
+                t.regex(await resolve(c.inputs.update), /sudo -n bash -s -- roll$/);
             } else {
                 const [fingerprint, identity] = await resolve(c.inputs.triggers);
                 t.regex(fingerprint, /^[0-9a-f]{64}$/, "the rendered script's hash");
@@ -455,9 +460,10 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
         }
         const absent = metadata === "zookeeper" ? [9093] : [2181, 2888, 3888];
         t.deepEqual(rules.filter((r) => absent.includes(r.port)), [], `no ${absent.join("/")} in ${metadata} mode`);
-        // The topic waits for every broker, which start one after the other (a rolling change follows that order).
-        t.deepEqual(run.byName("broker1-topic").dependsOn.sort(), ["broker1-kafka-broker", "broker2-kafka-broker", "broker3-kafka-broker"]);
-        t.true(run.byName("broker3-kafka-broker").dependsOn.includes("broker2-kafka-broker"));
+        // The brokers start side by side; a change rolls through them one after the other; the topic waits for all.
+        t.deepEqual(run.byName("broker1-topic").dependsOn.sort(), ["broker1-kafka-roll", "broker2-kafka-roll", "broker3-kafka-roll"]);
+        t.false(run.byName("broker3-kafka-broker").dependsOn.some((d) => /^broker\d-kafka-(broker|roll)$/.test(d)), "starts beside the others");
+        t.deepEqual(run.byName("broker3-kafka-roll").dependsOn.sort(), ["broker2-kafka-roll", "broker3-kafka-broker"]);
     });
 }
 

@@ -186,7 +186,7 @@ test("firewalld zone file is well-formed and carries exactly the computed rules"
 });
 
 test("steps run in the documented order; the checksum is verified before anything is installed", (t) => {
-    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "kafka-broker", "topic"]);
+    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "kafka-broker", "kafka-roll", "topic"]);
     t.deepEqual(stepsFor(config, "broker", false).includes("data-volume"), false);
     t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "install-kafka", "clients"]);
     t.deepEqual(stepsFor(config, "consumer", false), stepsFor(config, "producer", false));
@@ -222,14 +222,14 @@ test("re-rendering with no change changes no trigger", (t) => {
 
 test("a changed broker setting re-renders and restarts Kafka only", (t) => {
     const heavier = { ...ctx, config: { ...config, kafka: { ...config.kafka, brokerHeap: "2g" } } };
-    t.deepEqual(changed(fingerprints(ctx), fingerprints(heavier)), ["broker-kafka-broker"]);
+    t.deepEqual(changed(fingerprints(ctx), fingerprints(heavier)), ["broker-kafka-broker", "broker-kafka-roll"]);
 });
 
 test("a new Kafka version re-stages and reinstalls Kafka, restarts ZooKeeper and Kafka on it, and touches nothing else", (t) => {
     const newer = { ...ctx, config: { ...config, kafka: { ...config.kafka, version: "3.9.3", artifact: { kind: "url" as const, url: "https://archive.apache.org/dist/kafka/3.9.3/kafka_2.13-3.9.3.tgz" } } } };
     const diff = changed(fingerprints(ctx), fingerprints(newer));
     t.deepEqual(diff.filter((k) => !k.startsWith("broker-")), ["producer-stage-kafka", "producer-install-kafka", "consumer-stage-kafka", "consumer-install-kafka"]);
-    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-kafka-broker"]);
+    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-kafka-broker", "broker-kafka-roll"]);
 });
 
 test("a moved client machine updates /etc/hosts everywhere and the broker firewall, nothing else", (t) => {
@@ -329,7 +329,7 @@ test("sasl_ssl: client.properties reads as Java properties, with the CA's line b
 
 test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broker runs; passwords never on a command line", (t) => {
     const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
-    t.deepEqual(stepsFor(c, "broker", true).slice(-3), ["kafka-broker", "topic", "scram-acls"]);
+    t.deepEqual(stepsFor(c, "broker", true).slice(-4), ["kafka-broker", "kafka-roll", "topic", "scram-acls"]);
     t.false(stepsFor(c, "producer", false).includes("scram-acls"));
     t.false(stepsFor(config, "broker", true).includes("scram-acls"), "not with plaintext");
     const credentials = { keystore: "KEYSTORE-PEM", adminPassword: "adminpw123", clientPassword: "clientpw456" };

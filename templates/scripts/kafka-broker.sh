@@ -5,15 +5,20 @@
 # another cluster or metadata mode is removed instead of refused), EXTERNAL_KEYSTORE (sasl_ssl: the
 # external listener's PEM key and certificates, a secret; empty with plaintext) and EXTERNAL_KEYSTORE_PATH.
 # Nothing here names the other brokers: adding one changes no broker's inputs, so none restarts for it.
-# Argument: create (a new machine) or update (a changed setting or release: a rolling restart).
+# Argument: start (step kafka-broker: a new machine; the brokers start side by side) or roll (step
+# kafka-roll, one broker after the other: a changed setting, release or certificate).
 #
-# create: start, and wait for what this broker alone can show. A KRaft broker answers only once the
-#   controller quorum has formed, which needs the other controllers whose steps come after this one: a
-#   controller waits for its own controller listener; the topic step then waits for the whole cluster.
-# update: one broker at a time (the steps are chained), as cp-ansible and Strimzi roll: first no
-#   partition under-replicated anywhere, then the restart, then its own listener answering and again no
-#   partition under-replicated, so that the next broker's restart never takes a partition's last replica.
-MODE=${1:-create}
+# start: configure, start, and wait for what this broker alone can show. A KRaft broker answers only once
+#   the controller quorum has formed, which needs the other controllers: a controller waits for its own
+#   controller listener; the topic step then waits for the whole cluster.
+# roll: nothing when the broker already runs this configuration (right after start, or with no change).
+#   Otherwise, as cp-ansible and Strimzi roll: first no partition under-replicated anywhere, then the
+#   restart, then its own listener answering and again no partition under-replicated, so that the next
+#   broker's restart never takes a partition's last replica.
+MODE=${1:-start}
+# What the running broker was started with: written after each (re)start, compared by roll.
+applied=/etc/kafka/.kafka-lab-applied
+desired=$(printf '%s\n' "$SERVER_PROPERTIES" "$KAFKA_UNIT" "$EXTERNAL_KEYSTORE" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
 own_host=${OWN_LISTENER%:*}
 own_port=${OWN_LISTENER##*:}
 # How many partitions are under-replicated, as this broker sees them; "unknown" when it cannot tell (a
@@ -32,7 +37,11 @@ fail() {
     die "$1"
 }
 
-if [ "$MODE" = update ] && [ "$CLUSTER" = true ] && systemctl is-active --quiet kafka; then
+if [ "$MODE" = roll ] && systemctl is-active --quiet kafka && [ "$(cat "$applied" 2>/dev/null)" = "$desired" ]; then
+    log "Kafka broker $NODE_ID already runs this configuration"
+    exit 0
+fi
+if [ "$MODE" = roll ] && [ "$CLUSTER" = true ] && systemctl is-active --quiet kafka; then
     retry_until "no under-replicated partition" 300 1 no_under_replicated \
         || die "partitions are still under-replicated after 300s ($(under_replicated)); not restarting broker $NODE_ID, which could take their last in-sync replica"
     log "no partition is under-replicated: restarting broker $NODE_ID"
@@ -73,15 +82,18 @@ if [ "$METADATA" = kraft ] && [ ! -f "$meta" ]; then
     log "storage formatted for cluster $CLUSTER_ID"
 fi
 
+rm -f "$applied"
 systemctl restart kafka
-if [ "$MODE" = create ] && [ -n "$CONTROLLER_PORT" ] && [ "$CLUSTER" = true ]; then
+if [ "$MODE" = start ] && [ -n "$CONTROLLER_PORT" ] && [ "$CLUSTER" = true ]; then
     retry_until "controller listening" 720 0.25 listening || fail "Kafka node $NODE_ID's controller did not listen on port $CONTROLLER_PORT within 180s"
+    printf '%s\n' "$desired" >"$applied"
     log "Kafka node $NODE_ID is up, its controller listening on $CONTROLLER_PORT (the topic step waits for the cluster)"
     exit 0
 fi
 retry_until "Kafka listener" 720 0.25 kafka_answers "$own_host" "$own_port" || fail "Kafka broker $NODE_ID did not answer on $OWN_LISTENER within 180s"
 log "Kafka broker $NODE_ID answers on $OWN_LISTENER"
-if [ "$MODE" = update ] && [ "$CLUSTER" = true ]; then
+printf '%s\n' "$desired" >"$applied"
+if [ "$MODE" = roll ] && [ "$CLUSTER" = true ]; then
     retry_until "replicas back in sync" 300 1 no_under_replicated || die "broker $NODE_ID is back, but partitions are still under-replicated after 300s"
     log "broker $NODE_ID's replicas are back in sync"
 fi
