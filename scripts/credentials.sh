@@ -10,6 +10,10 @@
 # Inputs come from the environment; SANS is a subjectAltName list such as "DNS:broker1,IP:10.77.0.21".
 # Output is PEM blocks, then "name: value" lines; nothing is written outside a private temp directory.
 set -euo pipefail
+command -v openssl >/dev/null 2>&1 || {
+    echo "kafka-lab: externalSecurity sasl_ssl makes the stack's CA and certificates with openssl on this (the deploying) machine, and it has none; install it (apt-get install openssl, or dnf install openssl)" >&2
+    exit 1
+}
 umask 077
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

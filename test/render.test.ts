@@ -349,3 +349,10 @@ test("KRaft storage is formatted with --cluster-id=ID, so that an id starting wi
     t.regex(step.script, /CLUSTER_ID='-GuS7JLldkTQ1JkFLg9IGw'/);
     t.regex(step.script, /kafka-storage\.sh format --cluster-id="\$CLUSTER_ID" /);
 });
+
+test("sasl_ssl: without openssl on the deploying machine, scripts/credentials.sh says what to install", (t) => {
+    const r = spawnSync("/bin/bash", [path.join(REPO, "scripts", "credentials.sh"), "ca"], { env: { PATH: "/nonexistent", CA_NAME: "x" }, encoding: "utf8" });
+    t.is(r.status, 1);
+    t.regex(r.stderr, /makes the stack's CA and certificates with openssl on this \(the deploying\) machine, and it has none; install it/);
+    t.is(r.stdout, "", "and prints no half-made credentials");
+});

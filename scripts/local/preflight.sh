@@ -45,6 +45,8 @@ declare -A pkg_of=(
   [mkfs.ext4]=e2fsprogs
   [sha256sum]=coreutils
   [timeout]=coreutils
+  # externalSecurity sasl_ssl: the stack's CA and certificates (scripts/credentials.sh).
+  [openssl]=openssl
 )
 
 missing_tools() {
