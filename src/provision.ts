@@ -66,11 +66,16 @@ export class LabProvisioning extends pulumi.ComponentResource {
                     dialErrorLimit: DIAL_ERROR_LIMIT,
                     perDialTimeout: PER_DIAL_TIMEOUT,
                 };
+                // Each broker gets its own keystore, the first broker (which sets the SCRAM users) the passwords;
+                // other hosts get no secret at all. A step whose script holds one keeps it encrypted in the state.
                 const c = args.credentials;
-                // Secrets stay secrets: a step whose script holds one keeps it encrypted in the state.
-                const credentials = c
-                    ? pulumi.all([c.keystores[n] ?? "", c.adminPassword, c.clientPassword]).apply(([keystore, adminPassword, clientPassword]) => ({ keystore, adminPassword, clientPassword }))
-                    : undefined;
+                const first = n === topology.brokers[0].name;
+                const credentials =
+                    c && c.keystores[n]
+                        ? pulumi
+                              .all([c.keystores[n], first ? c.adminPassword : "", first ? c.clientPassword : ""])
+                              .apply(([keystore, adminPassword, clientPassword]) => ({ keystore, adminPassword, clientPassword }))
+                        : undefined;
                 const ctx: pulumi.Output<ProvisionContext> = pulumi
                     .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? "", credentials])
                     .apply(([addresses, dataDevices, clusterId, rack, credentials]) => ({
