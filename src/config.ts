@@ -370,7 +370,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         }
         return v.toLowerCase();
     };
-    const brokerHeap = heap("brokerHeap");
+    let brokerHeap = heap("brokerHeap");
     const zookeeperHeap = heap("zookeeperHeap");
 
     const topicName = str("topic");
@@ -592,7 +592,15 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         // Every machine shares this host: the brokers' and ZooKeeper's heaps, with room for each JVM beyond
         // its heap and for the clients' tools, must fit in half of its memory (the rest: page cache, host).
         const hostMiB = Math.floor((opts.hostMemoryBytes ?? os.totalmem()) / 1048576);
-        const neededMiB = brokers * (heapToMiB(brokerHeap) + JVM_OVERHEAD_MIB) + topology.zookeepers.length * (heapToMiB(zookeeperHeap) + JVM_OVERHEAD_MIB) + 2 * CLIENT_TOOLS_MIB;
+        const othersMiB = topology.zookeepers.length * (heapToMiB(zookeeperHeap) + JVM_OVERHEAD_MIB) + 2 * CLIENT_TOOLS_MIB;
+        // The default heap is sized from this host's memory: what the brokers may share, down to 256m each.
+        // A heap set in config is taken as given (and refused below if it cannot fit).
+        if (brokerHeap === dflt("brokerHeap")) {
+            const perBrokerMiB = Math.floor((hostMiB / 2 - othersMiB) / brokers) - JVM_OVERHEAD_MIB;
+            const sizedMiB = Math.min(heapToMiB(brokerHeap), Math.floor(perBrokerMiB / 64) * 64);
+            if (sizedMiB >= MIN_LOCAL_HEAP_MIB) brokerHeap = sizedMiB === 1024 ? "1g" : `${sizedMiB}m`;
+        }
+        const neededMiB = brokers * (heapToMiB(brokerHeap) + JVM_OVERHEAD_MIB) + othersMiB;
         if (neededMiB > hostMiB / 2) {
             problems.push(
                 `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${metadata === "zookeeper" ? `, ${key("zookeeperHeap")} ${zookeeperHeap} per ZooKeeper node` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
@@ -643,6 +651,8 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
 
 /** What a JVM takes beyond its heap (metaspace, threads, buffers), and a client tool's JVM, roughly. */
 const JVM_OVERHEAD_MIB = 384;
+/** The smallest broker heap the local target sizes down to. */
+const MIN_LOCAL_HEAP_MIB = 256;
 const CLIENT_TOOLS_MIB = 512;
 
 function heapToMiB(heap: string): number {

@@ -237,3 +237,15 @@ test("externalSecurity: sasl_ssl by default on prod only; another value or gener
     t.deepEqual(c.security.clientGroups, ["my-group"]);
     t.deepEqual(c.security.clientPrefixes, ["smoke", "bench"]);
 });
+
+test("local target: the default broker heap is sized from the host's memory; a heap set in config is taken as given", (t) => {
+    const on = (gib: number, raw: RawConfig) => validateConfig(raw, { stack: "local", cacheDir: "/c", hostMemoryBytes: gib * 1024 ** 3 });
+    t.is(on(24, { brokers: "3" }).kafka.brokerHeap, "1g", "three brokers fit this project's 24 GiB host at the default");
+    t.is(on(24, { brokers: "9" }).kafka.brokerHeap, "512m", "nine share half of it");
+    t.is(on(12, { brokers: "3" }).kafka.brokerHeap, "384m", "beside a three-node ZooKeeper ensemble");
+    t.is(on(8, { brokers: "3", kafkaVersion: "4.4.0" }).kafka.brokerHeap, "640m", "KRaft: no ZooKeeper to make room for");
+    t.is(on(24, { brokers: "5", brokerHeap: "768m" }).kafka.brokerHeap, "768m", "as set");
+    t.regex(problemsOf(() => on(24, { brokers: "9", brokerHeap: "768m" })), /kafka-lab:brokers 9 needs about 14080 MiB \(kafka-lab:brokerHeap 768m per broker/, "and refused when it cannot fit");
+    // Too small a host even at 256m per broker: refused, naming the key.
+    t.regex(problemsOf(() => on(4, { brokers: "9" })), /kafka-lab:brokers 9 needs about \d+ MiB/);
+});
