@@ -65,10 +65,15 @@ async function benchStack(stack) {
     );
     console.log(`   ${disk.mbPerSec.toFixed(1)} MB/s (${(disk.bytes / 1e6).toFixed(0)} MB in ${disk.seconds.toFixed(2)}s)`);
 
+    /** A firewalld rule admitting one lab machine to a broker's port: the bench opens it for its run only. */
+    const allow = (role, port) => `rule family="ipv4" source address="${outputs.hosts[role].privateIp}/32" port port="${port}" protocol="tcp" accept`;
+    const open = (host, rule, seconds) => onHost(host, `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(rule)} --timeout=${seconds} >/dev/null`);
+    const close = (host, rule) => onHost(host, `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(rule)} >/dev/null || true`);
+
     step("limit: a plain TCP stream from the producer to the broker");
     // firewalld admits only the lab's ports: open one for the producer alone, for this run only (not permanent).
-    const rule = `rule family="ipv4" source address="${outputs.hosts.producer.privateIp}/32" port port="${streamPort}" protocol="tcp" accept`;
-    await onHost(broker, `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(rule)} --timeout=300 >/dev/null`);
+    const streamRule = allow("producer", streamPort);
+    await open(broker, streamRule, 300);
     let network;
     try {
         const sink = onHost(broker, `python3 -c ${shq(`import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${streamPort})); s.listen(1); s.settimeout(60)\nc,_=s.accept()\nwhile c.recv(1<<20): pass`)}`, 120);
@@ -78,7 +83,7 @@ async function benchStack(stack) {
         await sink;
         network = parseDd(sent.stdout);
     } finally {
-        await onHost(broker, `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(rule)} >/dev/null || true`);
+        await close(broker, streamRule);
     }
     console.log(`   ${network.mbPerSec.toFixed(1)} MB/s (${(network.bytes / 1e6).toFixed(0)} MB in ${network.seconds.toFixed(2)}s)`);
 
@@ -86,63 +91,61 @@ async function benchStack(stack) {
     // SCRAM, with the stack's client.properties), so that the report shows what they cost beside plaintext.
     const secure = outputs.externalSecurity === "sasl_ssl";
     const clientConfig = "/root/kafka-lab-bench-client.properties";
-    const externalRule = `rule family="ipv4" source address="${outputs.hosts.producer.privateIp}/32" port port="9094" protocol="tcp" accept`;
-    const externalRuleConsumer = externalRule.replace(outputs.hosts.producer.privateIp, outputs.hosts.consumer.privateIp);
-    if (secure) {
-        step("SASL_SSL: the client's properties on producer and consumer; the external listener open to them for this run");
-        // On stdin, never on a command line (which every user of the machine can read).
-        for (const role of ["producer", "consumer"]) await ssh(outputs, key, role, `sudo -n bash -c ${shq(`umask 077; cat > ${clientConfig}`)}`, { timeout: "60s", input: outputs.clientProperties });
-        for (const b of brokerHosts(outputs)) {
-            for (const r of [externalRule, externalRuleConsumer]) await onHost(b, `firewall-cmd --zone=kafka-lab --add-rich-rule=${shq(r)} --timeout=900 >/dev/null`);
-        }
+    const externalPort = outputs.bootstrapServers.split(",")[0].split(":").at(-1);
+    const externalRules = ["producer", "consumer"].map((role) => allow(role, externalPort));
+
+    /** One producer run and one consumer run of Kafka's perf tools, on a topic of their own: two report rows. */
+    async function kafkaRuns({ size, acks, tls }) {
+        const topic = `${runId}-${size}-${acks}${tls ? "-tls" : ""}`;
+        const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}${tls ? " SASL_SSL" : ""}`;
+        const listener = tls ? "SASL_SSL" : "PLAINTEXT";
+        // Plaintext runs use the internal listener; the SASL_SSL run the external one, as outside clients do.
+        const props = tls ? `bootstrap.servers=${outputs.bootstrapServers} --producer.config ${clientConfig}` : `bootstrap.servers=${bootstrap}`;
+        const consumerArgs = tls ? `--bootstrap-server ${outputs.bootstrapServers} --consumer.config ${clientConfig}` : `--bootstrap-server ${bootstrap}`;
+        // A deleted topic's files go only after the broker's file delete delay (60 s): when the volume is
+        // short of room, wait (bounded) for the previous runs' topics to be gone.
+        for (let i = 0; i < 90 && (await freeBytes()) < 0.6 * free; i++) await new Promise((r) => setTimeout(r, 1000));
+        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${topic} --partitions 3 --replication-factor ${replicationFactor} >/dev/null`);
+        const spaceCap = Math.floor((0.35 * (await freeBytes())) / (size + 70)); // record plus batch overhead
+        const perf = (records) =>
+            onHost(
+                "producer",
+                `${kafkaBin}/kafka-producer-perf-test.sh --topic ${topic} --num-records ${records} --record-size ${size} --throughput -1 --producer-props acks=${acks} ${props} 2>&1`,
+                900,
+            ).then((r) => parseProducerPerf(r.stdout));
+        step(`producer ${name}`);
+        const probe = await perf(quick ? 20000 : 50000);
+        const wanted = recordsFor(seconds, probe.recordsPerSec, { min: quick ? 20000 : 50000 });
+        const records = Math.min(wanted, spaceCap);
+        if (records < wanted) console.log(chalk.yellow(`   ${records} records instead of ${wanted}: the data volume has room for no more`));
+        const produced = await perf(records);
+        console.log(`   ${produced.records} records, ${produced.recordsPerSec.toFixed(0)} records/s, ${produced.mbPerSec.toFixed(1)} MB/s, p50 ${produced.latencyP50Ms} ms, p99 ${produced.latencyP99Ms} ms`);
+
+        step(`consumer ${name}`);
+        const total = probe.records + produced.records;
+        const consumed = parseConsumerPerf(
+            (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh ${consumerArgs} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, 900)).stdout,
+        );
+        console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
+        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
+        return [
+            { name: `produce ${name}`, side: "producer", recordSize: size, acks, listener, cappedBySpace: records < wanted, ...produced },
+            { name: `consume ${name}`, side: "consumer", recordSize: size, acks, listener, ...consumed },
+        ];
     }
-    const cases = [];
-    for (const size of [100, 1024]) for (const acks of ["1", "all"]) cases.push({ size, acks, tls: false });
-    if (secure) cases.push({ size: 1024, acks: "all", tls: true });
 
     const runs = [];
-    for (const { size, acks, tls } of cases) {
-        {
-            const topic = `${runId}-${size}-${acks}${tls ? "-tls" : ""}`;
-            const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}${tls ? " SASL_SSL" : ""}`;
-            // Plaintext runs use the internal listener; the SASL_SSL run the external one, as outside clients do.
-            const props = tls ? `bootstrap.servers=${outputs.bootstrapServers} --producer.config ${clientConfig}` : `bootstrap.servers=${bootstrap}`;
-            const consumerArgs = tls ? `--bootstrap-server ${outputs.bootstrapServers} --consumer.config ${clientConfig}` : `--bootstrap-server ${bootstrap}`;
-            // A deleted topic's files go only after the broker's file delete delay (60 s): when the volume is
-            // short of room, wait (bounded) for the previous runs' topics to be gone.
-            for (let i = 0; i < 90 && (await freeBytes()) < 0.6 * free; i++) await new Promise((r) => setTimeout(r, 1000));
-            await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${topic} --partitions 3 --replication-factor ${replicationFactor} >/dev/null`);
-            const spaceCap = Math.floor((0.35 * (await freeBytes())) / (size + 70)); // record plus batch overhead
-            const perf = (records) =>
-                onHost(
-                    "producer",
-                    `${kafkaBin}/kafka-producer-perf-test.sh --topic ${topic} --num-records ${records} --record-size ${size} --throughput -1 --producer-props acks=${acks} ${props} 2>&1`,
-                    900,
-                ).then((r) => parseProducerPerf(r.stdout));
-            step(`producer ${name}`);
-            const probe = await perf(quick ? 20000 : 50000);
-            const wanted = recordsFor(seconds, probe.recordsPerSec, { min: quick ? 20000 : 50000 });
-            const records = Math.min(wanted, spaceCap);
-            if (records < wanted) console.log(chalk.yellow(`   ${records} records instead of ${wanted}: the data volume has room for no more`));
-            const produced = await perf(records);
-            console.log(`   ${produced.records} records, ${produced.recordsPerSec.toFixed(0)} records/s, ${produced.mbPerSec.toFixed(1)} MB/s, p50 ${produced.latencyP50Ms} ms, p99 ${produced.latencyP99Ms} ms`);
-            runs.push({ name: `produce ${name}`, side: "producer", recordSize: size, acks, listener: tls ? "SASL_SSL" : "PLAINTEXT", cappedBySpace: records < wanted, ...produced });
-
-            step(`consumer ${name}`);
-            const total = probe.records + produced.records;
-            const consumed = parseConsumerPerf(
-                (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh ${consumerArgs} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, 900)).stdout,
-            );
-            console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
-            runs.push({ name: `consume ${name}`, side: "consumer", recordSize: size, acks, listener: tls ? "SASL_SSL" : "PLAINTEXT", ...consumed });
-            await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
-        }
-    }
-
+    for (const size of [100, 1024]) for (const acks of ["1", "all"]) runs.push(...(await kafkaRuns({ size, acks, tls: false })));
     if (secure) {
-        for (const role of ["producer", "consumer"]) await onHost(role, `rm -f ${clientConfig}`);
-        for (const b of brokerHosts(outputs)) {
-            for (const r of [externalRule, externalRuleConsumer]) await onHost(b, `firewall-cmd --zone=kafka-lab --remove-rich-rule=${shq(r)} >/dev/null || true`);
+        step("SASL_SSL: the client's properties on producer and consumer; the external listener open to them for this run");
+        try {
+            // On stdin, never on a command line (which every user of the machine can read).
+            for (const role of ["producer", "consumer"]) await ssh(outputs, key, role, `sudo -n bash -c ${shq(`umask 077; cat > ${clientConfig}`)}`, { timeout: "60s", input: outputs.clientProperties });
+            for (const b of brokerHosts(outputs)) for (const r of externalRules) await open(b, r, 900);
+            runs.push(...(await kafkaRuns({ size: 1024, acks: "all", tls: true })));
+        } finally {
+            for (const role of ["producer", "consumer"]) await onHost(role, `rm -f ${clientConfig}`);
+            for (const b of brokerHosts(outputs)) for (const r of externalRules) await close(b, r);
         }
         const plain = runs.find((r) => r.name === "produce 1 KiB acks=all");
         const tls = runs.find((r) => r.name === "produce 1 KiB acks=all SASL_SSL");

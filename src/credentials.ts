@@ -4,6 +4,7 @@
 // changes nothing; credentialsGeneration re-issues them all.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { isIPv4 } from "net";
 import * as path from "path";
 import { LabConfig } from "./config";
 import { HostAddress } from "./render";
@@ -27,7 +28,7 @@ export function parseIssued(text: string): IssuedCredentials {
 /** The subject alternative names of a broker's certificate: every name and address it may be reached by. */
 export function brokerSans(brokerName: string, address: HostAddress): string {
     const names = [brokerName, address.publicIp, address.privateIp].filter((v, i, all) => v && all.indexOf(v) === i);
-    return names.map((n) => (/^\d{1,3}(\.\d{1,3}){3}$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
+    return names.map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
 }
 
 /** A Java properties value on one line: `\n` escapes keep a PEM's line breaks. */

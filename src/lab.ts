@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { expectedArtifactSha512 } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials, renderClientProperties } from "./credentials";
-import { LabMachines } from "./machines";
-import { LabProvisioning, labAddresses } from "./provision";
+import { LabMachines, labAddresses } from "./machines";
+import { LabProvisioning } from "./provision";
 import { externalBootstrap, internalBootstrap } from "./render";
 import { AwsLabMachines } from "./targets/aws";
 import { ExistingLabMachines } from "./targets/existing";
@@ -61,15 +61,15 @@ export class KafkaLab extends pulumi.ComponentResource {
             config.topology.metadata === "kraft"
                 ? new command.local.Command("kafka-cluster-id", { create: NEW_CLUSTER_ID, update: "true", addPreviousOutputInEnv: false }, { parent: this }).stdout
                 : pulumi.output("");
-        this.credentials =
-            config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses: labAddresses(this.machines, hostNames) }, { parent: this }) : undefined;
+        const addresses = labAddresses(this.machines, hostNames);
+        this.credentials = config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
         this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
         const done = pulumi.all(hostNames.map((n) => this.provisioning.steps[n].at(-1)!.stdout));
         this.hosts = pulumi
-            .all([done, ...hostNames.map((n) => pulumi.all([this.machines.machines[n].publicIp, this.machines.machines[n].privateIp]))])
-            .apply(([, ...ips]) => Object.fromEntries(hostNames.map((n, i) => [n, { hostname: n, publicIp: ips[i][0], privateIp: ips[i][1] }])));
+            .all([done, addresses])
+            .apply(([, a]) => Object.fromEntries(hostNames.map((n) => [n, { hostname: n, publicIp: a[n].publicIp, privateIp: a[n].privateIp }])));
         this.bootstrapServers = this.hosts.apply((h) => externalBootstrap(config, h));
         this.internalBootstrapServers = done.apply(() => internalBootstrap(config));
         this.sshUser = this.machines.sshUser;

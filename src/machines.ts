@@ -2,6 +2,7 @@
 // topology's machines and hands back this description, one entry per host name; provisioning is
 // written once against it.
 import * as pulumi from "@pulumi/pulumi";
+import type { LabAddresses } from "./render";
 
 export interface LabMachine {
     /** Address the deploying machine uses for SSH. */
@@ -44,4 +45,11 @@ export interface LabMachines {
      * the lab installed, and Kafka's data too when purgeData is set.
      */
     uninstallOnDestroy?: { purgeData: boolean };
+}
+
+/** Every host's addresses, by host name, once its machine has them. */
+export function labAddresses(lab: LabMachines, hostNames: string[]): pulumi.Output<LabAddresses> {
+    return pulumi
+        .all(hostNames.map((n) => pulumi.all([lab.machines[n].privateIp, lab.machines[n].publicIp])))
+        .apply((pairs) => Object.fromEntries(hostNames.map((n, i) => [n, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])));
 }

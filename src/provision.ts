@@ -5,8 +5,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig } from "./config";
 import { LabCredentials } from "./credentials";
-import { LabMachines } from "./machines";
-import { LabAddresses, ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
+import { LabMachines, labAddresses } from "./machines";
+import { ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
     config: LabConfig;
@@ -160,11 +160,4 @@ export class LabProvisioning extends pulumi.ComponentResource {
         if (plan[topology.brokers[0].name].includes("scram-acls")) addStep(topology.brokers[0].name, "scram-acls");
         this.registerOutputs({});
     }
-}
-
-/** Every host's addresses, by host name, once its machine has them. */
-export function labAddresses(lab: LabMachines, hostNames: string[]): pulumi.Output<LabAddresses> {
-    return pulumi
-        .all(hostNames.map((n) => pulumi.all([lab.machines[n].privateIp, lab.machines[n].publicIp])))
-        .apply((pairs) => Object.fromEntries(hostNames.map((n, i) => [n, { privateIp: pairs[i][0], publicIp: pairs[i][1] }])));
 }
