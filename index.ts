@@ -2,33 +2,38 @@
 // example clients on `producer` and `consumer`. `pulumi up -s <stack>`; the target (local, aws or
 // existing) and the cluster's shape are stack config.
 import { loadLabConfig } from "./src/config";
-import { KafkaLab } from "./src/lab";
-import { refuseImpossibleChange } from "./src/transitions";
+import { KafkaLab, prepareLab } from "./src/lab";
 
 export = async () => {
     const { config, sshPrivateKey: userPrivateKey } = loadLabConfig();
-    // A running cluster cannot shrink or change its metadata quorum in place: refused before anything is made.
-    await refuseImpossibleChange(config);
-    const lab = new KafkaLab("kafka-lab", { config, sshPrivateKey: userPrivateKey });
+    // What can refuse the run (a change the running stack cannot take, too few zones, an unknown host key,
+    // a bad tarball) is settled before anything is made.
+    const plan = await prepareLab(config);
+    const lab = new KafkaLab("kafka-lab", { config, sshPrivateKey: userPrivateKey, plan });
     return {
         target: config.target,
         hosts: lab.hosts,
         bootstrapServers: lab.bootstrapServers,
         internalBootstrapServers: lab.internalBootstrapServers,
         sshUser: lab.sshUser,
+        sshPort: lab.machines.sshPort,
         sshPrivateKey: lab.sshPrivateKey,
+        sshHostKeys: lab.sshHostKeys,
         kafkaVersion: config.kafka.version,
         topic: config.kafka.topic.name,
         brokers: config.topology.brokers.length,
         metadata: config.topology.metadata,
         replicationFactor: config.topology.replicationFactor,
         externalSecurity: config.security.external,
+        // AWS: what the stack runs on (region, image family, network, zones, key): a later change of these is refused.
+        ...(lab.aws && { aws: lab.aws }),
         // sasl_ssl only: what a client outside the lab needs (see README, "Secure external listener").
         ...(lab.credentials && {
             caCertificate: lab.credentials.caCertificate,
             clientUsername: config.security.clientUser,
             clientPassword: lab.credentials.clientPassword,
             clientProperties: lab.clientProperties,
+            certificateExpiry: lab.credentials.expiry,
         }),
     };
 };

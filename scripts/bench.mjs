@@ -12,7 +12,8 @@ import { argv, chalk } from "zx";
 import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
 import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
 import { writeBenchChart } from "./lib/bench-chart.mjs";
-import { BENCH_STREAM_PORT as streamPort, shellQuote as shq } from "../src/render.ts";
+import { shellQuote as shq } from "../src/render.ts";
+import { BENCH_STREAM_PORT as streamPort } from "../src/topology.ts";
 
 const stacks = [].concat(argv.stack ?? [undefined]);
 const stack = stacks.join("+") || undefined;

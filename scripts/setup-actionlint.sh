@@ -12,9 +12,8 @@ if [ -x "$DEST/actionlint" ]; then
   echo "$DEST/actionlint"
   exit 0
 fi
-# Go as installed by its own tarball lives in /usr/local/go/bin, which a login shell's PATH may lack.
-command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null 2>&1 || { echo "[setup-actionlint] go is required to build actionlint (Go from the machine, or https://go.dev/dl)" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/find-go.sh"
+find_go 1.22 "actionlint" || exit 1
 echo "[setup-actionlint] building actionlint $ACTIONLINT_VERSION from the Go module proxy" >&2
 mkdir -p "$DEST"
 tmp=$(mktemp -d "$DEST/.build.XXXXXX")

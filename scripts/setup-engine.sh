@@ -4,7 +4,9 @@
 #
 #   ${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}/engine/<PULUMI_VERSION>/bin/
 #     pulumi                    the CLI, github.com/pulumi/pulumi/pkg/v3/cmd/pulumi from the Go module proxy
-#     pulumi-language-nodejs    Pulumi's own Node.js language host, from the upstream source in the vendor dir
+#     pulumi-language-nodejs    Pulumi's own Node.js language host, from the upstream source in the vendor dir,
+#                               built with the CLI in one `go build` (same Pulumi version: the packages they
+#                               share compile once, about 100 s less on 2 cores)
 #   .../plugins/
 #     pulumi-resource-command   the `command` provider behind @pulumi/command, from the upstream source in
 #                               the vendor dir; scripts/pulumi.sh installs it as a plugin (kept off PATH,
@@ -13,8 +15,9 @@
 # Why: Pulumi's download site cannot be reached here, and the Go module proxy serves the CLI but neither
 # the language host nor the command provider. Their upstream sources (Apache-2.0) are kept in
 # ../shared/vendor (KAFKA_LAB_VENDOR overrides the path); every Go dependency comes from the proxy.
-# The three builds run in parallel. A marker holding a hash of every input is written last: a half
-# build, or a change of pins or sources, is rebuilt; otherwise this takes well under a second.
+# The two builds (CLI with language host; provider, whose pulumi-go-provider does not compile against
+# pkg/v3 3.259) run in parallel. A marker holding a hash of every input is written last: a half build, or
+# a change of pins or sources, is rebuilt; otherwise this takes well under a second.
 #
 # Without the vendor dir, the Pulumi you installed the usual way is used instead (a `pulumi` and its
 # `pulumi-language-nodejs` on PATH), and Pulumi fetches the command plugin itself; where neither can be
@@ -22,7 +25,7 @@
 set -euo pipefail
 
 # ---- pins --------------------------------------------------------------------
-PULUMI_VERSION="v3.274.1"   # must match pkg/v3 + sdk/v3 in scripts/engine/go.mod
+PULUMI_VERSION="v3.259.0"   # the language host's own version: pkg/v3 in scripts/engine/go.mod, and @pulumi/pulumi in package.json
 LANGHOST_VERSION="3.259.0"
 COMMAND_VERSION="1.2.1"     # must match @pulumi/command in package.json
 LANGHOST_TARBALL="pulumi-language-nodejs-$LANGHOST_VERSION.tar.gz"
@@ -47,7 +50,7 @@ die() { log "ERROR: $*"; exit 1; }
 recipe_hash() {
   {
     echo "$PULUMI_VERSION $LANGHOST_SHA256 $COMMAND_SHA256 $GO_BUILD_TAGS"
-    cat "$MOD_DIR/go.mod" "$MOD_DIR/go.sum"
+    cat "$MOD_DIR/go.mod" "$MOD_DIR/go.sum" "$MOD_DIR/tools.go"
   } | sha256sum | cut -d' ' -f1
 }
 
@@ -75,7 +78,8 @@ fi
 
 grep -q "github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION" "$MOD_DIR/go.mod" \
   || die "scripts/engine/go.mod does not pin pkg/v3 $PULUMI_VERSION (PULUMI_VERSION here)"
-command -v go >/dev/null 2>&1 || die "go is required (Go >= 1.26: pkg/v3 $PULUMI_VERSION needs it)"
+. "$REPO/scripts/lib/find-go.sh"
+find_go 1.26 "the Pulumi engine (pkg/v3 $PULUMI_VERSION)" || exit 1
 log "building the engine into $DEST/bin with $(go version)"
 
 for pair in "$LANGHOST_TARBALL $LANGHOST_SHA256" "$COMMAND_TARBALL $COMMAND_SHA256"; do
@@ -95,31 +99,34 @@ trap 'exit 130' INT TERM HUP
 
 export CGO_ENABLED=0
 export GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
-tar -xzf "$VENDOR/$LANGHOST_TARBALL" -C "$tmp/src"
+# The engine module with the language host's source where its go.mod points (./langhost).
+mkdir "$tmp/src/engine"
+cp "$MOD_DIR/go.mod" "$MOD_DIR/go.sum" "$MOD_DIR/tools.go" "$tmp/src/engine/"
+tar -xzf "$VENDOR/$LANGHOST_TARBALL" -C "$tmp/src/engine"
+mv "$tmp/src/engine/pulumi-language-nodejs-$LANGHOST_VERSION" "$tmp/src/engine/langhost"
 tar -xzf "$VENDOR/$COMMAND_TARBALL" -C "$tmp/src"
 
-# One build in the background: its output goes to a log, shown only when it fails.
+# One build in the background: its output goes to a log, shown only when it fails. OUT is a file, or a
+# directory (ending in /) for several packages.
 build() {
-  local out=$1 dir=$2 ldflags=$3 pkg=$4 start=$SECONDS name
-  name=$(basename "$out")
-  (cd "$dir" && go build -tags "$GO_BUILD_TAGS" -ldflags "-s -w $ldflags" -o "$tmp/$out" "$pkg") >"$tmp/$name.log" 2>&1 \
+  local name=$1 out=$2 dir=$3 ldflags=$4 start=$SECONDS
+  shift 4
+  (cd "$dir" && go build -tags "$GO_BUILD_TAGS" -ldflags "-s -w $ldflags" -o "$out" "$@") >"$tmp/$name.log" 2>&1 \
     && log "built $name in $((SECONDS - start))s" \
     || { log "building $name failed:"; tail -n 40 "$tmp/$name.log" >&2; return 1; }
 }
 
-log "building pulumi $PULUMI_VERSION, pulumi-language-nodejs $LANGHOST_VERSION and pulumi-resource-command $COMMAND_VERSION in parallel (cold: a few minutes on 2 cores)"
-build bin/pulumi "$MOD_DIR" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
-  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi &
-cli=$!
-build bin/pulumi-language-nodejs "$tmp/src/pulumi-language-nodejs-$LANGHOST_VERSION" \
-  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGHOST_VERSION" . &
-langhost=$!
-build plugins/pulumi-resource-command "$tmp/src/pulumi-command-provider-$COMMAND_VERSION" \
+log "building pulumi $PULUMI_VERSION with pulumi-language-nodejs $LANGHOST_VERSION, and pulumi-resource-command $COMMAND_VERSION beside them (cold: several minutes on 2 cores)"
+build "pulumi and pulumi-language-nodejs" "$tmp/bin/" "$tmp/src/engine" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 &
+engine=$!
+build pulumi-resource-command "$tmp/plugins/pulumi-resource-command" "$tmp/src/pulumi-command-provider-$COMMAND_VERSION" \
   "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" ./cmd/pulumi-resource-command &
 provider=$!
 failed=0
-for job in $cli $langhost $provider; do wait "$job" || failed=1; done
+for job in $engine $provider; do wait "$job" || failed=1; done
 [ "$failed" = 0 ] || die "the engine build failed (see above)"
+[ -x "$tmp/bin/pulumi-language-nodejs" ] || die "the build made no pulumi-language-nodejs"
 
 [ "$("$tmp/bin/pulumi" version)" = "$PULUMI_VERSION" ] || die "unexpected CLI version: $("$tmp/bin/pulumi" version)"
 rm -rf "$DEST/bin" "$DEST/plugins"

@@ -5,8 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isPrivateCidr, isInside, nextAddress, parseCidr, parseInterfaceAddress, subnetInside } from "./net";
-import { MAX_BROKERS, MetadataMode, Topology, brokerNames, labTopology } from "./topology";
+import { isInside, isNetworkOrBroadcast, isPrivateCidr, nextAddress, parseCidr, parseInterfaceAddress, subnetInside } from "./net";
+import { BENCH_STREAM_PORT, CONTROLLER_PORT, MAX_BROKERS, MetadataMode, Topology, ZOOKEEPER_PEER_PORTS, brokerNames, labTopology } from "./topology";
 
 export const PROJECT = "kafka-lab";
 export const TARGETS = ["local", "aws", "existing"] as const;
@@ -38,8 +38,11 @@ export interface TopicConfig {
 export interface KafkaConfig {
     version: string;
     scalaVersion: "2.12" | "2.13";
-    /** Where the Kafka tarball comes from: a URL each host downloads, or a file uploaded from the deploying machine. */
-    artifact: { kind: "url"; url: string; sha512?: string } | { kind: "file"; path: string; sha512?: string };
+    /**
+     * Where the Kafka tarball comes from: a URL, or a file on the deploying machine. A URL is fetched once
+     * by the deploying machine and uploaded (delivery "upload") or fetched by every host ("download").
+     */
+    artifact: { kind: "url"; url: string; sha512?: string; delivery: ArtifactDelivery; cacheDir: string } | { kind: "file"; path: string; sha512?: string };
     brokerHeap: string;
     zookeeperHeap: string;
     internalPort: number;
@@ -48,12 +51,15 @@ export interface KafkaConfig {
     topic: TopicConfig;
 }
 
+export const ARTIFACT_DELIVERIES = ["upload", "download"] as const;
+export type ArtifactDelivery = (typeof ARTIFACT_DELIVERIES)[number];
+
 export interface NetworkConfig {
     /** Who may SSH into the machines. */
     adminCidrs: string[];
     /** Who may reach the broker's external listener. */
     clientCidrs: string[];
-    /** Extra private ranges (besides the lab itself) that may reach ZooKeeper. */
+    /** Extra private ranges (besides the lab's brokers) that may reach ZooKeeper; plaintext stacks only. */
     zookeeperCidrs: string[];
 }
 
@@ -70,7 +76,16 @@ export interface AwsTargetConfig {
     subnetIds: string[];
     /** When given, the stack uses this key pair instead of generating one; sshPrivateKey must then be set. */
     sshPublicKey?: string;
+    /** Zones (by name) the brokers spread over; empty: chosen at the first deploy and kept (src/targets/aws.ts). */
+    zones: string[];
+    /** The account's Elastic IP quota in the region: a stack needing more is refused. */
+    elasticIpQuota: number;
+    /** What `pulumi destroy` (or a replacement) may do to the brokers' data volumes. */
+    dataVolumeOnDestroy: DataVolumeOnDestroy;
 }
+
+export const DATA_VOLUME_ON_DESTROY = ["protect", "retain", "delete"] as const;
+export type DataVolumeOnDestroy = (typeof DATA_VOLUME_ON_DESTROY)[number];
 
 export interface LocalTargetConfig {
     bridge: string;
@@ -103,6 +118,8 @@ export interface ExistingTargetConfig {
     /** A key file to read; otherwise the secret sshPrivateKey. */
     sshPrivateKeyPath?: string;
     purgeDataOnDestroy: boolean;
+    /** Each machine's SSH host key (`ssh-ed25519 AAAA...`), by host name; a machine without one is refused. */
+    hostKeys: Record<string, string>;
 }
 
 export const EXTERNAL_SECURITY = ["plaintext", "sasl_ssl"] as const;
@@ -113,6 +130,8 @@ export interface SecurityConfig {
     external: ExternalSecurity;
     /** Changing it issues new credentials (CA, certificates, passwords) and rolls the brokers. */
     generation: number;
+    /** Changing it issues new broker certificates only (same CA, same passwords) and rolls the brokers. */
+    certificatesGeneration: number;
     /** SCRAM users: a super user, and the clients' user, whose ACLs cover the lab's topics and groups. */
     adminUser: string;
     clientUser: string;
@@ -161,9 +180,11 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
     credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
+    certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to renew the broker certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
     artifactUrl: { type: "string", default: "", description: "URL of the Kafka tarball. Default: the Apache archive." },
     artifactFile: { type: "string", default: "", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
-    artifactSha512: { type: "string", default: "", description: "Expected SHA-512 of the tarball. Default: the .sha512 file beside it." },
+    artifactSha512: { type: "string", default: "", description: "Expected SHA-512 of the tarball. Default: pinned in the program for the default release, else the .sha512 file beside it." },
+    artifactDelivery: { type: "string", default: "", description: "aws and existing: upload (the deploying machine fetches the tarball once and uploads it to every machine; default on aws) or download (every machine fetches it; default on existing)." },
     brokerHeap: { type: "string", default: "1g", description: "Kafka broker JVM heap, e.g. 1g or 512m. Default 1g." },
     zookeeperHeap: { type: "string", default: "512m", description: "ZooKeeper JVM heap, e.g. 512m. Default 512m." },
     kafkaPort: { type: "integer", default: 9092, description: "Kafka listener inside the lab (advertised as the broker's hostname). Default 9092." },
@@ -178,6 +199,9 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     dataVolumeGiB: { type: "integer", default: 20, description: "AWS: size of the broker's Kafka data volume in GiB. Default 20." },
     vpcCidr: { type: "string", default: "10.42.0.0/16", description: "AWS: CIDR of the VPC the stack creates. Default 10.42.0.0/16." },
     subnetCidr: { type: "string", default: "10.42.1.0/24", description: "AWS: CIDR of the public subnet the stack creates. Default 10.42.1.0/24." },
+    zones: { type: "array", default: [], description: "AWS: the zones the brokers spread over, one per zone up to three (e.g. [eu-central-1a, eu-central-1b, eu-central-1c]). Default: chosen at the first deploy and kept." },
+    elasticIpQuota: { type: "integer", default: 5, description: "AWS: your account's Elastic IP quota in the region (every broker takes one). Default 5, EC2's default quota." },
+    dataVolumeOnDestroy: { type: "string", default: "", description: "AWS: what pulumi destroy does to the brokers' data volumes: protect (refuse; default on prod), retain (leave them in the account) or delete (default elsewhere)." },
     vpcId: { type: "string", default: "", description: "AWS: use this existing VPC instead of creating one (needs subnetId)." },
     subnetId: { type: "string", default: "", description: "AWS: use this existing public subnet (needs vpcId)." },
     subnetIds: { type: "array", default: [], description: "AWS: existing public subnets, one per zone (up to three), to spread brokers over (needs vpcId)." },
@@ -198,6 +222,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     sshPort: { type: "integer", default: 22, description: "existing: the SSH port of the machines. Default 22." },
     sshPrivateKeyPath: { type: "string", default: "", description: "existing: a private key file for SSH (or set sshPrivateKey as a secret)." },
     purgeDataOnDestroy: { type: "boolean", default: false, description: "existing: `pulumi destroy` also deletes Kafka's data. Default false: the data is kept." },
+    sshHostKeys: { type: "array", default: [], description: "existing: each machine's SSH host key, one `HOST TYPE KEY` line per machine (e.g. \"broker ssh-ed25519 AAAA...\"); a machine without one is refused with the key it shows." },
     dataVolumeSize: { type: "string", default: "2G", description: "local: size of the broker's data volume, e.g. 2G. Default 2G." },
 };
 
@@ -205,11 +230,22 @@ export const DEFAULT_KAFKA_VERSION = CONFIG_KEYS.kafkaVersion.default as string;
 /** The newest 4.x release the local lab builds from Maven Central (scripts/local/kafka-dist.sh). */
 export const KAFKA_4_VERSION = "4.4.0";
 
-/** A RunError: Pulumi shows its message alone, without a stack trace. */
-export class ConfigError extends pulumi.RunError {
+/**
+ * An error the program stops on before anything is created: a RunError, which Pulumi shows as its message
+ * alone. Its stack is the message too: the SDK formats the stack of every program error with util.inspect
+ * even when it does not show it, which took 20-25 s here for a config error (it came in 26 s, not 4).
+ */
+export class LabError extends pulumi.RunError {
+    constructor(message: string) {
+        super(message);
+        this.name = new.target.name;
+        this.stack = `${this.name}: ${message}`;
+    }
+}
+
+export class ConfigError extends LabError {
     constructor(readonly problems: string[]) {
         super(`Invalid kafka-lab stack config (nothing was created):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-        this.name = "ConfigError";
     }
 }
 
@@ -321,9 +357,17 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     const externalPort = int("kafkaExternalPort", 1, 65535, "a TCP port");
     const zookeeperPort = int("zookeeperPort", 1, 65535, "a TCP port");
     const ports = { kafkaPort: internalPort, kafkaExternalPort: externalPort, zookeeperPort };
+    // The ports the lab fixes: a configured port must take none of them.
+    const fixedPorts = new Map<number, string>([
+        [22, "SSH"],
+        [CONTROLLER_PORT, "the KRaft controllers' listener"],
+        [ZOOKEEPER_PEER_PORTS[0], "the ZooKeeper ensemble's quorum port"],
+        [ZOOKEEPER_PEER_PORTS[1], "the ZooKeeper ensemble's leader-election port"],
+        [BENCH_STREAM_PORT, "the bench's TCP stream"],
+    ]);
     const seen = new Map<number, string>();
     for (const [k, p] of Object.entries(ports)) {
-        if (p === 22) problems.push(`${key(k)} is 22, which SSH needs; choose another port`);
+        if (fixedPorts.has(p)) problems.push(`${key(k)} is ${p}, the port of ${fixedPorts.get(p)} (fixed in the lab); allowed: any other port from 1 to 65535, e.g. the default ${CONFIG_KEYS[k].default}`);
         if (seen.has(p)) problems.push(`${key(k)} and ${key(seen.get(p)!)} are both ${p}; each listener needs its own port`);
         seen.set(p, k);
     }
@@ -387,6 +431,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     const security: SecurityConfig = {
         external: oneOf<ExternalSecurity>("externalSecurity", EXTERNAL_SECURITY, opts.stack === "prod" ? "sasl_ssl" : "plaintext"),
         generation: int("credentialsGeneration", 1, 1_000_000, "a generation number"),
+        certificatesGeneration: int("certificatesGeneration", 1, 1_000_000, "a generation number"),
         adminUser: "kafka-lab-admin",
         clientUser: "kafka-lab-client",
         // The guide's topic and group, and what the smoke test and the bench make (smoke-..., bench-...).
@@ -404,6 +449,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
         }
     });
+    if (network.zookeeperCidrs.length && security.external === "sasl_ssl") {
+        // ZooKeeper keeps the SCRAM credentials and ACLs, unauthenticated: whoever reaches it can rewrite them.
+        problems.push(`${key("zookeeperCidrs")} opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to ${network.zookeeperCidrs.join(", ")}: anything there could rewrite them and bypass ${key("externalSecurity")} sasl_ssl; allowed with sasl_ssl: none (only the lab's brokers reach ZooKeeper)`);
+    }
 
     // Pulumi fills in the schema's defaults, so a key of the other target only counts when changed.
     const setAwayFromDefault = (k: string) => isSet(k) && String(raw[k]) !== String(dflt(k));
@@ -412,6 +461,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     let existing: ExistingTargetConfig | undefined;
     const only: Record<string, Target[]> = {
         imageFamily: ["aws"], brokerInstanceType: ["aws"], clientInstanceType: ["aws"], dataVolumeGiB: ["aws"], vpcCidr: ["aws"],
+        zones: ["aws"], elasticIpQuota: ["aws"], dataVolumeOnDestroy: ["aws"], artifactDelivery: ["aws", "existing"], sshHostKeys: ["existing"],
         subnetCidr: ["aws"], vpcId: ["aws"], subnetId: ["aws"], subnetIds: ["aws"], sshPublicKey: ["aws"], racks: ["local", "existing"],
         brokerAddresses: ["existing"], brokerPublicAddresses: ["existing"],
         bridge: ["local"], bridgeAddress: ["local"], dataVolumeSize: ["local"],
@@ -479,6 +529,23 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         if (sshPublicKey && !isSet("sshPrivateKey")) {
             problems.push(`${key("sshPublicKey")} is set but ${key("sshPrivateKey")} is not; provisioning needs the private key (pulumi config set --secret sshPrivateKey < key)`);
         }
+        // The zones: given, or chosen at the first deploy and kept (src/targets/aws.ts).
+        const zoneCount = Math.min(brokers, 3);
+        const zones = strList("zones") ?? [];
+        if (zones.length) {
+            if (subnetIds.length) problems.push(`${key("zones")} and ${key("subnetIds")} are both set; existing subnets decide their zones, so set one of them`);
+            zones.forEach((z, i) => {
+                if (region && !new RegExp(`^${region}[a-z]$`).test(z)) problems.push(`${key("zones")}[${i}] "${z}" is not one of ${region}'s own zones (e.g. ${region}a); Local Zones and Wavelength Zones are not used`);
+            });
+            if (new Set(zones).size !== zones.length) problems.push(`${key("zones")} names a zone twice: ${zones.join(", ")}`);
+            if (zones.length < zoneCount) problems.push(`${key("zones")} lists ${zones.length} zone(s) for ${brokers} brokers; allowed: at least ${zoneCount} (one per zone the brokers spread over, up to three), the first ${zoneCount} used`);
+        }
+        const elasticIpQuota = int("elasticIpQuota", 1, 10000, "a quota");
+        if (brokers > elasticIpQuota) {
+            problems.push(
+                `${key("brokers")} ${brokers} needs ${brokers} Elastic IPs (one per broker), more than the quota of ${elasticIpQuota} (${key("elasticIpQuota")}; EC2's default is 5 per region, shared by every stack there); ask AWS for a higher quota and set ${key("elasticIpQuota")} to it, or use fewer brokers`,
+            );
+        }
         aws = {
             region,
             imageFamily: oneOf("imageFamily", Object.keys(IMAGE_FAMILIES) as ImageFamily[]),
@@ -490,6 +557,9 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             vpcId,
             subnetIds,
             sshPublicKey,
+            zones: zones.slice(0, zoneCount),
+            elasticIpQuota,
+            dataVolumeOnDestroy: oneOf<DataVolumeOnDestroy>("dataVolumeOnDestroy", DATA_VOLUME_ON_DESTROY, opts.stack === "prod" ? "protect" : "delete"),
         };
         const memory = INSTANCE_MEMORY_MIB[aws.brokerInstanceType];
         // A ZooKeeper node carries both heaps.
@@ -557,6 +627,15 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             }
             if (text && !text.includes("PRIVATE KEY")) problems.push(`${key("sshPrivateKeyPath")} ${file} is not a private key file`);
         }
+        // Known-hosts lines: "HOST TYPE KEY", one per machine of the topology.
+        const hostKeys: Record<string, string> = {};
+        (strList("sshHostKeys") ?? []).forEach((line, i) => {
+            const m = /^(\S+)\s+((?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521))\s+[A-Za-z0-9+/]+={0,3})(?:\s.*)?$/.exec(line);
+            if (!m) problems.push(`${key("sshHostKeys")}[${i}] "${line.slice(0, 60)}" is not "HOST TYPE KEY" (e.g. "broker ssh-ed25519 AAAAC3Nza...")`);
+            else if (!(m[1] in hosts)) problems.push(`${key("sshHostKeys")}[${i}] names ${m[1]}, which is no machine of this lab (allowed: ${Object.keys(hosts).join(", ")})`);
+            else if (hostKeys[m[1]]) problems.push(`${key("sshHostKeys")} lists ${m[1]} twice`);
+            else hostKeys[m[1]] = m[2].replace(/\s+/g, " ");
+        });
         const purge = raw.purgeDataOnDestroy;
         if (purge !== undefined && !["true", "false", true, false].includes(purge as string | boolean)) problems.push(`${key("purgeDataOnDestroy")} is ${JSON.stringify(purge)}; allowed: true or false`);
         existing = {
@@ -565,6 +644,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             sshPort: int("sshPort", 1, 65535, "a TCP port"),
             sshPrivateKeyPath: sshPrivateKeyPath && expandHome(sshPrivateKeyPath),
             purgeDataOnDestroy: String(purge) === "true",
+            hostKeys,
         };
     } else {
         const bridge = str("bridge");
@@ -572,20 +652,31 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         const bridgeAddress = str("bridgeAddress");
         const bridgeNet = parseInterfaceAddress(bridgeAddress);
         if (bridgeNet.error) problems.push(`${key("bridgeAddress")} "${bridgeAddress}" must be an address with prefix such as 10.77.0.1/24: ${bridgeNet.error}`);
-        // One broker: 10.77.0.11 (the guide's lab). A cluster: consecutive addresses from the first broker's,
-        // by default 10.77.0.21 and on, clear of the producer (.12) and consumer (.13).
-        const firstBroker = str("brokerAddress", brokers === 1 ? "10.77.0.11" : "10.77.0.21");
-        const addresses: Record<string, string> = {};
-        brokerHostNames.forEach((name, i) => (addresses[name] = i === 0 ? firstBroker : nextAddress(firstBroker, i)));
-        addresses.producer = str("producerAddress", "10.77.0.12");
-        addresses.consumer = str("consumerAddress", "10.77.0.13");
+        // The guide's lab: broker .11, producer .12, consumer .13. A cluster's brokers take the addresses from
+        // the first broker's on (default .21), skipping any another machine or the bridge has: the clients
+        // keep theirs whatever the number of brokers, and brokerAddress .11 with three brokers gives .11, .14, .15.
+        const addresses: Record<string, string> = {
+            producer: str("producerAddress", "10.77.0.12"),
+            consumer: str("consumerAddress", "10.77.0.13"),
+        };
         const used = new Set<string>([bridgeAddress.split("/")[0]]);
+        for (const [name, addr] of Object.entries(addresses)) {
+            if (used.has(addr)) problems.push(`${key(`${name}Address`)} ${addr} is already used by the bridge or the producer`);
+            used.add(addr);
+        }
+        const firstBroker = str("brokerAddress", brokers === 1 ? "10.77.0.11" : "10.77.0.21");
+        if (used.has(firstBroker)) problems.push(`${key("brokerAddress")} ${firstBroker} is already used by the bridge, the producer or the consumer`);
+        let next = firstBroker;
+        for (const name of brokerHostNames) {
+            while (used.has(next) && !parseCidr(`${next}/32`).error) next = nextAddress(next, 1);
+            addresses[name] = next;
+            used.add(next);
+        }
         for (const [name, addr] of Object.entries(addresses)) {
             const k = brokerHostNames.includes(name) ? "brokerAddress" : `${name}Address`;
             if (parseCidr(`${addr}/32`).error) problems.push(`${key(k)} "${addr}" is not an IPv4 address`);
-            else if (!bridgeNet.error && !isInside(`${addr}/32`, bridgeNet.network!)) problems.push(`${key(k)} ${addr} is not inside the bridge network ${bridgeNet.network}`);
-            if (used.has(addr)) problems.push(`${key(k)} ${addr} is already used by another machine or the bridge`);
-            used.add(addr);
+            else if (!bridgeNet.error && !isInside(`${addr}/32`, bridgeNet.network!)) problems.push(`${key(k)} ${addr}${name !== brokerHostNames[0] && k === "brokerAddress" ? ` (${name})` : ""} is not inside the bridge network ${bridgeNet.network}`);
+            else if (!bridgeNet.error && isNetworkOrBroadcast(addr, bridgeNet.network!)) problems.push(`${key(k)} ${addr}${name !== brokerHostNames[0] && k === "brokerAddress" ? ` (${name})` : ""} is the bridge network's own or broadcast address`);
         }
         const dataVolumeSize = str("dataVolumeSize");
         if (!/^[1-9]\d*[MG]$/.test(dataVolumeSize)) problems.push(`${key("dataVolumeSize")} "${dataVolumeSize}" must be a size such as 512M or 2G`);
@@ -622,16 +713,20 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         };
     }
 
-    const cacheDir = local?.cacheDir ?? opts.cacheDir ?? "/var/cache/kafka-lab";
+    // The local lab's own build, or (aws, existing) where a tarball fetched by the deploying machine is kept.
+    const cacheDir = local?.cacheDir ?? opts.cacheDir ?? process.env.KAFKA_LAB_CACHE ?? (process.getuid?.() === 0 ? "/var/cache/kafka-lab" : path.join(os.homedir(), ".cache", "kafka-lab"));
     const tarball = `kafka_${scalaVersion}-${version}.tgz`;
+    // aws: the deploying machine fetches the tarball once and uploads it (one download from the throttled
+    // archive instead of one per machine, checked before any machine gets it); existing: each machine
+    // fetches it, as its owners' network may be closer to a mirror than the deploying machine.
+    const delivery = target === "local" ? "upload" : oneOf<ArtifactDelivery>("artifactDelivery", ARTIFACT_DELIVERIES, target === "aws" ? "upload" : "download");
+    if (artifactFile && isSet("artifactDelivery") && delivery === "download") problems.push(`${key("artifactDelivery")} download with ${key("artifactFile")}: a local file can only be uploaded; allowed: upload, or artifactUrl for download`);
     const artifact: KafkaConfig["artifact"] = artifactFile
         ? { kind: "file", path: expandHome(artifactFile), sha512: artifactSha512 }
-        : artifactUrl
-          ? { kind: "url", url: artifactUrl, sha512: artifactSha512 }
-          : target === "local"
-            ? // Lab machines have no internet: the lab builds the tarball from Maven Central and uploads it.
-              { kind: "file", path: path.join(cacheDir, "dist", tarball), sha512: artifactSha512 }
-            : { kind: "url", url: `https://archive.apache.org/dist/kafka/${version}/${tarball}`, sha512: artifactSha512 };
+        : target === "local" && !artifactUrl
+          ? // Lab machines have no internet: the lab builds the tarball from Maven Central and uploads it.
+            { kind: "file", path: path.join(cacheDir, "dist", tarball), sha512: artifactSha512 }
+          : { kind: "url", url: artifactUrl ?? `https://archive.apache.org/dist/kafka/${version}/${tarball}`, sha512: artifactSha512, delivery, cacheDir };
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {

@@ -4,6 +4,7 @@
 // changes nothing; credentialsGeneration re-issues them all.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "crypto";
 import { isIPv4 } from "net";
 import * as path from "path";
 import { LabConfig } from "./config";
@@ -29,6 +30,11 @@ export function parseIssued(text: string): IssuedCredentials {
 export function brokerSans(brokerName: string, address: HostAddress): string {
     const names = [brokerName, address.publicIp, address.privateIp].filter((v, i, all) => v && all.indexOf(v) === i);
     return names.map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
+}
+
+/** A certificate's notAfter, as an ISO 8601 date. */
+export function certificateExpiry(pem: string): string {
+    return new Date(new X509Certificate(pem).validTo).toISOString();
 }
 
 /** A Java properties value on one line: `\n` escapes keep a PEM's line breaks. */
@@ -67,6 +73,8 @@ export class LabCredentials extends pulumi.ComponentResource {
     readonly clientPassword: pulumi.Output<string>;
     /** Each broker's external keystore (PEM: PKCS#8 key, its certificate, the CA's), secret, by host name. */
     readonly keystores: Record<string, pulumi.Output<string>>;
+    /** When each broker's certificate expires (ISO 8601), by host name: renew before with certificatesGeneration. */
+    readonly expiry: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: LabCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kafka-lab:index:Credentials", name, {}, opts);
@@ -90,6 +98,7 @@ export class LabCredentials extends pulumi.ComponentResource {
         this.adminPassword = pulumi.secret(issued.apply((c) => c.values["admin-password"]));
         this.clientPassword = pulumi.secret(issued.apply((c) => c.values["client-password"]));
         this.keystores = {};
+        const certificates: Record<string, pulumi.Output<string>> = {};
         for (const broker of config.topology.brokers) {
             const cert = new command.local.Command(
                 `tls-${broker.name}`,
@@ -101,10 +110,14 @@ export class LabCredentials extends pulumi.ComponentResource {
                         BROKER_NAME: broker.name,
                         SANS: args.addresses.apply((a) => brokerSans(broker.name, a[broker.name])),
                     },
+                    // A new certificates generation renews this certificate alone: same CA, same passwords. (None
+                    // at generation 1: certificates made before the key existed are not renewed by its arrival.)
+                    ...(config.security.certificatesGeneration > 1 && { triggers: [config.security.certificatesGeneration] }),
                     ...SECRET_COMMAND,
                 },
                 { parent: this, additionalSecretOutputs: ["stdout"] },
             );
+            certificates[broker.name] = pulumi.unsecret(cert.stdout.apply((out) => parseIssued(out).certificate));
             this.keystores[broker.name] = pulumi.secret(
                 pulumi.all([cert.stdout, this.caCertificate]).apply(([out, caCert]) => {
                     const own = parseIssued(out);
@@ -112,6 +125,7 @@ export class LabCredentials extends pulumi.ComponentResource {
                 }),
             );
         }
+        this.expiry = pulumi.all(certificates).apply((pems) => Object.fromEntries(Object.entries(pems).map(([n, pem]) => [n, certificateExpiry(pem)])));
         this.registerOutputs({ caCertificate: this.caCertificate });
     }
 }

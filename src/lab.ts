@@ -2,20 +2,42 @@
 // same way on every target, and the outputs the smoke test and the lab commands rely on.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { expectedArtifactSha512 } from "./artifact";
+import { DeliveredArtifact, deliverArtifact } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials, renderClientProperties } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
 import { LabProvisioning } from "./provision";
-import { externalBootstrap, internalBootstrap } from "./render";
-import { AwsLabMachines } from "./targets/aws";
-import { ExistingLabMachines } from "./targets/existing";
+import { externalBootstrap, internalBootstrap, tarballName } from "./render";
+import { AwsLabMachines, AwsZonePlacement, placeAwsLab } from "./targets/aws";
+import { ExistingLabMachines, refuseUnknownHostKeys } from "./targets/existing";
 import { LocalLabMachines } from "./targets/local";
+import { DeployedAws, deployedLab, refuseImpossibleChange } from "./transitions";
+
+/** What is settled before anything is created. */
+export interface LabPlan {
+    /** AWS: the brokers' zones (and subnets, on an existing network). */
+    placement?: AwsZonePlacement[];
+    artifact: DeliveredArtifact;
+}
+
+/**
+ * Everything that can refuse the run, in the order of its cost, before a single resource exists: a change
+ * the running stack cannot take, too few zones or a foreign subnet (AWS), a machine whose host key is
+ * unknown (existing), then the Kafka tarball (fetched once and checked, when it is uploaded).
+ */
+export async function prepareLab(config: LabConfig): Promise<LabPlan> {
+    const deployed = await deployedLab();
+    refuseImpossibleChange(config, deployed);
+    const placement = config.target === "aws" ? await placeAwsLab(config, deployed?.aws) : undefined;
+    if (config.target === "existing") await refuseUnknownHostKeys(config);
+    return { placement, artifact: await deliverArtifact(config.kafka.artifact, tarballName(config)) };
+}
 
 export interface KafkaLabArgs {
     config: LabConfig;
     /** The private key for a user-supplied key pair (AWS with sshPublicKey; existing with sshPrivateKey). */
     sshPrivateKey?: pulumi.Output<string>;
+    plan: LabPlan;
 }
 
 export interface HostOutput {
@@ -39,23 +61,29 @@ export class KafkaLab extends pulumi.ComponentResource {
     readonly internalBootstrapServers: pulumi.Output<string>;
     readonly sshUser: string;
     readonly sshPrivateKey: pulumi.Output<string>;
+    /** AWS: what the stack runs on (region, image family, network, zones, key), which no later change may touch. */
+    readonly aws?: DeployedAws;
+    /** Every machine's SSH host key, by host name: what `ssh` should trust (scripts/lib/stack.mjs does). */
+    readonly sshHostKeys: pulumi.Output<Record<string, string>>;
     /** externalSecurity sasl_ssl: what outside clients need (the CA, the client user, a client.properties). */
     readonly credentials?: LabCredentials;
     readonly clientProperties?: pulumi.Output<string>;
 
     constructor(name: string, args: KafkaLabArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Settled before any resource, this component included: a missing or mismatched tarball stops here.
-        const artifactSha512 = expectedArtifactSha512(args.config.kafka.artifact);
         super("kafka-lab:index:KafkaLab", name, {}, opts);
-        const { config } = args;
+        const { config, plan } = args;
         const hostNames = config.topology.hosts.map((h) => h.name);
 
-        this.machines =
-            config.target === "aws"
-                ? new AwsLabMachines("aws", { config, sshPrivateKey: args.sshPrivateKey }, { parent: this })
-                : config.target === "existing"
-                  ? new ExistingLabMachines("existing", { config, sshPrivateKey: args.sshPrivateKey }, { parent: this })
-                  : new LocalLabMachines("local", { config }, { parent: this });
+        if (config.target === "aws") {
+            const machines = new AwsLabMachines("aws", { config, sshPrivateKey: args.sshPrivateKey, placement: plan.placement! }, { parent: this });
+            this.aws = machines.deployed;
+            this.machines = machines;
+        } else {
+            this.machines =
+                config.target === "existing"
+                    ? new ExistingLabMachines("existing", { config, sshPrivateKey: args.sshPrivateKey }, { parent: this })
+                    : new LocalLabMachines("local", { config }, { parent: this });
+        }
         // Made once and kept in the state: never per host, never per run (formatting with another id fails).
         const clusterId =
             config.topology.metadata === "kraft"
@@ -63,7 +91,7 @@ export class KafkaLab extends pulumi.ComponentResource {
                 : pulumi.output("");
         const addresses = labAddresses(this.machines, hostNames);
         this.credentials = config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
-        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifactSha512, clusterId, credentials: this.credentials }, { parent: this });
+        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
         const done = pulumi.all(hostNames.map((n) => this.provisioning.steps[n].at(-1)!.stdout));
@@ -74,6 +102,7 @@ export class KafkaLab extends pulumi.ComponentResource {
         this.internalBootstrapServers = done.apply(() => internalBootstrap(config));
         this.sshUser = this.machines.sshUser;
         this.sshPrivateKey = pulumi.secret(this.machines.sshPrivateKey);
+        this.sshHostKeys = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, this.machines.machines[n].hostKey])));
         if (this.credentials) {
             const { caCertificate, clientPassword } = this.credentials;
             this.clientProperties = pulumi.secret(pulumi.all([this.bootstrapServers, caCertificate, clientPassword]).apply(([b, ca, pw]) => renderClientProperties(config, b, ca, pw)));

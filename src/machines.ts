@@ -7,6 +7,11 @@ import type { LabAddresses } from "./render";
 export interface LabMachine {
     /** Address the deploying machine uses for SSH. */
     sshHost: pulumi.Output<string>;
+    /**
+     * The machine's SSH host key (`ssh-ed25519 AAAA...`), pinned on every connection: keystores and passwords
+     * travel over them. The target knows it first-hand (it made it, or it is configured), never from the network.
+     */
+    hostKey: pulumi.Output<string>;
     /** Address inside the lab (what /etc/hosts lists). */
     privateIp: pulumi.Output<string>;
     /** Address clients outside the lab use (the external listener is advertised with it). */

@@ -72,3 +72,11 @@ export function subnetInside(cidr: string, index: number): string {
 export function nextAddress(address: string, offset: number): string {
     return formatIp(parseIp(address)! + offset);
 }
+
+/** Whether an address is the network address or the broadcast address of `network` (no machine may have those). */
+export function isNetworkOrBroadcast(address: string, network: string): boolean {
+    const c = parseCidr(network);
+    const ip = parseIp(address);
+    if (c.error || ip === undefined) return false;
+    return ip === c.base! || ip === c.base! + blockSize(c.prefix!) - 1;
+}

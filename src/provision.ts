@@ -3,6 +3,7 @@
 // the machine under it changes. The hosts and their steps come from the topology.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
@@ -11,8 +12,8 @@ import { ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPa
 export interface LabProvisioningArgs {
     config: LabConfig;
     lab: LabMachines;
-    /** Expected SHA-512 of the Kafka tarball ("" to use the .sha512 published beside the URL). */
-    artifactSha512: string;
+    /** How the Kafka tarball reaches the machines, and its expected SHA-512. */
+    artifact: DeliveredArtifact;
     /** KRaft: the cluster's id, kept in the stack's state ("" in ZooKeeper mode). */
     clusterId: pulumi.Input<string>;
     /** externalSecurity sasl_ssl: the stack's CA, certificates and SCRAM passwords. */
@@ -60,6 +61,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 const machine = lab.machines[n];
                 const connection: command.types.input.remote.ConnectionArgs = {
                     host: machine.sshHost,
+                    hostKey: machine.hostKey,
                     port: lab.sshPort,
                     user: lab.sshUser,
                     privateKey: lab.sshPrivateKey,
@@ -85,7 +87,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                         dataVolumeGiB: machine.dataVolumeGiB ?? 0,
                         clusterId,
                         rack,
-                        artifactSha512: args.artifactSha512,
+                        artifact: args.artifact,
                         credentials,
                     }));
                 return [n, { machine, connection, ctx }];
@@ -95,16 +97,16 @@ export class LabProvisioning extends pulumi.ComponentResource {
         const addStep = (hostName: string, step: StepName, alsoAfter: pulumi.Resource[] = []) => {
             const { machine, connection, ctx } = perHost[hostName];
             const options = (dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn, customTimeouts: STEP_TIMEOUTS });
-            if (step === "stage-kafka" && config.kafka.artifact.kind === "file") {
-                // Lab machines without internet get the tarball uploaded; the step then verifies it.
+            if (step === "stage-kafka" && args.artifact.upload) {
+                // The tarball the deploying machine has checked, uploaded; the step then verifies it on the machine.
                 previous[hostName] = [
                     new command.remote.CopyToRemote(
                         `${hostName}-upload-kafka`,
                         {
                             connection,
-                            source: new pulumi.asset.FileAsset(config.kafka.artifact.path),
+                            source: new pulumi.asset.FileAsset(args.artifact.upload),
                             remotePath: stagedUploadPath(config),
-                            triggers: [args.artifactSha512, machine.identity],
+                            triggers: [args.artifact.sha512, machine.identity],
                         },
                         options(previous[hostName]),
                     ),

@@ -3,8 +3,9 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
-import { LabHost, hasRole } from "./topology";
+import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, hasRole } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -19,8 +20,8 @@ export type LabAddresses = Record<string, HostAddress>;
 export interface ProvisionContext {
     config: LabConfig;
     addresses: LabAddresses;
-    /** Expected SHA-512 of the Kafka tarball; empty when the hosts read the .sha512 beside the URL. */
-    artifactSha512: string;
+    /** How the Kafka tarball reaches the host (uploaded, or fetched from a URL) and its expected SHA-512. */
+    artifact: DeliveredArtifact;
     /** Candidate block devices of this host's data volume; none when the data dir needs no mount. */
     dataDevices: string[];
     /** The size of this host's data volume in GiB when provisioning grows its filesystem, else 0. */
@@ -33,19 +34,10 @@ export interface ProvisionContext {
     credentials?: { keystore: string; adminPassword: string; clientPassword: string };
 }
 
-/** KRaft controllers listen here, reachable from the lab's brokers only. */
-export const CONTROLLER_PORT = 9093;
-/** A ZooKeeper ensemble's quorum (2888) and leader election (3888) ports, between its nodes only. */
-export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
 export const NOFILE_LIMIT = 100000;
 export const KAFKA_HOME = "/opt/kafka";
 /** The external listener's keystore on a broker (PEM: key, certificate, CA), readable by kafka alone. */
 export const EXTERNAL_KEYSTORE = "/etc/kafka/tls/external.pem";
-/**
- * The bench's plain TCP stream from the producer to the broker (its network limit): the broker's
- * security group admits it from the producer's, firewalld only for the bench's duration.
- */
-export const BENCH_STREAM_PORT = 5201;
 /** Where an uploaded tarball lands before it is verified (writable by the SSH user). */
 export const UPLOAD_DIR = "/var/tmp";
 
@@ -184,6 +176,12 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
     });
 }
 
+/** An AWS instance's user data: cloud-init installs its SSH host key (made on the deploying machine) at first boot. */
+export function renderUserData(hostName: string, key: { privateKey: string; publicKey: string }): string {
+    const indented = key.privateKey.trimEnd().split("\n").map((l) => `    ${l}`).join("\n");
+    return renderTemplate("cloud-init.yaml", { host: hostName, private_key: indented, public_key: key.publicKey });
+}
+
 export function renderZookeeperUnit(config: LabConfig): string {
     return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
@@ -218,7 +216,8 @@ export function firewallRules(hostName: string, config: LabConfig, addresses: La
         rules.push(...from(config.topology.brokers).map((source) => ({ port: CONTROLLER_PORT, source, why: "kraft controllers, from the brokers" })));
     }
     if (hasRole(host, "zookeeper")) {
-        rules.push(...[...lab, ...config.network.zookeeperCidrs].map((source) => ({ port: k.zookeeperPort, source, why: "zookeeper inside the lab" })));
+        // ZooKeeper holds the SCRAM credentials and ACLs, unauthenticated: only the brokers need it.
+        rules.push(...[...from(config.topology.brokers), ...config.network.zookeeperCidrs].map((source) => ({ port: k.zookeeperPort, source, why: "zookeeper, from the brokers" })));
         const peers = from(config.topology.zookeepers.filter((z) => z.name !== host.name));
         for (const port of ZOOKEEPER_PEER_PORTS) rules.push(...peers.map((source) => ({ port, source, why: "zookeeper ensemble peers" })));
     }
@@ -324,9 +323,9 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                     "stage-kafka.sh",
                     {
                         TARBALL: tarballName(config),
-                        ARTIFACT_URL: k.artifact.kind === "url" ? k.artifact.url : "",
-                        STAGED: k.artifact.kind === "file" ? stagedUploadPath(config) : "",
-                        EXPECTED_SHA512: ctx.artifactSha512,
+                        ARTIFACT_URL: ctx.artifact.upload ? "" : ctx.artifact.url!,
+                        STAGED: ctx.artifact.upload ? stagedUploadPath(config) : "",
+                        EXPECTED_SHA512: ctx.artifact.sha512,
                     },
                 ];
             case "hostname":
@@ -343,7 +342,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
             case "install-kafka":
                 return [
                     "install-kafka.sh",
-                    { TARBALL: tarballName(config), KAFKA_DIR_NAME: kafkaDirName(config), DATA_DIR: config.dataDir, ARTIFACT_SHA512: ctx.artifactSha512 },
+                    { TARBALL: tarballName(config), KAFKA_DIR_NAME: kafkaDirName(config), DATA_DIR: config.dataDir, ARTIFACT_SHA512: ctx.artifact.sha512 },
                 ];
             case "zookeeper":
                 return [

@@ -33,6 +33,16 @@ export interface Topology {
     minInsyncReplicas: number;
 }
 
+/** KRaft controllers listen here, reachable from the lab's brokers only. */
+export const CONTROLLER_PORT = 9093;
+/** A ZooKeeper ensemble's quorum (2888) and leader election (3888) ports, between its nodes only. */
+export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
+/**
+ * The bench's plain TCP stream from the producer to the broker (its network limit): the broker's
+ * security group admits it from the producer's, firewalld only for the bench's duration.
+ */
+export const BENCH_STREAM_PORT = 5201;
+
 /** The most brokers a lab may have: node ids and names stay one digit (broker1..broker9). */
 export const MAX_BROKERS = 9;
 

@@ -1,22 +1,79 @@
 // What a stack that already runs may not become in place. Kafka cannot shrink a cluster, change its
 // controller quorum or ZooKeeper ensemble, or move from ZooKeeper to KRaft by a change of config: such a
 // change is refused before anything is created, unless rebuildCluster says to rebuild (losing the data).
+// On AWS, neither may anything that would replace every instance or move the data volumes (the region,
+// the image family, the network, the zones, the key pair) nor shrink a volume; these no flag lifts.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, LabConfig, PROJECT } from "./config";
+import { ConfigError, IMAGE_FAMILIES, ImageFamily, LabConfig, PROJECT } from "./config";
 import { controllerCount, zookeeperCount } from "./topology";
+
+/** What an AWS stack's last deploy ran on: its `aws` output. */
+export interface DeployedAws {
+    region: string;
+    imageFamily: string;
+    /** The zones its subnets are in, in the brokers' order. */
+    zones: string[];
+    vpcCidr: string;
+    subnetCidr: string;
+    /** The configured network ("" and [] when the stack made its own). */
+    vpcId: string;
+    subnetIds: string[];
+    /** The user's own public key ("" when the stack generated its key pair). */
+    sshPublicKey: string;
+    dataVolumeGiB: number;
+}
 
 /** What the stack's last deploy says of itself (its outputs); undefined before the first deploy. */
 export interface DeployedLab {
+    target?: string;
     brokers?: number;
     metadata?: string;
     kafkaVersion?: string;
+    aws?: DeployedAws;
+}
+
+/** The deployed AWS machines' and network's inputs that no change may touch: each would replace them all. */
+function awsProblems(was: DeployedAws, config: LabConfig): string[] {
+    const now = config.aws!;
+    const problems: string[] = [];
+    const anew = "Destroy the stack and deploy it anew (its data is lost), or deploy the change as another stack.";
+    if (now.region !== was.region) problems.push(`aws:region ${now.region} on a stack deployed in ${was.region}: every resource would be made anew in ${now.region} and the brokers' data volumes left behind. ${anew}`);
+    if (now.imageFamily !== was.imageFamily) {
+        const [from, to] = [IMAGE_FAMILIES[was.imageFamily as ImageFamily], IMAGE_FAMILIES[now.imageFamily]];
+        problems.push(
+            `${PROJECT}:imageFamily ${now.imageFamily} on a stack whose machines run ${was.imageFamily}: a running instance keeps its image (a newer image never replaces a provisioned machine), so the machines would stay ${was.imageFamily} while SSH logs in as ${to.sshUser}${from ? ` instead of ${from.sshUser}` : ""}. Keep ${PROJECT}:imageFamily ${was.imageFamily}. ${anew}`,
+        );
+    }
+    const network: [string, string, string][] = [
+        ["vpcId", was.vpcId, now.vpcId ?? ""],
+        ["subnetIds", was.subnetIds.join(","), now.vpcId ? now.subnetIds.join(",") : ""],
+        ["vpcCidr", was.vpcId ? "" : was.vpcCidr, now.vpcId ? "" : now.vpcCidr],
+        ["subnetCidr", was.vpcId ? "" : was.subnetCidr, now.vpcId ? "" : now.subnetCidr],
+        ["zones", was.vpcId ? "" : was.zones.join(","), now.vpcId || !now.zones.length ? (was.vpcId ? "" : was.zones.join(",")) : now.zones.join(",")],
+    ];
+    for (const [k, before, after] of network) {
+        if (before !== after) {
+            problems.push(`${PROJECT}:${k} ${after || "(none)"} on a stack deployed with ${before || "(none)"}: every subnet would move, and with it every instance and the brokers' data volumes (a volume cannot leave its zone). ${anew}`);
+        }
+    }
+    if ((now.sshPublicKey ?? "") !== was.sshPublicKey) {
+        problems.push(
+            `${PROJECT}:sshPublicKey ${now.sshPublicKey ? "set to another key" : "removed"} on a running stack: EC2 puts a key pair on an instance only at launch, so a new key pair replaces every instance at once (all brokers down together). Keep the key the stack was deployed with (${was.sshPublicKey ? "your own" : "the generated one: leave sshPublicKey unset"}). ${anew}`,
+        );
+    }
+    if (now.dataVolumeGiB < was.dataVolumeGiB) problems.push(`${PROJECT}:dataVolumeGiB ${now.dataVolumeGiB} is smaller than the deployed ${was.dataVolumeGiB} GiB: EBS volumes can grow, never shrink. Keep ${was.dataVolumeGiB} or more.`);
+    return problems;
 }
 
 export function transitionProblems(deployed: DeployedLab | undefined, config: LabConfig): string[] {
-    if (!deployed?.metadata || deployed.brokers === undefined || config.rebuildCluster) return [];
+    if (deployed?.target && deployed.target !== config.target) {
+        return [`${PROJECT}:target ${config.target} on a stack deployed to ${deployed.target}: its machines cannot move to another target. Destroy the stack first, or deploy to ${config.target} as another stack.`];
+    }
+    const aws = deployed?.aws && config.target === "aws" ? awsProblems(deployed.aws, config) : [];
+    if (!deployed?.metadata || deployed.brokers === undefined || config.rebuildCluster) return aws;
     const was = { brokers: deployed.brokers, metadata: deployed.metadata, version: deployed.kafkaVersion ?? "?" };
     const now = { brokers: config.topology.brokers.length, metadata: config.topology.metadata, version: config.kafka.version };
-    const rebuild = `Set ${PROJECT}:rebuildCluster to true to rebuild the cluster instead (its data is lost), or destroy the stack and deploy it anew.`;
+    const rebuild = `Set ${PROJECT}:rebuildCluster to true to rebuild the cluster instead (its data is lost), or destroy the stack and deploy it anew${config.target === "local" ? " (the local lab: npm run lab -- down, then npm run lab)" : ""}.`;
     const problems: string[] = [];
     if (was.metadata !== now.metadata) {
         problems.push(
@@ -36,23 +93,22 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
             problems.push(`${PROJECT}:brokers ${was.brokers} -> ${now.brokers} changes the ZooKeeper ensemble (${zookeeperCount(was.brokers)} -> ${zookeeperCount(now.brokers)} nodes). Brokers can be added from three on. ${rebuild}`);
         }
     }
-    return problems;
+    return [...aws, ...problems];
 }
 
 /** Reads the stack's own last outputs (a stack reference to itself): what it runs now. */
 export async function deployedLab(): Promise<DeployedLab | undefined> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const read = async (name: string) => (await self.getOutputDetails(name)).value;
-    const [brokers, metadata, kafkaVersion] = await Promise.all([read("brokers"), read("metadata"), read("kafkaVersion")]);
-    if (metadata === undefined) {
-        // Deployed before the cluster came (one broker, ZooKeeper), or never deployed.
-        return kafkaVersion === undefined ? undefined : { brokers: 1, metadata: "zookeeper", kafkaVersion };
-    }
-    return { brokers: Number(brokers), metadata, kafkaVersion };
+    const [target, brokers, metadata, kafkaVersion, aws] = await Promise.all([read("target"), read("brokers"), read("metadata"), read("kafkaVersion"), read("aws")]);
+    if (kafkaVersion === undefined) return undefined;
+    // Deployed before the cluster came: one broker, ZooKeeper.
+    if (metadata === undefined) return { target, brokers: 1, metadata: "zookeeper", kafkaVersion, aws };
+    return { target, brokers: Number(brokers), metadata, kafkaVersion, aws };
 }
 
-/** Refuses, before anything is created, a change the running cluster cannot take in place. */
-export async function refuseImpossibleChange(config: LabConfig): Promise<void> {
-    const problems = transitionProblems(await deployedLab(), config);
+/** Refuses, before anything is created, a change the running stack cannot take in place. */
+export function refuseImpossibleChange(config: LabConfig, deployed: DeployedLab | undefined): void {
+    const problems = transitionProblems(deployed, config);
     if (problems.length) throw new ConfigError(problems);
 }

@@ -40,7 +40,7 @@ test("aws defaults: CentOS Stream 9 and the Apache archive", (t) => {
     const c = aws({});
     t.is(c.aws!.imageFamily, "centos-stream-9");
     t.is(c.aws!.region, "eu-west-1");
-    t.deepEqual(c.kafka.artifact, { kind: "url", url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: undefined });
+    t.like(c.kafka.artifact, { kind: "url", url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: undefined, delivery: "upload" });
 });
 
 const bad: [string, RawConfig, RegExp][] = [
@@ -75,6 +75,19 @@ const bad: [string, RawConfig, RegExp][] = [
     ["a local-only key on AWS", { bridge: "br0" }, /kafka-lab:bridge applies only to target local/],
     ["an ECDSA key, which EC2 refuses", { sshPublicKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNh me@laptop" }, /sshPublicKey is a ecdsa-sha2-nistp256 key, which EC2 refuses; allowed: ssh-ed25519 or ssh-rsa/],
     ["a private client range on AWS", { clientCidrs: ["10.43.0.0/16"] }, /clientCidrs\[0\] "10.43.0.0\/16" is a private range, which never reaches the external listener on AWS.*allowed: public ranges/],
+    ["a listener on the KRaft controllers' port", { kafkaPort: "9093" }, /kafka-lab:kafkaPort is 9093, the port of the KRaft controllers' listener \(fixed in the lab\); allowed: any other port .* e\.g\. the default 9092/],
+    ["a listener on the ensemble's quorum port", { zookeeperPort: "2888" }, /kafka-lab:zookeeperPort is 2888, the port of the ZooKeeper ensemble's quorum port \(fixed in the lab\)/],
+    ["a listener on the ensemble's election port", { kafkaExternalPort: "3888" }, /kafka-lab:kafkaExternalPort is 3888, the port of the ZooKeeper ensemble's leader-election port/],
+    ["a listener on the bench's stream port", { kafkaPort: "5201" }, /kafka-lab:kafkaPort is 5201, the port of the bench's TCP stream \(fixed in the lab\)/],
+    ["a listener on SSH's port", { zookeeperPort: "22" }, /kafka-lab:zookeeperPort is 22, the port of SSH/],
+    ["ZooKeeper opened to a range beside sasl_ssl", { externalSecurity: "sasl_ssl", zookeeperCidrs: ["10.42.0.0/16"] }, /kafka-lab:zookeeperCidrs opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to 10\.42\.0\.0\/16.*allowed with sasl_ssl: none/],
+    ["a Local Zone among the zones", { brokers: "3", zones: ["eu-west-1-lhr-1a", "eu-west-1a", "eu-west-1b"] }, /kafka-lab:zones\[0\] "eu-west-1-lhr-1a" is not one of eu-west-1's own zones \(e\.g\. eu-west-1a\); Local Zones and Wavelength Zones are not used/],
+    ["too few zones for the brokers", { brokers: "3", zones: ["eu-west-1a", "eu-west-1b"] }, /kafka-lab:zones lists 2 zone\(s\) for 3 brokers; allowed: at least 3/],
+    ["a zone twice", { brokers: "3", zones: ["eu-west-1a", "eu-west-1a", "eu-west-1b"] }, /kafka-lab:zones names a zone twice/],
+    ["zones beside existing subnets", { vpcId: "vpc-0123456789abcdef0", subnetId: "subnet-0123456789abcdef0", zones: ["eu-west-1a"] }, /kafka-lab:zones and kafka-lab:subnetIds are both set/],
+    ["more Elastic IPs than the quota", { brokers: "6", kafkaVersion: "4.4.0" }, /kafka-lab:brokers 6 needs 6 Elastic IPs \(one per broker\), more than the quota of 5 \(kafka-lab:elasticIpQuota; EC2's default is 5 per region, shared by every stack there\)/],
+    ["an unknown data volume policy", { dataVolumeOnDestroy: "keep" }, /kafka-lab:dataVolumeOnDestroy is "keep"; allowed: protect, retain, delete/],
+    ["an unknown artifact delivery", { artifactDelivery: "torrent" }, /kafka-lab:artifactDelivery is "torrent"; allowed: upload, download/],
 ];
 for (const [what, extra, expected] of bad) {
     test(`rejects ${what}, naming the key and what is allowed`, (t) => {
@@ -101,9 +114,43 @@ test("the schema's defaults, as Pulumi fills them in, are a valid config for eve
     t.regex(problemsOf(() => validateConfig({ ...defaults, target: "aws" }, { stack: "dev", awsRegion: "eu-west-1" })), /adminCidrs is empty/);
 });
 
+test("AWS: data volumes are protected on prod and deleted elsewhere by default; the Elastic IP quota can be raised", (t) => {
+    t.is(validateConfig({ ...awsBase }, { stack: "prod", awsRegion: "eu-central-1" }).aws!.dataVolumeOnDestroy, "protect");
+    t.is(aws({}).aws!.dataVolumeOnDestroy, "delete");
+    t.is(aws({ dataVolumeOnDestroy: "retain" }).aws!.dataVolumeOnDestroy, "retain");
+    t.is(aws({ brokers: "6", kafkaVersion: "4.4.0", elasticIpQuota: "10" }).aws!.elasticIpQuota, 10);
+    t.deepEqual(aws({ brokers: "3", zones: ["eu-west-1c", "eu-west-1a", "eu-west-1b", "eu-west-1d"] }).aws!.zones, ["eu-west-1c", "eu-west-1a", "eu-west-1b"], "the first min(brokers, 3), in the given order");
+    t.deepEqual(aws({ brokers: "1", zones: ["eu-west-1b", "eu-west-1a"] }).aws!.zones, ["eu-west-1b"]);
+});
+
+test("existing target: host keys as known_hosts lines, each for a machine of the lab", (t) => {
+    const base = { target: "existing", brokerAddress: "10.0.0.1", producerAddress: "10.0.0.2", consumerAddress: "10.0.0.3", sshUser: "admin", sshPrivateKey: "(secret)", adminCidrs: ["10.0.0.0/24"] };
+    const keys = ["broker ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB", "producer ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ== root@producer", "consumer ecdsa-sha2-nistp256 AAAAE2VjZHNh"];
+    t.deepEqual(validateConfig({ ...base, sshHostKeys: keys }, { stack: "existing" }).existing!.hostKeys, {
+        broker: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB",
+        producer: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ==",
+        consumer: "ecdsa-sha2-nistp256 AAAAE2VjZHNh",
+    });
+    t.regex(problemsOf(() => validateConfig({ ...base, sshHostKeys: ["broker1 ssh-ed25519 AAAA"] }, { stack: "existing" })), /sshHostKeys\[0\] names broker1, which is no machine of this lab \(allowed: broker, producer, consumer\)/);
+    t.regex(problemsOf(() => validateConfig({ ...base, sshHostKeys: ["ssh-ed25519 AAAA"] }, { stack: "existing" })), /sshHostKeys\[0\] "ssh-ed25519 AAAA" is not "HOST TYPE KEY"/);
+    t.regex(problemsOf(() => validateConfig({ ...base, sshHostKeys: [keys[0], keys[0]] }, { stack: "existing" })), /sshHostKeys lists broker twice/);
+    t.regex(problemsOf(() => aws({ sshHostKeys: [keys[0]] })), /kafka-lab:sshHostKeys applies only to target existing/);
+});
+
+test("local target: the clients keep .12 and .13 whatever the number of brokers; brokers skip the addresses taken", (t) => {
+    const local = (extra: RawConfig) => validateConfig(extra, { stack: "local", cacheDir: "/c" }).local!.addresses;
+    t.deepEqual(local({}), { broker: "10.77.0.11", producer: "10.77.0.12", consumer: "10.77.0.13" }, "the guide's lab");
+    t.deepEqual(local({ brokers: "3" }), { broker1: "10.77.0.21", broker2: "10.77.0.22", broker3: "10.77.0.23", producer: "10.77.0.12", consumer: "10.77.0.13" });
+    // README's Cluster recipe on a stack file that names the one-broker lab's address.
+    t.deepEqual(local({ brokers: "3", brokerAddress: "10.77.0.11" }), { broker1: "10.77.0.11", broker2: "10.77.0.14", broker3: "10.77.0.15", producer: "10.77.0.12", consumer: "10.77.0.13" });
+    t.regex(problemsOf(() => local({ brokers: "3", brokerAddress: "10.77.0.253" })), /brokerAddress 10\.77\.0\.255 \(broker3\) is the bridge network's own or broadcast address/);
+    t.regex(problemsOf(() => local({ brokers: "3", brokerAddress: "10.77.0.254" })), /brokerAddress 10\.77\.1\.0 \(broker3\) is not inside the bridge network 10\.77\.0\.0\/24/);
+});
+
 test("local target: addresses must sit on the bridge network and not collide", (t) => {
     t.regex(problemsOf(() => validateConfig({ brokerAddress: "10.78.0.11" }, { stack: "local" })), /brokerAddress 10.78.0.11 is not inside the bridge network 10.77.0.0\/24/);
     t.regex(problemsOf(() => validateConfig({ consumerAddress: "10.77.0.12" }, { stack: "local" })), /consumerAddress 10.77.0.12 is already used/);
+    t.regex(problemsOf(() => validateConfig({ brokerAddress: "10.77.0.13" }, { stack: "local" })), /brokerAddress 10.77.0.13 is already used by the bridge, the producer or the consumer/);
     t.regex(problemsOf(() => validateConfig({ imageFamily: "rocky-9" }, { stack: "local" })), /imageFamily applies only to target aws/);
 });
 

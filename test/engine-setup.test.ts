@@ -34,3 +34,25 @@ test("no vendored sources, but a Pulumi installed the usual way: that one is use
     t.is(r.stdout.trim(), bin);
     t.regex(r.stderr, /using the installed Pulumi/);
 });
+
+test("Go is found where its own tarball installs it, even on a login shell's PATH without it", (t) => {
+    if (!fs.existsSync("/usr/local/go/bin/go")) {
+        t.pass("no Go in /usr/local/go/bin on this machine");
+        return;
+    }
+    const r = spawnSync("bash", ["-c", `. ${path.join(REPO, "scripts", "lib", "find-go.sh")} && find_go 1.22 test && command -v go`], {
+        encoding: "utf8",
+        env: { HOME: tmp("kafka-lab-home-"), PATH: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
+    });
+    t.is(r.status, 0, r.stderr);
+    t.is(r.stdout.trim(), "/usr/local/go/bin/go");
+});
+
+test("no Go new enough: it stops, saying where it looked and what it found", (t) => {
+    const r = spawnSync("bash", ["-c", `. ${path.join(REPO, "scripts", "lib", "find-go.sh")} && find_go 99.0 "the Pulumi engine"`], {
+        encoding: "utf8",
+        env: { HOME: tmp("kafka-lab-home-"), PATH: "/usr/bin:/bin" },
+    });
+    t.is(r.status, 1);
+    t.regex(r.stderr, /Go >= 99\.0 is required to build the Pulumi engine\. Looked on PATH, in \/usr\/local\/go\/bin, ~\/go\/bin, ~\/sdk\/go\*\/bin and \/usr\/lib\/go-\*\/bin; found .*https:\/\/go\.dev\/dl/);
+});

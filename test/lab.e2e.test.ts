@@ -209,6 +209,8 @@ e2e("who gets in: a machine outside the admin and client ranges reaches nothing;
     const publicKey = run("ssh-keygen", ["-y", "-f", lab.keyPath]).stdout.trim();
     const up = run("bash", ["scripts/local/machine.sh", "up", probeName, `${probeAddress}/24`, config.local!.bridge, publicKey]);
     t.is(up.status, 0, up.stderr);
+    // Its host key, read from its disk like the lab's own machines', for the test's known_hosts.
+    fs.appendFileSync(path.join(path.dirname(lab.keyPath), "known_hosts"), `${probeAddress} ${run("bash", ["scripts/local/machine.sh", "hostkey", probeName]).stdout.trim()}\n`);
     try {
         const reach = (port: number) => {
             const r = run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses.broker} ${port} && echo open || echo closed`], { timeoutSeconds: 30 });
@@ -219,9 +221,11 @@ e2e("who gets in: a machine outside the admin and client ranges reaches nothing;
         for (const role of ["producer", "consumer"]) {
             t.is(run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses[role as "producer"]} 22 && echo open || echo closed`]).stdout.trim(), "closed", `ssh to ${role}`);
         }
-        // Inside the lab: producer and consumer reach Kafka; only the broker listens on 2181.
+        // Inside the lab: producer and consumer reach Kafka, not ZooKeeper (it holds credentials and ACLs
+        // unauthenticated: only the brokers reach it); only the broker listens on 2181.
         for (const role of ["producer", "consumer"]) {
             t.is(onMachine(lab, role, `nc -z -w 3 broker 9092 && echo open`).trim(), "open", `${role} -> broker:9092`);
+            t.is(onMachine(lab, role, `nc -z -w 3 broker 2181 && echo open || echo closed`).trim(), "closed", `${role} -> broker:2181`);
             t.is(onMachine(lab, role, "ss -ltnH 'sport = :2181' | wc -l").trim(), "0", `${role} does not listen on 2181`);
         }
         t.regex(onMachine(lab, "broker", "ss -ltnH 'sport = :2181'"), /:2181/);
@@ -509,26 +513,49 @@ e2e("existing target: three bare machines are provisioned, pass the smoke test, 
             const up = run("bash", ["scripts/local/machine.sh", "up", `${prefix}-${role}`, `${addresses[role]}/24`, bridge, fs.readFileSync(`${keyPath}.pub`, "utf8").trim()]);
             t.is(up.status, 0, up.stderr);
         }
+        // The machines' host keys as their owner knows them: read from their disks, not from the network.
+        const hostKeys = Object.fromEntries(ROLES.map((r) => [r, run("bash", ["scripts/local/machine.sh", "hostkey", `${prefix}-${r}`]).stdout.trim()]));
+        fs.writeFileSync(path.join(keyDir, "known_hosts"), ROLES.map((r) => `${addresses[r]} ${hostKeys[r]}\n`).join(""));
         waitFor("the bare machines answering SSH", 60, () => ROLES.every((r) => onMachine(bare, r, "true", 10) === ""));
         const before = Object.fromEntries(ROLES.map((r) => [r, snapshot(r)]));
         // The lab machines have no internet: the same tarball the local lab uses, uploaded.
         const tarball = path.join(config.local!.cacheDir, "dist", `kafka_2.13-${config.kafka.version}.tgz`);
-        fs.writeFileSync(
-            stackYaml,
-            [
-                "config:",
-                "  kafka-lab:target: existing",
-                ...ROLES.map((r) => `  kafka-lab:${r}Address: ${addresses[r]}`),
-                "  kafka-lab:sshUser: debian",
-                `  kafka-lab:sshPrivateKeyPath: ${keyPath}`,
-                `  kafka-lab:artifactFile: ${tarball}`,
-                "  kafka-lab:adminCidrs:\n    - 10.78.0.1/32",
-                "  kafka-lab:clientCidrs:\n    - 10.78.0.1/32",
-                "",
-            ].join("\n"),
-        );
+        const writeStack = (hostKeyLines: string[]) =>
+            fs.writeFileSync(
+                stackYaml,
+                [
+                    "config:",
+                    "  kafka-lab:target: existing",
+                    ...ROLES.map((r) => `  kafka-lab:${r}Address: ${addresses[r]}`),
+                    "  kafka-lab:sshUser: debian",
+                    `  kafka-lab:sshPrivateKeyPath: ${keyPath}`,
+                    `  kafka-lab:artifactFile: ${tarball}`,
+                    "  kafka-lab:adminCidrs:\n    - 10.78.0.1/32",
+                    "  kafka-lab:clientCidrs:\n    - 10.78.0.1/32",
+                    ...(hostKeyLines.length ? ["  kafka-lab:sshHostKeys:", ...hostKeyLines.map((l) => `    - ${l}`)] : []),
+                    "",
+                ].join("\n"),
+            );
+        const upExisting = () => pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
         t.is(pulumiCli("stack", "init", stack).status, 0);
-        const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+        // No host keys configured: refused before anything runs, each machine named with the key it shows.
+        writeStack([]);
+        const unknown = upExisting();
+        t.not(unknown.status, 0);
+        for (const r of ROLES) {
+            t.true(unknown.stdout.includes(`"${r} ${hostKeys[r]}"`), `${r}: the key it shows is the one on its disk\n${unknown.stdout.slice(-3000)}`);
+        }
+        t.regex(unknown.stdout, /It shows SHA256:\S+: check that on the machine itself/);
+        t.is(snapshot("broker"), before.broker, "nothing ran on the machines");
+        // A wrong key for the broker: no connection is made to it.
+        const otherKey = run("bash", ["-c", `k=$(mktemp -u) && ssh-keygen -q -t ed25519 -N '' -f "$k" && awk '{print $1" "$2}' "$k.pub" && rm -f "$k" "$k.pub"`]).stdout.trim();
+        writeStack(ROLES.map((r) => `${r} ${r === "broker" ? otherKey : hostKeys[r]}`));
+        const wrong = upExisting();
+        t.not(wrong.status, 0);
+        t.regex(wrong.stdout + wrong.stderr, /cannot SSH to debian@10\.78\.0\.21:22 \(broker\) with its configured host key/);
+        t.is(snapshot("broker"), before.broker, "nothing ran on the broker");
+        writeStack(ROLES.map((r) => `${r} ${hostKeys[r]}`));
+        const up = upExisting();
         t.is(up.status, 0, up.stdout.slice(-4000) + up.stderr.slice(-2000));
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", stack, "--messages", "50"]);
         t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
@@ -566,6 +593,25 @@ e2e("destroy, then a pulumi up killed half-way, then npm run lab: a fresh, worki
     t.notRegex(onMachine(lab, "broker", "journalctl -u kafka --no-pager | grep -c InconsistentClusterId || true").trim(), /^[1-9]/, "no cluster id mismatch");
     const again = pulumiUp("--expect-no-changes");
     t.is(again.status, 0, "and then it is stable");
+});
+
+e2e("README's Cluster recipe on the local stack, as written: brokers 3 and Kafka 4.x in stacks/Pulumi.local.yaml, npm run lab", async (t) => {
+    t.timeout(30 * 60 * 1000);
+    await withStackConfig({ "kafka-lab:brokers": "3", "kafka-lab:kafkaVersion": KAFKA_4_VERSION }, () => {
+        // On the running one-broker lab, `npm run lab` alone is refused (1 -> 3 is a new cluster), saying what to do.
+        const refused = npmLab("up");
+        t.not(refused.status, 0);
+        t.regex(refused.stdout + refused.stderr, /would turn the one-broker lab \(host broker\) into a cluster.*npm run lab -- down/s);
+        t.is(npmLab("down").status, 0);
+        const up = npmLab("up");
+        t.is(up.status, 0, "npm run lab: the 3-broker cluster deploys and its smoke test passes (output above)");
+        const cluster = labAccess();
+        t.deepEqual(Object.keys(cluster.outputs.hosts), ["broker1", "broker2", "broker3", "producer", "consumer"]);
+        // The clients keep their addresses; the brokers take .21 and on.
+        t.deepEqual(Object.values<any>(cluster.outputs.hosts).map((h) => h.privateIp), ["10.77.0.21", "10.77.0.22", "10.77.0.23", "10.77.0.12", "10.77.0.13"]);
+        t.is(run("npm", ["run", "--silent", "lab", "--", "ssh", "broker2", "hostname"]).stdout.trim(), "broker2");
+        t.is(npmLab("down").status, 0);
+    });
 });
 
 e2e("npm run lab -- down removes the lab and leaves the host clean", (t) => {
@@ -974,7 +1020,7 @@ async function tryExternal(outputs: Record<string, any>, client: Record<string, 
     return { got, errors };
 }
 
-e2e("sasl_ssl, KRaft, one broker: smoke test over SASL_SSL; wrong clients refused, no data leaks; no secret in plain text; a second up changes nothing; rotation re-issues", async (t) => {
+e2e("sasl_ssl, KRaft, one broker: smoke test over SASL_SSL; wrong clients refused, no data leaks; no secret in plain text; a second up changes nothing; certificate renewal keeps clients; rotation re-issues", async (t) => {
     t.timeout(25 * 60 * 1000);
     const { cluster: tls, seconds, log: upLog } = clusterUp(t, "e2e-tls", "10.74.0", { kafkaVersion: KAFKA_4_VERSION, externalSecurity: "sasl_ssl" });
     try {
@@ -1047,6 +1093,24 @@ e2e("sasl_ssl, KRaft, one broker: smoke test over SASL_SSL; wrong clients refuse
         const again = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
         t.is(again.status, 0, again.stdout.slice(-3000));
         const secondUp = (Date.now() - started) / 1000;
+
+        // Certificate renewal: a new certificates generation re-issues the broker's certificate alone. The CA and
+        // the passwords stay, so a client set up before keeps working; the broker serves the new certificate.
+        const servedSerial = () => run("bash", ["-c", `openssl s_client -connect ${o.hosts.broker.publicIp}:${o.bootstrapServers.split(":").pop()} </dev/null 2>/dev/null | openssl x509 -noout -serial`]).stdout.trim();
+        const serialBefore = servedSerial();
+        t.regex(serialBefore, /^serial=[0-9A-F]+$/);
+        t.regex(o.certificateExpiry.broker, /^\d{4}-\d\d-\d\dT/, "the certificate's expiry is an output");
+        fs.writeFileSync(tls.file, fs.readFileSync(tls.file, "utf8").replace(/^config:\n/m, "config:\n  kafka-lab:certificatesGeneration: 2\n"));
+        const renew = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive");
+        t.is(renew.status, 0, renew.stdout.slice(-4000));
+        const renewed = labAccess(tls.stack).outputs;
+        t.is(renewed.caCertificate, o.caCertificate, "the same CA");
+        t.is(renewed.clientPassword, password, "the same client password");
+        t.not(servedSerial(), serialBefore, "the broker serves a new certificate");
+        t.true(renewed.certificateExpiry.broker >= o.certificateExpiry.broker, "expiring no earlier than the old one");
+        const sameClient = await tryExternal(renewed, good, "test");
+        t.deepEqual(sameClient.errors, [], "a client of before (old CA file, same password) still produces and consumes");
+        t.true(sameClient.got.includes("should not land"), "and reads what it wrote");
 
         // Rotation: a new generation re-issues the CA, the certificate and the passwords, and rolls the broker.
         const original = fs.readFileSync(tls.file, "utf8");

@@ -1,161 +1,45 @@
 // The whole program under Pulumi's own mocks, for every stack in stacks/: what it registers, with
-// which inputs and in which order. Only the AWS provider is mocked because it cannot run here.
+// which inputs and in which order. Only the AWS provider is mocked because it cannot run here (its
+// resources go to a model of AWS, helpers/aws-world.ts; test/aws-rules.test.ts holds them to AWS's rules).
 import test from "ava";
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as settings from "@pulumi/pulumi/runtime/settings";
-import { parse } from "yaml";
-import { LabConfig, loadLabConfig } from "../src/config";
-import { KafkaLab } from "../src/lab";
+import { stepsFor } from "../src/render";
+import { EXISTING_NETWORK } from "./helpers/aws-world";
+import { Run, engineCreated, ofType, resolve, runProgram as run0, stackConfig, tarball, tarballSha } from "./helpers/program";
+
 // The guide's lab: one broker, and the two client machines.
 const ROLES = ["broker", "producer", "consumer"] as const;
-import { stepsFor } from "../src/render";
-import { REPO } from "./helpers/lab";
+const runProgram = (stack: string, overrides: Record<string, string> = {}, secrets: Record<string, string> = {}) => run0(stack, { overrides, secrets });
+/** The id AWS (the model) gave a resource, by type and name. */
+const idOf = (r: Run, type: string, name: string) => r.world.get(type, name)!.id;
+const instanceId = (r: Run, host: string) => idOf(r, "aws:ec2/instance:Instance", host);
+const groupId = (r: Run, kind: string) => idOf(r, "aws:ec2/securityGroup:SecurityGroup", `${kind}SecurityGroup`);
+const commandId = (r: Run, name: string) => r.world.get("command:local:Command", name)!.id;
+/** The existing machines' host keys, as sshHostKeys lists them. */
+const HOST_KEYS = JSON.stringify(ROLES.map((h) => `${h} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${h.toUpperCase()}`));
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, any>;
-    dependsOn: string[];
-    customTimeouts?: pulumi.CustomTimeouts;
-    additionalSecretOutputs?: string[];
-}
-interface Run {
-    resources: Registered[];
-    invokes: { token: string; args: Record<string, any> }[];
-    outputs: Record<string, any>;
-    config: LabConfig;
-    byName(name: string): Registered;
-}
-
-// A fake Kafka tarball with its .sha512 beside it, as the lab's own build leaves it.
-const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-test-"));
-fs.mkdirSync(path.join(cacheDir, "dist"));
-const tarball = path.join(cacheDir, "dist", "kafka_2.13-3.9.2.tgz");
-fs.writeFileSync(tarball, "not really a tarball");
-const tarballSha = crypto.createHash("sha512").update(fs.readFileSync(tarball)).digest("hex");
-fs.writeFileSync(`${tarball}.sha512`, `${tarballSha}  kafka_2.13-3.9.2.tgz\n`);
-process.env.KAFKA_LAB_CACHE = cacheDir;
-
-function stackConfig(stack: string): Record<string, string> {
-    const file = parse(fs.readFileSync(path.join(REPO, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config ?? {};
-    return Object.fromEntries(Object.entries(file).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-const pick = ({ customTimeouts, additionalSecretOutputs }: pulumi.CustomResourceOptions) => ({ customTimeouts, additionalSecretOutputs });
-// Not in the SDK's type declarations, but exported: it waits until every outstanding call to the engine is done.
-const waitForRPCs: () => Promise<void> = (settings as any).waitForRPCs;
-const unwrap = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/** A secret input as the mocks see it: Pulumi's secret signature around the value. */
-const unsecret = (v: any) => (v && typeof v === "object" && "4dabf18193072939515e22adb298388d" in v ? v.value : v);
-
-/** Everything the mocked engine was asked to create, across runs: a run that throws must add nothing. */
-const engineCreated: string[] = [];
-
-async function runProgram(stack: string, overrides: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<Run> {
-    const resources: Registered[] = [];
-    const invokes: Run["invokes"] = [];
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                engineCreated.push(args.name);
-                const state: Record<string, any> = { ...args.inputs };
-                if (args.type === "aws:ec2/instance:Instance") {
-                    // The guide's hosts keep .11-.13; a cluster's brokers get .21 and on.
-                    const n = ROLES.includes(args.name as any) ? ROLES.indexOf(args.name as any) + 11 : 20 + Number(args.name.replace("broker", ""));
-                    Object.assign(state, { privateIp: `10.42.1.${n}`, publicIp: `198.51.100.${n}`, availabilityZone: "eu-west-1a" });
-                }
-                if (args.type === "tls:index/privateKey:PrivateKey") Object.assign(state, { privateKeyOpenssh: "GENERATED-KEY", publicKeyOpenssh: "ssh-ed25519 AAAA" });
-                if (args.type === "aws:ec2/keyPair:KeyPair") state.keyName = `${args.name}-key`;
-                if (args.type === "aws:ec2/eip:Eip") {
-                    const n = args.name === "broker-address" ? 0 : Number(args.name.replace(/^broker(\d+)-address$/, "$1"));
-                    Object.assign(state, { publicIp: `198.51.100.${200 + n}`, allocationId: `eipalloc-0123456789abcdef${n}` });
-                }
-                if (args.type.startsWith("command:")) state.stdout = args.name === "ssh-key" ? "LOCAL-KEY" : "";
-                // The stack's credentials are made for real (openssl), so that their certificates can be checked.
-                if (args.type === "command:local:Command" && /credentials\.sh/.test(args.inputs.create)) {
-                    state.stdout = execFileSync("bash", ["-c", args.inputs.create], { cwd: REPO, env: { ...process.env, ...unsecret(args.inputs.environment) }, encoding: "utf8" });
-                }
-                return { id: args.type === "aws:ebs/volume:Volume" ? "vol-0123456789abcdef0" : `${args.name}-id`, state };
-            },
-            call(args) {
-                invokes.push({ token: args.token, args: args.inputs });
-                if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0123456789abcdef0", imageId: "ami-0123456789abcdef0" };
-                if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones") return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], zoneIds: ["euw1-az3", "euw1-az1", "euw1-az2"] };
-                if (args.token === "command:local:run") return { stdout: "debian 12 4f1c0ffee4f1c0ffee4f1c0ffee4f1c0", stderr: "" };
-                return {};
-            },
-        },
-        "kafka-lab",
-        stack,
-        false,
-    );
-    pulumi.runtime.setAllConfig({ ...stackConfig(stack), ...overrides, ...secrets }, Object.keys(secrets));
-    const { config, sshPrivateKey } = loadLabConfig();
-    // The legacy transformation hook sees every child's options: that is where dependsOn lives.
-    const lab = new KafkaLab(
-        "kafka-lab",
-        { config, sshPrivateKey },
-        {
-            transformations: [
-                (args) => {
-                    const deps = ([] as pulumi.Input<pulumi.Resource>[]).concat((args.opts.dependsOn as any) ?? []);
-                    resources.push({ type: args.type, name: args.name, inputs: args.props as any, dependsOn: deps.map((d: any) => d.__name), ...pick(args.opts as pulumi.CustomResourceOptions) });
-                    return undefined;
-                },
-            ],
-        },
-    );
-    const outputs = {
-        hosts: await unwrap(lab.hosts),
-        bootstrapServers: await unwrap(lab.bootstrapServers),
-        internalBootstrapServers: await unwrap(lab.internalBootstrapServers),
-        sshUser: lab.sshUser,
-        sshPrivateKey: await unwrap(lab.sshPrivateKey),
-        sshPrivateKeyIsSecret: await pulumi.isSecret(lab.sshPrivateKey),
-        ...(lab.credentials && {
-            caCertificate: await unwrap(lab.credentials.caCertificate),
-            clientPassword: await unwrap(lab.credentials.clientPassword),
-            clientPasswordIsSecret: await pulumi.isSecret(lab.credentials.clientPassword),
-            clientProperties: await unwrap(lab.clientProperties!),
-            clientPropertiesIsSecret: await pulumi.isSecret(lab.clientProperties!),
-        }),
-    };
-    // Let the program's last calls (a component's registerOutputs) reach this run's mocks, not the next one's.
-    await waitForRPCs();
-    return {
-        resources,
-        invokes,
-        outputs,
-        config,
-        byName(name) {
-            const r = resources.find((x) => x.name === name);
-            if (!r) throw new Error(`no resource named ${name}; have ${resources.map((x) => x.name).join(", ")}`);
-            return r;
-        },
-    };
-}
-
-/** A registered input, resolved deeply (a trigger list holds outputs of its own). */
-const resolve = async (v: any): Promise<any> => unwrap(pulumi.output(v));
-const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
+/** The stack's hosts: its brokers (broker, or broker1..N), then producer and consumer. */
+const hostsOf = (run: Run) => run.config.topology.hosts.map((h) => h.name);
+const brokersOf = (run: Run) => run.config.topology.brokers.map((h) => h.name);
 
 for (const stack of ["dev", "staging", "prod"]) {
-    test.serial(`${stack}: three instances named broker, producer, consumer from the configured image family`, async (t) => {
+    test.serial(`${stack}: an instance per host, named after the stack, from the configured image family`, async (t) => {
         const run = await runProgram(stack);
         const file = stackConfig(stack);
         const instances = ofType(run, "aws:ec2/instance:Instance");
-        t.deepEqual(instances.map((i) => i.name), ["broker", "producer", "consumer"]);
+        t.deepEqual(instances.map((i) => i.name), hostsOf(run));
+        t.deepEqual(brokersOf(run), stack === "dev" ? ["broker"] : ["broker1", "broker2", "broker3"], "dev is the guide's one broker; staging and prod are 3-broker clusters");
         for (const i of instances) {
             const tags = await resolve(i.inputs.tags);
-            t.is(tags.Name, i.name);
+            // Two stacks in one account can be told apart.
+            t.is(tags.Name, `kafka-lab-${stack}-${i.name}`);
+            t.is(tags.Host, i.name);
             t.is(tags.ImageFamily, file["kafka-lab:imageFamily"]);
-            t.is(await resolve(i.inputs.instanceType), i.name === "broker" ? file["kafka-lab:brokerInstanceType"] : file["kafka-lab:clientInstanceType"]);
+            t.is(await resolve(i.inputs.instanceType), i.name.startsWith("broker") ? file["kafka-lab:brokerInstanceType"] : file["kafka-lab:clientInstanceType"]);
         }
         const ami = run.invokes.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
         const owners: Record<string, string> = { "centos-stream-9": "125523088429", "rocky-9": "792107900819", "almalinux-9": "764336703387" };
@@ -163,11 +47,12 @@ for (const stack of ["dev", "staging", "prod"]) {
         t.true(ami.args.mostRecent);
     });
 
-    test.serial(`${stack}: security groups let SSH in only from admins, ZooKeeper only from inside the lab, egress explicit`, async (t) => {
+    test.serial(`${stack}: security groups let SSH in only from admins, ZooKeeper only from the brokers, egress explicit`, async (t) => {
         const run = await runProgram(stack);
         const file = stackConfig(stack);
         const admin: string[] = JSON.parse(file["kafka-lab:adminCidrs"]);
         const clients: string[] = JSON.parse(file["kafka-lab:clientCidrs"]);
+        const [broker, producer, consumer] = ["broker", "producer", "consumer"].map((k) => groupId(run, k));
         const rules = await Promise.all(
             ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(async (r) => ({
                 name: r.name,
@@ -182,65 +67,69 @@ for (const stack of ["dev", "staging", "prod"]) {
         const ssh = rules.filter((r) => r.port === 22);
         t.is(ssh.length, 3 * admin.length);
         t.deepEqual([...new Set(ssh.map((r) => r.cidr))].sort(), [...admin].sort());
-        const zookeeper = rules.filter((r) => r.port === 2181);
-        t.true(zookeeper.length >= 3);
-        for (const r of zookeeper) {
-            t.is(r.target, "brokerSecurityGroup-id");
-            t.not(r.cidr, "0.0.0.0/0");
-            if (r.cidr) t.regex(r.cidr, /^10\./);
-            else t.regex(r.group, /^(broker|producer|consumer)SecurityGroup-id$/);
-        }
+        // ZooKeeper keeps the SCRAM credentials and ACLs unauthenticated: the brokers alone reach it (none on KRaft).
+        const zookeeper = rules.filter((r) => r.port === 2181).map((r) => [r.group, r.cidr, r.target]);
+        t.deepEqual(zookeeper, run.config.topology.metadata === "zookeeper" ? [[broker, undefined, broker]] : []);
         t.deepEqual(rules.filter((r) => r.port === 9094).map((r) => r.cidr).sort(), [...clients].sort());
-        t.deepEqual(rules.filter((r) => r.port === 9092).map((r) => r.group).sort(), ["brokerSecurityGroup-id", "consumerSecurityGroup-id", "producerSecurityGroup-id"]);
+        t.deepEqual(rules.filter((r) => r.port === 9092).map((r) => r.group).sort(), [broker, producer, consumer].sort());
         // The bench's TCP stream: from the producer only (firewalld keeps it closed but during a bench).
-        t.deepEqual(rules.filter((r) => r.port === 5201).map((r) => [r.group, r.target]), [["producerSecurityGroup-id", "brokerSecurityGroup-id"]]);
+        t.deepEqual(rules.filter((r) => r.port === 5201).map((r) => [r.group, r.target]), [[producer, broker]]);
         t.deepEqual(
-            rules.filter((r) => ![22, 2181, 9092, 9094, 5201].includes(r.port)),
+            rules.filter((r) => ![22, 2181, 9092, 9093, 9094, 5201].includes(r.port)),
             [],
             "no other port is opened",
         );
         const egress = ofType(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
-        t.deepEqual((await Promise.all(egress.map((e) => resolve(e.inputs.securityGroupId)))).sort(), ["brokerSecurityGroup-id", "consumerSecurityGroup-id", "producerSecurityGroup-id"]);
+        t.deepEqual((await Promise.all(egress.map((e) => resolve(e.inputs.securityGroupId)))).sort(), [broker, producer, consumer].sort());
         t.is(ofType(run, "aws:ec2/securityGroup:SecurityGroup").length, 3);
     });
 
-    test.serial(`${stack}: the broker's data lives on a dedicated encrypted volume attached to it`, async (t) => {
+    test.serial(`${stack}: each broker's data lives on a dedicated encrypted volume attached to it`, async (t) => {
         const run = await runProgram(stack);
-        const volume = run.byName("broker-data");
-        t.is(volume.type, "aws:ebs/volume:Volume");
-        t.is(await resolve(volume.inputs.size), Number(stackConfig(stack)["kafka-lab:dataVolumeGiB"]));
-        t.true(await resolve(volume.inputs.encrypted));
-        t.is(await resolve(volume.inputs.availabilityZone), "eu-west-1a");
-        const attachment = ofType(run, "aws:ec2/volumeAttachment:VolumeAttachment")[0];
-        t.is(await resolve(attachment.inputs.instanceId), "broker-id");
-        // pulumi destroy detaches it: the instance is stopped first (Kafka stopped, volume unmounted) so that it cannot hang.
-        t.true(await resolve(attachment.inputs.stopInstanceBeforeDetaching));
-        const mount = run.byName("broker-data-volume");
-        t.regex(await resolve(mount.inputs.stdin), /DATA_DEVICES='\/dev\/disk\/by-id\/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0 \/dev\/sdf \/dev\/xvdf'/);
-        t.true(mount.dependsOn.includes("broker-java"));
+        for (const b of brokersOf(run)) {
+            const volume = run.world.get("aws:ebs/volume:Volume", `${b}-data`)!;
+            t.is(volume.inputs.size, Number(stackConfig(stack)["kafka-lab:dataVolumeGiB"]));
+            t.true(volume.inputs.encrypted);
+            t.is(volume.inputs.availabilityZone, run.world.get("aws:ec2/instance:Instance", b)!.state.availabilityZone, "in its broker's zone");
+            const attachment = run.world.get("aws:ec2/volumeAttachment:VolumeAttachment", `${b}-data`)!;
+            t.is(attachment.inputs.instanceId, instanceId(run, b));
+            // pulumi destroy detaches it: the instance is stopped first (Kafka stopped, volume unmounted) so that it cannot hang.
+            t.true(attachment.inputs.stopInstanceBeforeDetaching);
+            const mount = run.byName(`${b}-data-volume`);
+            t.regex(await resolve(mount.inputs.stdin), new RegExp(`DATA_DEVICES='/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volume.id.replace("-", "")} /dev/sdf /dev/xvdf'`));
+            t.true(mount.dependsOn.includes(`${b}-java`));
+        }
     });
 
-    test.serial(`${stack}: outputs name every host, both bootstrap addresses and a secret key`, async (t) => {
+    test.serial(`${stack}: outputs name every host, both bootstrap addresses, the host keys and a secret key`, async (t) => {
         const run = await runProgram(stack);
-        // The broker's public address is its Elastic IP, kept across a stop and start of the instance.
-        t.is(await resolve(run.byName("broker-address").inputs.domain), "vpc");
-        t.is(await resolve(ofType(run, "aws:ec2/eipAssociation:EipAssociation")[0].inputs.instanceId), "broker-id");
-        t.deepEqual(run.outputs.hosts, {
-            broker: { hostname: "broker", publicIp: "198.51.100.200", privateIp: "10.42.1.11" },
-            producer: { hostname: "producer", publicIp: "198.51.100.12", privateIp: "10.42.1.12" },
-            consumer: { hostname: "consumer", publicIp: "198.51.100.13", privateIp: "10.42.1.13" },
-        });
-        t.is(run.outputs.bootstrapServers, "198.51.100.200:9094");
-        t.regex(await resolve(run.byName("broker-kafka-broker").inputs.stdin), /advertised\.listeners=INTERNAL:\/\/broker:9092,EXTERNAL:\/\/198\.51\.100\.200:9094/);
-        t.is(run.outputs.internalBootstrapServers, "broker:9092");
+        const eip = (b: string) => run.world.get("aws:ec2/eip:Eip", `${b}-address`)!;
+        for (const b of brokersOf(run)) {
+            // A broker's public address is its Elastic IP, kept across a stop and start of the instance.
+            t.is(eip(b).inputs.domain, "vpc");
+            t.is(run.world.get("aws:ec2/eipAssociation:EipAssociation", `${b}-address`)!.inputs.instanceId, instanceId(run, b));
+            const instance = run.world.get("aws:ec2/instance:Instance", b)!;
+            t.deepEqual(run.outputs.hosts[b], { hostname: b, publicIp: eip(b).state.publicIp, privateIp: instance.state.privateIp });
+            t.regex(await resolve(run.byName(`${b}-kafka-broker`).inputs.stdin), new RegExp(`advertised\\.listeners=INTERNAL://${b}:9092,EXTERNAL://${eip(b).state.publicIp.replace(/\./g, "\\.")}:9094`));
+        }
+        for (const h of ["producer", "consumer"]) {
+            const instance = run.world.get("aws:ec2/instance:Instance", h)!;
+            t.deepEqual(run.outputs.hosts[h], { hostname: h, publicIp: instance.state.publicIp, privateIp: instance.state.privateIp });
+        }
+        t.is(run.outputs.bootstrapServers, brokersOf(run).map((b) => `${eip(b).state.publicIp}:9094`).join(","));
+        t.is(run.outputs.internalBootstrapServers, brokersOf(run).map((b) => `${b}:9092`).join(","));
         t.is(run.outputs.sshPrivateKey, "GENERATED-KEY");
-        t.true(run.outputs.sshPrivateKeyIsSecret);
+        t.true(run.secretOutputs.includes("sshPrivateKey"));
         t.is(run.outputs.sshUser, { dev: "ec2-user", staging: "rocky", prod: "ec2-user" }[stack]);
+        t.deepEqual(Object.keys(run.outputs.sshHostKeys), hostsOf(run));
+        for (const key of Object.values<string>(run.outputs.sshHostKeys)) t.regex(key, /^ssh-ed25519 AAAA\S+$/);
+        t.deepEqual(run.outputs.aws.zones, run.world.ofType("aws:ec2/subnet:Subnet").map((s) => s.state.availabilityZone));
     });
 
-    test.serial(`${stack}: the external listener is ${stack === "dev" ? "plaintext" : "sasl_ssl: a certificate for the broker's Elastic IP from the stack's CA, secrets kept secret"}`, async (t) => {
+    test.serial(`${stack}: the external listener is ${stack === "dev" ? "plaintext" : "sasl_ssl: certificates for the brokers' Elastic IPs from the stack's CA, secrets kept secret, expiry dates out"}`, async (t) => {
         const run = await runProgram(stack);
-        const brokerStep = await resolve(run.byName("broker-kafka-broker").inputs.stdin);
+        const first = brokersOf(run)[0];
+        const brokerStep = await resolve(run.byName(`${first}-kafka-broker`).inputs.stdin);
         if (stack === "dev") {
             t.is(run.config.security.external, "plaintext");
             t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT/);
@@ -249,28 +138,33 @@ for (const stack of ["dev", "staging", "prod"]) {
             return;
         }
         t.is(run.config.security.external, "sasl_ssl");
-        t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL/);
-        t.regex(brokerStep, /authorizer\.class\.name=kafka\.security\.authorizer\.AclAuthorizer/);
+        t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL,CONTROLLER:PLAINTEXT/);
+        t.regex(brokerStep, /authorizer\.class\.name=org\.apache\.kafka\.metadata\.authorizer\.StandardAuthorizer/);
         // Made by local commands (no TLS provider, which cannot run here), kept secret and never logged.
-        for (const name of ["tls-ca", "tls-broker"]) {
+        for (const name of ["tls-ca", ...brokersOf(run).map((b) => `tls-${b}`)]) {
             const r = run.byName(name);
             t.is(r.type, "command:local:Command");
             t.deepEqual(r.additionalSecretOutputs, ["stdout"]);
             t.is(await resolve(r.inputs.logging), "none");
         }
-        const keystore = /EXTERNAL_KEYSTORE='([^']*)'/.exec(brokerStep)![1];
-        t.regex(keystore, /^-----BEGIN PRIVATE KEY-----/);
-        const cert = new crypto.X509Certificate(keystore.slice(keystore.indexOf("-----BEGIN CERTIFICATE-----")));
-        t.is(cert.checkIP("198.51.100.200"), "198.51.100.200", "the advertised Elastic IP is in the certificate");
-        t.is(cert.checkHost("broker"), "broker");
-        t.true(cert.verify(new crypto.X509Certificate(run.outputs.caCertificate).publicKey), "signed by the CA the stack outputs");
-        t.true(run.outputs.clientPasswordIsSecret);
-        t.true(run.outputs.clientPropertiesIsSecret);
+        for (const b of brokersOf(run)) {
+            const step = await resolve(run.byName(`${b}-kafka-broker`).inputs.stdin);
+            const keystore = /EXTERNAL_KEYSTORE='([^']*)'/.exec(step)![1];
+            t.regex(keystore, /^-----BEGIN PRIVATE KEY-----/);
+            const cert = new crypto.X509Certificate(keystore.slice(keystore.indexOf("-----BEGIN CERTIFICATE-----")));
+            const ip = run.world.get("aws:ec2/eip:Eip", `${b}-address`)!.state.publicIp;
+            t.is(cert.checkIP(ip), ip, `${b}: the advertised Elastic IP is in the certificate`);
+            t.is(cert.checkHost(b), b);
+            t.true(cert.verify(new crypto.X509Certificate(run.outputs.caCertificate).publicKey), "signed by the CA the stack outputs");
+            t.is(run.outputs.certificateExpiry[b], new Date(cert.validTo).toISOString(), `${b}: its expiry is an output`);
+        }
+        for (const secret of ["clientPassword", "clientProperties", "sshPrivateKey"]) t.true(run.secretOutputs.includes(secret), secret);
+        t.false(run.secretOutputs.includes("certificateExpiry"));
         t.regex(run.outputs.clientProperties, /^security\.protocol=SASL_SSL$/m);
         t.regex(run.outputs.clientProperties, new RegExp(`password="${run.outputs.clientPassword}"`));
-        t.regex(await resolve(run.byName("broker-scram-acls").inputs.stdin), /CLIENT_USER='kafka-lab-client'/);
+        t.regex(await resolve(run.byName(`${first}-scram-acls`).inputs.stdin), /CLIENT_USER='kafka-lab-client'/);
         // The secure listener is reached as before: 9094 from the clients' ranges only.
-        const rules = await Promise.all(ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => resolve(r.inputs)));
+        const rules = run.world.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
         t.deepEqual(rules.filter((r) => r.fromPort === 9094).map((r) => r.cidrIpv4).sort(), [...JSON.parse(stackConfig(stack)["kafka-lab:clientCidrs"])].sort());
     });
 }
@@ -281,8 +175,11 @@ test.serial("provisioning steps run in order on each host, each after the one be
         const names = stepsFor(run.config, role, role === "broker").map((s) => `${role}-${s}`);
         const commands = ofType(run, "command:remote:Command").filter((c) => c.name.startsWith(`${role}-`));
         t.deepEqual(commands.map((c) => c.name), names);
+        // The tarball is uploaded (artifactDelivery upload, the default on AWS) between the first two steps.
+        const upload = run.byName(`${role}-upload-kafka`);
+        t.deepEqual(upload.dependsOn, [`${role}-wait-ready`]);
         commands.forEach((c, i) => {
-            if (i > 0) t.deepEqual(c.dependsOn, [names[i - 1]], c.name);
+            if (i > 0) t.deepEqual(c.dependsOn, [c.name.endsWith("-stage-kafka") ? upload.name : names[i - 1]], c.name);
         });
         // Besides its instance (through its address), the broker waits for its data volume, the volume's
         // attachment and its Elastic IP; no host waits for another host's resources.
@@ -290,18 +187,18 @@ test.serial("provisioning steps run in order on each host, each after the one be
         for (const c of commands) {
             if (c.name.endsWith("-kafka-broker")) {
                 // A new instance starts its broker; a changed setting updates it, which does nothing here...
-                t.deepEqual(await resolve(c.inputs.triggers), [`${role}-id`]);
+                t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
                 t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- start$/);
                 t.is(await resolve(c.inputs.update), "true");
             } else if (c.name.endsWith("-kafka-roll")) {
                 // ...and here: a restart, when the broker runs another configuration.
-                t.deepEqual(await resolve(c.inputs.triggers), [`${role}-id`]);
+                t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
                 t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- roll$/);
                 t.regex(await resolve(c.inputs.update), /sudo -n bash -s -- roll$/);
             } else {
                 const [fingerprint, identity] = await resolve(c.inputs.triggers);
                 t.regex(fingerprint, /^[0-9a-f]{64}$/, "the rendered script's hash");
-                t.is(identity, `${role}-id`, "the EC2 instance id: a new instance runs every step again");
+                t.is(identity, instanceId(run, role), "the EC2 instance id: a new instance runs every step again");
                 t.regex(await resolve(c.inputs.create), /sudo -n bash -s$/);
             }
             t.regex(await resolve(c.inputs.stdin), /^#!\/usr\/bin\/env bash\n# kafka-lab provisioning step/, "the step's script goes in on stdin");
@@ -310,6 +207,9 @@ test.serial("provisioning steps run in order on each host, each after the one be
             t.is(conn.dialErrorLimit, 40, "SSH dial retries are bounded");
             t.is(conn.perDialTimeout, 15);
             t.is(conn.user, "ec2-user");
+            // The host key made for this machine (given to it through user data): checked on every connection.
+            t.is(conn.hostKey, run.outputs.sshHostKeys[role]);
+            t.true(run.world.get("aws:ec2/instance:Instance", role)!.inputs.userData.includes(`ed25519_public: ${conn.hostKey}\n`), "given to the instance at first boot");
             t.true(await pulumi.isSecret(c.inputs.connection), "the connection carries the private key: secret");
         }
     }
@@ -319,16 +219,18 @@ test.serial("a user-supplied key pair is used as given, its private key kept sec
     const run = await runProgram("dev", { "kafka-lab:sshPublicKey": "ssh-ed25519 AAAAC3NzaUSER me@laptop" }, { "kafka-lab:sshPrivateKey": "USER-PRIVATE-KEY" });
     t.is(ofType(run, "tls:index/privateKey:PrivateKey").length, 0);
     t.is(run.outputs.sshPrivateKey, "USER-PRIVATE-KEY");
-    t.true(run.outputs.sshPrivateKeyIsSecret);
+    t.true(run.secretOutputs.includes("sshPrivateKey"));
     t.is(await resolve((await resolve(run.byName("broker-wait-ready").inputs.connection)).privateKey), "USER-PRIVATE-KEY");
     t.is(await resolve(run.byName("ssh-key").inputs.publicKey), "ssh-ed25519 AAAAC3NzaUSER me@laptop");
 });
 
 test.serial("an existing VPC and subnet are used instead of creating a network", async (t) => {
-    const run = await runProgram("dev", { "kafka-lab:vpcId": "vpc-0123456789abcdef0", "kafka-lab:subnetId": "subnet-0123456789abcdef0" });
+    const subnet = Object.keys(EXISTING_NETWORK.subnets)[0];
+    const run = await runProgram("dev", { "kafka-lab:vpcId": EXISTING_NETWORK.vpcId, "kafka-lab:subnetId": subnet });
     t.is(ofType(run, "aws:ec2/vpc:Vpc").length, 0);
     t.is(ofType(run, "aws:ec2/subnet:Subnet").length, 0);
-    t.is(await resolve(run.byName("broker").inputs.subnetId), "subnet-0123456789abcdef0");
+    t.is(await resolve(run.byName("broker").inputs.subnetId), subnet);
+    t.deepEqual(run.outputs.aws.subnetIds, [subnet]);
 });
 
 test.serial("the local stack registers no AWS resource, provider or invoke", async (t) => {
@@ -346,25 +248,31 @@ test.serial("the local stack registers no AWS resource, provider or invoke", asy
     t.is(await resolve(upload.inputs.remotePath), "/var/tmp/kafka_2.13-3.9.2.tgz");
     t.is(await resolve(upload.inputs.source).then((a: pulumi.asset.FileAsset) => a.path), tarball);
     // Each machine's steps (the upload too) carry that machine's resource id: replaced, it is provisioned anew.
-    t.deepEqual(await resolve(upload.inputs.triggers), [tarballSha, "machine-broker-id"]);
-    for (const role of ROLES) t.is((await resolve(run.byName(`${role}-java`).inputs.triggers))[1], `machine-${role}-id`);
+    t.deepEqual(await resolve(upload.inputs.triggers), [tarballSha, commandId(run, "machine-broker")]);
+    for (const role of ROLES) t.is((await resolve(run.byName(`${role}-java`).inputs.triggers))[1], commandId(run, `machine-${role}`));
+    // The host key, read from the machine's own disk once it is made, is pinned on every connection.
+    for (const role of ROLES) {
+        const hostKey = run.byName(`host-key-${role}`);
+        t.regex(await resolve(hostKey.inputs.create), new RegExp(`^bash scripts/local/machine.sh hostkey 'kl-local-${role}'$`));
+        t.deepEqual((await resolve(hostKey.inputs.triggers)).slice(1), [commandId(run, `machine-${role}`)], "read again from a new machine");
+    }
     // The key: made once, never logged, its output a secret; a new key comes only with new machines.
     const key = run.byName("ssh-key");
     t.is(await resolve(key.inputs.logging), "none");
     t.deepEqual(key.additionalSecretOutputs, ["stdout"]);
-    t.deepEqual((await resolve(machines[1].inputs.triggers)).slice(1), ["ssh-key-id"]);
+    t.deepEqual((await resolve(machines[1].inputs.triggers)).slice(1), [commandId(run, "ssh-key")]);
     // Each host's first step waits for its own machine only: replacing one machine drags no other host's steps.
     for (const role of ROLES) t.deepEqual(run.byName(`${role}-wait-ready`).dependsOn, [`machine-${role}`]);
     t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "10.77.0.11", privateIp: "10.77.0.11" });
     t.is(run.outputs.bootstrapServers, "10.77.0.11:9094");
     t.is(run.outputs.sshUser, "debian");
-    t.true(run.outputs.sshPrivateKeyIsSecret);
+    t.true(run.secretOutputs.includes("sshPrivateKey"));
 });
 
 test.serial("existing target: nothing is created; the machines are provisioned and cleaned up on destroy", async (t) => {
     const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
-    const run = await runProgram("existing", { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:brokerPublicAddress": "203.0.113.7" });
+    const run = await runProgram("existing", { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:brokerPublicAddress": "203.0.113.7", "kafka-lab:sshHostKeys": HOST_KEYS });
     const types = new Set(run.resources.map((r) => r.type));
     t.deepEqual([...types].filter((x) => x.startsWith("aws:") || x.startsWith("command:local:") || x.startsWith("tls:")), []);
     t.is(ofType(run, "command:remote:CopyToRemote").length, 0, "the machines download Kafka themselves");
@@ -377,19 +285,38 @@ test.serial("existing target: nothing is created; the machines are provisioned a
         t.deepEqual(run.byName(`${role}-stage-kafka`).dependsOn, [`${role}-uninstall-on-destroy`], "every later step depends on it, so it is removed last");
     }
     const conn = await resolve(run.byName("broker-wait-ready").inputs.connection);
-    t.deepEqual([conn.host, conn.user, conn.port], ["203.0.113.7", "admin", 22]);
+    t.deepEqual([conn.host, conn.user, conn.port, conn.hostKey], ["203.0.113.7", "admin", 22, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBROKER"]);
     t.regex(conn.privateKey, /EXISTING/);
     // The machine is identified over SSH on every run: a machine reinstalled at the same address is a new one.
     const identify = run.invokes.filter((c) => c.token === "command:local:run");
     t.is(identify.length, 3);
-    t.regex(identify[0].args.command, /ssh -i "\$k" -p 22 .* 'admin@203\.0\.113\.7' .*\/etc\/os-release.*\/etc\/machine-id/);
+    t.regex(identify[0].args.command, /ssh -i "\$k" -p 22 .*-o StrictHostKeyChecking=yes .* 'admin@203\.0\.113\.7' .*\/etc\/os-release.*\/etc\/machine-id/);
+    t.regex(identify[0].args.command, /'203\.0\.113\.7 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBROKER'/, "its host key checked there too");
     t.regex(identify[0].args.stdin, /EXISTING/, "the key goes in on stdin, never on the command line");
     t.is(identify[0].args.logging, "none");
     t.deepEqual(await resolve(run.byName("broker-java").inputs.triggers).then((x: string[]) => x[1]), "203.0.113.7 debian 12 4f1c0ffee4f1c0ffee4f1c0ffee4f1c0");
     t.is(run.outputs.bootstrapServers, "203.0.113.7:9094");
     t.deepEqual(run.outputs.hosts.broker, { hostname: "broker", publicIp: "203.0.113.7", privateIp: "192.168.56.11" });
     t.is(run.outputs.sshUser, "admin");
-    t.true(run.outputs.sshPrivateKeyIsSecret);
+    t.true(run.secretOutputs.includes("sshPrivateKey"));
+});
+
+test.serial("existing target: a machine without a configured host key is refused, showing the key it shows and how to check it", async (t) => {
+    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+    fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
+    const before = engineCreated.length;
+    const seen = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISEEN";
+    const err = await t.throwsAsync(() =>
+        run0("existing", {
+            overrides: { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:sshHostKeys": JSON.stringify(JSON.parse(HOST_KEYS).slice(1)) },
+            localRun: (command) => (command.startsWith("ssh-keyscan") ? `192.168.56.11 ${seen}\n` : "debian 12 4f1c0ffee4f1c0ffee4f1c0ffee4f1c0"),
+        }),
+    );
+    t.regex(err!.message, /kafka-lab:sshHostKeys has no key for broker \(192\.168\.56\.11:22\)\. It shows SHA256:\S+: check that on the machine itself/);
+    t.regex(err!.message, new RegExp(`pulumi config set --path 'kafka-lab:sshHostKeys\\[N\\]' 'broker ${seen}'`));
+    t.notRegex(err!.message, /producer|consumer/, "the machines with a key are not named");
+    await new Promise((r) => setTimeout(r, 200));
+    t.deepEqual(engineCreated.slice(before).filter((n) => n !== "deployed" && n !== "kafka-lab-existing"), [], "nothing was created");
 });
 
 test.serial("every stack provisions with @pulumi/command resources only: no dynamic provider anywhere", async (t) => {
@@ -397,16 +324,11 @@ test.serial("every stack provisions with @pulumi/command resources only: no dyna
         const run = await runProgram(stack);
         t.deepEqual(run.resources.filter((r) => r.type.startsWith("pulumi-nodejs:")).map((r) => r.name), [], stack);
         const types = new Set(run.resources.filter((r) => r.type.startsWith("command:")).map((r) => r.type));
-        t.deepEqual([...types].sort(), stack === "local"
-                ? ["command:local:Command", "command:remote:Command", "command:remote:CopyToRemote"]
-                : // sasl_ssl stacks make their credentials with local commands (openssl on the deploying machine).
-                  run.config.security.external === "sasl_ssl"
-                  ? ["command:local:Command", "command:remote:Command"]
-                  : ["command:remote:Command"],
-            stack,
-        );
+        // Local commands on the deploying machine (the local machines, AWS host keys, sasl_ssl credentials),
+        // remote commands for the steps, and the tarball's upload.
+        t.deepEqual([...types].sort(), ["command:local:Command", "command:remote:Command", "command:remote:CopyToRemote"], stack);
         const steps = ofType(run, "command:remote:Command").map((c) => c.name);
-        t.deepEqual(steps.sort(), ROLES.flatMap((role) => stepsFor(run.config, role, role === "broker" && stack !== "local").map((s) => `${role}-${s}`)).sort(), stack);
+        t.deepEqual(steps.sort(), hostsOf(run).flatMap((host) => stepsFor(run.config, host, host.startsWith("broker") && stack !== "local").map((s) => `${host}-${s}`)).sort(), stack);
     }
 });
 
@@ -415,14 +337,14 @@ test.serial("invalid config registers no resource at all", async (t) => {
     const err = await t.throwsAsync(() => runProgram("dev", { "kafka-lab:zookeeperCidrs": '["0.0.0.0/0"]' }));
     t.regex(err!.message, /ZooKeeper must never be open to the internet/);
     await new Promise((r) => setTimeout(r, 200));
-    t.is(engineCreated.length, before);
+    t.deepEqual(engineCreated.slice(before), ["kafka-lab-dev"], "only the stack itself");
 });
 
 test.serial("a tarball whose checksum does not match stops before anything is created", async (t) => {
     const before = engineCreated.length;
     const err = await t.throwsAsync(() => runProgram("local", { "kafka-lab:artifactSha512": "ab".repeat(64) }));
     await new Promise((r) => setTimeout(r, 200));
-    t.is(engineCreated.length, before);
+    t.deepEqual(engineCreated.slice(before).filter((n) => n !== "deployed"), ["kafka-lab-local"], "only the stack itself");
     t.regex(err!.message, /SHA-512 of .*kafka_2.13-3.9.2.tgz does not match kafka-lab:artifactSha512: expected abab.*Nothing was created/);
 });
 
@@ -437,7 +359,8 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
             ["lab-subnet-2", "10.42.2.0/24", "eu-west-1b"],
             ["lab-subnet-3", "10.42.3.0/24", "eu-west-1c"],
         ]);
-        t.deepEqual(await Promise.all(["broker1", "broker2", "broker3", "producer"].map((n) => resolve(run.byName(n).inputs.subnetId))), ["lab-subnet-id", "lab-subnet-2-id", "lab-subnet-3-id", "lab-subnet-id"]);
+        const subnetIds = ["lab-subnet", "lab-subnet-2", "lab-subnet-3", "lab-subnet"].map((n) => idOf(run, "aws:ec2/subnet:Subnet", n));
+        t.deepEqual(await Promise.all(["broker1", "broker2", "broker3", "producer"].map((n) => resolve(run.byName(n).inputs.subnetId))), subnetIds);
         for (const [i, broker] of ["broker1", "broker2", "broker3"].entries()) {
             const properties = await resolve(run.byName(`${broker}-kafka-broker`).inputs.stdin);
             t.regex(properties, new RegExp(`^broker\\.rack=${["euw1-az3", "euw1-az1", "euw1-az2"][i]}$`, "m"), `${broker}: the zone id, not its name`);
@@ -456,7 +379,7 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
         );
         const quorumPorts = metadata === "zookeeper" ? [2888, 3888] : [9093];
         for (const port of quorumPorts) {
-            t.deepEqual(rules.filter((r) => r.port === port).map((r) => [r.group, r.target]), [["brokerSecurityGroup-id", "brokerSecurityGroup-id"]], `${port}: between the lab's brokers only`);
+            t.deepEqual(rules.filter((r) => r.port === port).map((r) => [r.group, r.target]), [[groupId(run, "broker"), groupId(run, "broker")]], `${port}: between the lab's brokers only`);
         }
         const absent = metadata === "zookeeper" ? [9093] : [2181, 2888, 3888];
         t.deepEqual(rules.filter((r) => absent.includes(r.port)), [], `no ${absent.join("/")} in ${metadata} mode`);
@@ -476,6 +399,7 @@ test.serial("existing target, 3 brokers: each listed machine is provisioned as b
         "kafka-lab:brokerAddress": "",
         "kafka-lab:brokerAddresses": '["192.168.56.21", "192.168.56.22", "192.168.56.23"]',
         "kafka-lab:racks": '["rack-a", "rack-b", "rack-a"]',
+        "kafka-lab:sshHostKeys": JSON.stringify(["broker1", "broker2", "broker3", "producer", "consumer"].map((h) => `${h} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${h.toUpperCase()}`)),
     });
     t.deepEqual(Object.keys(run.outputs.hosts), ["broker1", "broker2", "broker3", "producer", "consumer"]);
     t.is(run.outputs.internalBootstrapServers, "broker1:9092,broker2:9092,broker3:9092");

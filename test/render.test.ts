@@ -34,7 +34,8 @@ const addresses: LabAddresses = {
 };
 const awsRaw = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] };
 const config = validateConfig(awsRaw, { stack: "dev", awsRegion: "eu-west-1" });
-const ctx: ProvisionContext = { config, addresses, artifactSha512: "", dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
+// Each machine fetches the tarball and reads the .sha512 beside it (artifactDelivery download, no pinned checksum).
+const ctx: ProvisionContext = { config, addresses, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: "" }, dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
 
 /** key=value lines of a .properties file; comments and blank lines skipped, duplicates rejected. */
 function parseProperties(text: string): Record<string, string> {
@@ -163,13 +164,14 @@ test("a .sha512 file is read in both layouts, sha512sum and Apache's gpg --print
     t.throws(() => parseSha512File("<html>not found</html>"), { message: /not a SHA-512 checksum file/ });
 });
 
-test("firewall: SSH only from admins; Kafka inside the lab and external for clients; ZooKeeper never from clients", (t) => {
+test("firewall: SSH only from admins; Kafka inside the lab and external for clients; ZooKeeper from the brokers only", (t) => {
     const rules = firewallRules("broker", config, addresses);
     const sources = (port: number) => rules.filter((r) => r.port === port).map((r) => r.source);
     t.deepEqual(sources(22), ["203.0.113.0/24"]);
     t.deepEqual(sources(9092), ["10.42.1.11/32", "10.42.1.12/32", "10.42.1.13/32"]);
     t.deepEqual(sources(9094), ["203.0.113.0/24", "192.0.2.0/24"]);
-    t.deepEqual(sources(2181), ["10.42.1.11/32", "10.42.1.12/32", "10.42.1.13/32", "10.42.0.0/16"]);
+    // ZooKeeper holds the SCRAM credentials and ACLs unauthenticated: the brokers (and zookeeperCidrs) only.
+    t.deepEqual(sources(2181), ["10.42.1.11/32", "10.42.0.0/16"]);
     t.deepEqual([...new Set(rules.map((r) => r.port))].sort((a, b) => a - b), [22, 2181, 9092, 9094]);
     for (const role of ["producer", "consumer"] as const) {
         t.deepEqual(firewallRules(role, config, addresses).map((r) => `${r.port} ${r.source}`), ["22 203.0.113.0/24"]);
@@ -226,7 +228,7 @@ test("a changed broker setting re-renders and restarts Kafka only", (t) => {
 });
 
 test("a new Kafka version re-stages and reinstalls Kafka, restarts ZooKeeper and Kafka on it, and touches nothing else", (t) => {
-    const newer = { ...ctx, config: { ...config, kafka: { ...config.kafka, version: "3.9.3", artifact: { kind: "url" as const, url: "https://archive.apache.org/dist/kafka/3.9.3/kafka_2.13-3.9.3.tgz" } } } };
+    const newer = { ...ctx, config: { ...config, kafka: { ...config.kafka, version: "3.9.3" } }, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.3/kafka_2.13-3.9.3.tgz", sha512: "" } };
     const diff = changed(fingerprints(ctx), fingerprints(newer));
     t.deepEqual(diff.filter((k) => !k.startsWith("broker-")), ["producer-stage-kafka", "producer-install-kafka", "consumer-stage-kafka", "consumer-install-kafka"]);
     t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-kafka-broker", "broker-kafka-roll"]);
@@ -272,7 +274,7 @@ function issue(mode: "ca" | "broker", env: Record<string, string>) {
 
 test("sasl_ssl: SASL_SSL on the external listener only, a PEM keystore, SCRAM-SHA-512, the metadata mode's authorizer", (t) => {
     for (const metadata of ["zookeeper", "kraft"]) {
-        const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl", metadata }, { stack: "staging", awsRegion: "eu-west-1" });
+        const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl", metadata }, { stack: "staging", awsRegion: "eu-west-1" });
         const p = parseProperties(renderServerProperties(c, "broker", addresses));
         const map = Object.fromEntries(p["listener.security.protocol.map"].split(",").map((e) => e.split(":")));
         t.is(map.EXTERNAL, "SASL_SSL");
@@ -315,7 +317,7 @@ test("sasl_ssl: the CA and a broker certificate from scripts/credentials.sh: PKC
 });
 
 test("sasl_ssl: client.properties reads as Java properties, with the CA's line breaks and the client's SCRAM login", (t) => {
-    const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
+    const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
     const ca = "-----BEGIN CERTIFICATE-----\nMIIB\nAAAA\n-----END CERTIFICATE-----\n";
     const p = parseProperties(renderClientProperties(c, "198.51.100.7:9094", ca, "0123abcd"));
     t.is(p["bootstrap.servers"], "198.51.100.7:9094");
@@ -328,7 +330,7 @@ test("sasl_ssl: client.properties reads as Java properties, with the CA's line b
 });
 
 test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broker runs; passwords never on a command line", (t) => {
-    const c = validateConfig({ ...awsRaw, externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
+    const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
     t.deepEqual(stepsFor(c, "broker", true).slice(-4), ["kafka-broker", "kafka-roll", "topic", "scram-acls"]);
     t.false(stepsFor(c, "producer", false).includes("scram-acls"));
     t.false(stepsFor(config, "broker", true).includes("scram-acls"), "not with plaintext");

@@ -30,3 +30,27 @@ test("fewer brokers, or a change of the controller set or ensemble, is refused",
     t.regex(transitionProblems({ brokers: 2, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3" }))[0], /changes the ZooKeeper ensemble \(1 -> 3 nodes\)/);
     t.regex(transitionProblems({ brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3" }))[0], /would turn the one-broker lab \(host broker\) into a cluster of broker1..broker3/);
 });
+
+test("the local lab's refusals say how to start it anew; another target is refused", (t) => {
+    t.regex(transitionProblems({ brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3" }))[0], /\(the local lab: npm run lab -- down, then npm run lab\)/);
+    t.regex(transitionProblems({ target: "aws", brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({}))[0], /kafka-lab:target local on a stack deployed to aws: its machines cannot move to another target/);
+});
+
+test("AWS: what would replace every instance or move the data volumes is refused, whatever rebuildCluster says", (t) => {
+    const aws = (raw: Record<string, unknown>, region = "eu-west-1") => validateConfig({ target: "aws", adminCidrs: ["203.0.113.0/24"], rebuildCluster: "true", ...raw }, { stack: "dev", awsRegion: region });
+    const was = { region: "eu-west-1", imageFamily: "centos-stream-9", zones: ["eu-west-1a"], vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24", vpcId: "", subnetIds: [], sshPublicKey: "", dataVolumeGiB: 20 };
+    const deployed = { target: "aws", brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2", aws: was };
+    t.deepEqual(transitionProblems(deployed, aws({})), [], "no change");
+    t.deepEqual(transitionProblems(deployed, aws({ dataVolumeGiB: "50", brokerInstanceType: "t3.large", zones: ["eu-west-1a"] })), [], "a larger volume, another instance type, the same zones");
+    const refusals: [Record<string, unknown>, RegExp, string?][] = [
+        [{ imageFamily: "rocky-9" }, /kafka-lab:imageFamily rocky-9 on a stack whose machines run centos-stream-9: .* SSH logs in as rocky instead of ec2-user/],
+        [{}, /aws:region eu-central-1 on a stack deployed in eu-west-1/, "eu-central-1"],
+        [{ vpcCidr: "10.50.0.0/16", subnetCidr: "10.50.1.0/24" }, /kafka-lab:vpcCidr 10\.50\.0\.0\/16 on a stack deployed with 10\.42\.0\.0\/16: every subnet would move/],
+        [{ subnetCidr: "10.42.9.0/24" }, /kafka-lab:subnetCidr 10\.42\.9\.0\/24 on a stack deployed with 10\.42\.1\.0\/24/],
+        [{ zones: ["eu-west-1b"] }, /kafka-lab:zones eu-west-1b on a stack deployed with eu-west-1a/],
+        [{ vpcId: "vpc-0123456789abcdef0", subnetId: "subnet-0123456789abcdef0" }, /kafka-lab:vpcId vpc-0123456789abcdef0 on a stack deployed with \(none\)/],
+        [{ sshPublicKey: "ssh-ed25519 AAAAC3NzaUSER me", sshPrivateKey: "(secret)" }, /kafka-lab:sshPublicKey set to another key on a running stack: EC2 puts a key pair on an instance only at launch/],
+        [{ dataVolumeGiB: "10" }, /kafka-lab:dataVolumeGiB 10 is smaller than the deployed 20 GiB: EBS volumes can grow, never shrink/],
+    ];
+    for (const [raw, expected, region] of refusals) t.regex(transitionProblems(deployed, aws(raw, region)).join("\n"), expected);
+});

@@ -69,21 +69,41 @@ export async function stackOutputs(stack) {
     return parseStackOutputs(out.stdout);
 }
 
-/** Writes the stack's private key to a private temp file, for ssh -i. */
+/** The known_hosts lines of the stack's machines: each one's address with the host key the stack pinned. */
+export function knownHosts(outputs) {
+    const port = outputs.sshPort ?? 22;
+    return labHosts(outputs)
+        .filter((h) => outputs.sshHostKeys?.[h])
+        .map((h) => `${port === 22 ? outputs.hosts[h].publicIp : `[${outputs.hosts[h].publicIp}]:${port}`} ${outputs.sshHostKeys[h]}`)
+        .join("\n");
+}
+
+/**
+ * Writes the stack's private key to a private temp file, for ssh -i, and beside it a known_hosts file with
+ * the machines' pinned host keys (sshArgs checks them).
+ */
 export function keyFile(outputs) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-ssh-"));
     const file = path.join(dir, "id");
     fs.writeFileSync(file, outputs.sshPrivateKey.endsWith("\n") ? outputs.sshPrivateKey : `${outputs.sshPrivateKey}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, "known_hosts"), `${knownHosts(outputs)}\n`, { mode: 0o600 });
     process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
     return file;
 }
 
+/**
+ * ssh's options for a machine of the stack: its pinned host key checked (a stack deployed before host keys
+ * were pinned has none in its outputs; its next `pulumi up` adds them), never a prompt, bounded dialling.
+ */
 export function sshArgs(outputs, key, host) {
+    const pinned = outputs.sshHostKeys?.[host];
     return [
         "-i", key,
+        "-p", String(outputs.sshPort ?? 22),
         "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null",
+        ...(pinned
+            ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(path.dirname(key), "known_hosts")}`, "-o", `HostKeyAlgorithms=${pinned.split(" ")[0]}`]
+            : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]),
         "-o", "LogLevel=ERROR",
         "-o", "ConnectTimeout=10",
         `${outputs.sshUser}@${outputs.hosts[host].publicIp}`,

@@ -8,6 +8,7 @@
 #   scripts/local/machine.sh kill   <name>              # pull the plug: SIGKILL to every process of the machine
 #                                                       # (no shutdown); `up` with the same arguments boots it again
 #   scripts/local/machine.sh status <name>              # prints "running <address>" or "stopped <address>|-"
+#   scripts/local/machine.sh hostkey <name>             # prints its ed25519 SSH host key, read from its own disk
 #   scripts/local/machine.sh exec   <name> <command...> # runs a command inside, as root (debug aid)
 #
 #   e.g. machine.sh up kl-broker 10.77.0.11/24 kl-br0 "ssh-ed25519 AAAA... lab" 2G
@@ -52,7 +53,7 @@ CG_GROUP="kafka-lab"     # our cgroups: <hierarchy>/kafka-lab/<name>
 DEBIAN_UID=1000          # uid/gid of user `debian` in the rootfs (rootfs.sh checks it)
 
 usage() {
-  sed -n '5,12p' "$self" | sed 's/^# \{0,1\}//' >&2
+  sed -n '5,13p' "$self" | sed 's/^# \{0,1\}//' >&2
   exit 1
 }
 
@@ -554,6 +555,12 @@ case "$action" in
     do_down
     ;;
   status) do_status ;;
+  hostkey)
+    # From the machine's disk on this host, not from the network: what SSH connections pin.
+    key="$M/upper/etc/ssh/ssh_host_ed25519_key.pub"
+    [[ -s "$key" ]] || die "no SSH host key at $key (is the machine up?)"
+    awk '{ print $1 " " $2 }' "$key"
+    ;;
   exec)
     (( $# >= 1 )) || usage
     do_exec "$@"

@@ -85,10 +85,19 @@ export class LocalLabMachines extends pulumi.ComponentResource implements LabMac
                 { parent: this, dependsOn: [network, key] },
             );
             this.machineCommands[host.name] = machine;
+            // The machine's host key, read from its disk on this host: every SSH connection pins it.
+            const hostKey = hostCommand(`host-key-${host.name}`, { create: `bash ${SCRIPTS}/machine.sh hostkey ${q(machineName)}`, triggers: [machine.id] }, { parent: this, dependsOn: [machine] });
             // The address is known from config: the other machines' steps (their /etc/hosts) do not depend on
             // this machine resource, so replacing it re-runs its own steps only. A new resource id is a new
             // machine: `pulumi up --replace` on it provisions it from scratch.
-            this.machines[host.name] = { sshHost: machine.stdout.apply(() => address), privateIp: pulumi.output(address), publicIp: pulumi.output(address), identity: machine.id, ready: [machine] };
+            this.machines[host.name] = {
+                sshHost: machine.stdout.apply(() => address),
+                hostKey: hostKey.stdout.apply((k) => k.trim()),
+                privateIp: pulumi.output(address),
+                publicIp: pulumi.output(address),
+                identity: machine.id,
+                ready: [machine],
+            };
         }
         this.registerOutputs({});
     }

@@ -23,6 +23,11 @@ if ! grep -q "UUID=$uuid" /etc/fstab; then
     printf 'UUID=%s %s %s defaults,nofail 0 2\n' "$uuid" "$DATA_DIR" "$fstype" >>/etc/fstab
 fi
 mountpoint -q "$DATA_DIR" || mount "$DATA_DIR"
+# SELinux (the RHEL family): a new filesystem's root is unlabeled_t, which confined services may not use.
+if command -v restorecon >/dev/null && command -v selinuxenabled >/dev/null && selinuxenabled; then
+    restorecon -R "$DATA_DIR"
+    log "SELinux labels restored on $DATA_DIR"
+fi
 log "$device ($fstype) mounted at $DATA_DIR"
 if [ "$DATA_SIZE_GIB" -gt 0 ]; then
     # A volume resized in place shows its new size to the machine a little later.

@@ -44,11 +44,15 @@ export function labAccess(stack = "local"): LabAccess {
     const outputs = JSON.parse(out.stdout);
     const keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-e2e-")), "id");
     fs.writeFileSync(keyPath, outputs.sshPrivateKey, { mode: 0o600 });
+    // The machines' pinned host keys: the tests check them as the lab's own scripts do.
+    const known = Object.entries<string>(outputs.sshHostKeys ?? {}).map(([host, key]) => `${outputs.hosts[host].publicIp} ${key}`);
+    fs.writeFileSync(path.join(path.dirname(keyPath), "known_hosts"), `${known.join("\n")}\n`, { mode: 0o600 });
     return { outputs, keyPath };
 }
 
 export function sshArgs(lab: LabAccess, address: string): string[] {
-    return ["-i", lab.keyPath, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${lab.outputs.sshUser}@${address}`];
+    const knownHosts = path.join(path.dirname(lab.keyPath), "known_hosts");
+    return ["-i", lab.keyPath, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "HostKeyAlgorithms=ssh-ed25519", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${lab.outputs.sshUser}@${address}`];
 }
 
 /** A command on a lab machine as root; throws with its output when it fails. */
