@@ -33,6 +33,12 @@ export function runAsRoot(...args: string[]): string {
     );
 }
 export const RUN_AS_ROOT = runAsRoot();
+/**
+ * A command that does nothing but read the step's script from stdin. The provider writes stdin while the
+ * command runs: a bare `true` can exit first, and the write then fails the step with "EOF" (seen once in a
+ * roll, on broker1's kafka-broker update).
+ */
+export const NOTHING = "cat >/dev/null";
 
 /** A new machine's sshd may take a while: dial again, but a bounded number of times (about 3 minutes). */
 export const DIAL_ERROR_LIMIT = 40;
@@ -117,7 +123,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 step === "kafka-broker"
                     ? // A new machine starts its broker (side by side with the others). A changed setting or
                       // release is an update, which leaves the running broker alone: kafka-roll restarts it.
-                      { connection, create: runAsRoot("start"), update: "true", stdin: rendered.script, triggers: [machine.identity] }
+                      { connection, create: runAsRoot("start"), update: NOTHING, stdin: rendered.script, triggers: [machine.identity] }
                     : step === "kafka-roll"
                       ? // One broker after the other: restarts its broker when it runs another configuration.
                         { connection, create: runAsRoot("roll"), update: runAsRoot("roll"), stdin: rendered.script, triggers: [machine.identity] }
@@ -129,13 +135,13 @@ export class LabProvisioning extends pulumi.ComponentResource {
             previous[hostName] = [cmd];
             if (step === "wait-ready" && lab.uninstallOnDestroy) {
                 // Every later step depends on it, so on destroy it goes last: it removes what they installed.
-                // A remote command has one stdin for create and delete alike; `true` ignores it. No triggers:
+                // A remote command has one stdin for create and delete alike; create reads and ignores it. No triggers:
                 // replaced, it would uninstall from the new machine at the same address after provisioning.
                 const uninstall = renderUninstall(config, lab.uninstallOnDestroy.purgeData);
                 previous[hostName] = [
                     new command.remote.Command(
                         `${hostName}-uninstall-on-destroy`,
-                        { connection, create: "true", delete: RUN_AS_ROOT, stdin: uninstall, addPreviousOutputInEnv: false },
+                        { connection, create: NOTHING, delete: RUN_AS_ROOT, stdin: uninstall, addPreviousOutputInEnv: false },
                         options(previous[hostName]),
                     ),
                 ];

@@ -189,7 +189,7 @@ test.serial("provisioning steps run in order on each host, each after the one be
                 // A new instance starts its broker; a changed setting updates it, which does nothing here...
                 t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
                 t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- start$/);
-                t.is(await resolve(c.inputs.update), "true");
+                t.is(await resolve(c.inputs.update), "cat >/dev/null", "it reads its stdin: a command exiting before would fail the step with EOF");
             } else if (c.name.endsWith("-kafka-roll")) {
                 // ...and here: a restart, when the broker runs another configuration.
                 t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
@@ -280,7 +280,7 @@ test.serial("existing target: nothing is created; the machines are provisioned a
         const uninstall = run.byName(`${role}-uninstall-on-destroy`);
         t.deepEqual(uninstall.dependsOn, [`${role}-wait-ready`]);
         t.regex(await resolve(uninstall.inputs.stdin), /PURGE_DATA='false'/);
-        t.is(await resolve(uninstall.inputs.create), "true");
+        t.is(await resolve(uninstall.inputs.create), "cat >/dev/null");
         t.regex(await resolve(uninstall.inputs.delete), /sudo -n bash -s/);
         t.deepEqual(run.byName(`${role}-stage-kafka`).dependsOn, [`${role}-uninstall-on-destroy`], "every later step depends on it, so it is removed last");
     }

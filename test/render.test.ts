@@ -23,8 +23,10 @@ import {
     renderZookeeperUnit,
     shellQuote,
     renderUninstall,
+    renderUserData,
     stepsFor,
 } from "../src/render";
+import { parse as parseYaml } from "yaml";
 import { REPO } from "./helpers/lab";
 
 const addresses: LabAddresses = {
@@ -357,4 +359,33 @@ test("sasl_ssl: without openssl on the deploying machine, scripts/credentials.sh
     t.is(r.status, 1);
     t.regex(r.stderr, /makes the stack's CA and certificates with openssl on this \(the deploying\) machine, and it has none; install it/);
     t.is(r.stdout, "", "and prints no half-made credentials");
+});
+
+test("AWS user data: cloud-config that installs the machine's SSH host key at first boot, key intact", (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-hostkey-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "broker2", "-f", path.join(dir, "key")]);
+    const privateKey = fs.readFileSync(path.join(dir, "key"), "utf8");
+    const publicKey = fs.readFileSync(path.join(dir, "key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+    const text = renderUserData("broker2", { privateKey, publicKey });
+    t.true(text.startsWith("#cloud-config\n"), "cloud-init reads it as cloud-config");
+    const doc = parseYaml(text);
+    t.is(doc.ssh_keys.ed25519_private, privateKey, "the private key, byte for byte");
+    t.is(doc.ssh_keys.ed25519_public, publicKey);
+    t.true(doc.ssh_deletekeys, "the image's own keys are not kept");
+});
+
+test("the data volume step restores SELinux labels on the new filesystem after mounting it, where SELinux is on", (t) => {
+    const script = renderStep("data-volume", "broker", ctx).script;
+    const mount = script.indexOf('mountpoint -q "$DATA_DIR" || mount "$DATA_DIR"');
+    const restore = script.indexOf('restorecon -R "$DATA_DIR"');
+    t.true(mount > 0 && restore > mount, "restorecon after the mount");
+    t.regex(script, /if command -v restorecon >\/dev\/null && command -v selinuxenabled >\/dev\/null && selinuxenabled; then\n\s+restorecon -R "\$DATA_DIR"/);
+});
+
+test("the ZooKeeper step restarts ZooKeeper only when it runs another configuration (a re-run with a new connection restarts nothing)", (t) => {
+    const script = renderStep("zookeeper", "broker", ctx).script;
+    const skip = script.indexOf("already runs this configuration");
+    t.true(skip > 0 && skip < script.indexOf("systemctl restart zookeeper"), "the check comes before the restart");
+    t.regex(script, /desired=\$\(printf '%s\\n' "\$ZOOKEEPER_PROPERTIES" "\$ZOOKEEPER_UNIT" "\$ZOOKEEPER_ID" "\$KAFKA_DIR_NAME" \| sha256sum/);
+    t.true(script.indexOf('printf \'%s\\n\' "$desired" >"$applied"') > script.indexOf("retry_until \"ZooKeeper\""), "recorded once ZooKeeper answers");
 });
