@@ -361,8 +361,8 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     const fixedPorts = new Map<number, string>([
         [22, "SSH"],
         [CONTROLLER_PORT, "the KRaft controllers' listener"],
-        [ZOOKEEPER_PEER_PORTS[0], "the ZooKeeper ensemble's quorum port"],
-        [ZOOKEEPER_PEER_PORTS[1], "the ZooKeeper ensemble's leader-election port"],
+        [ZOOKEEPER_PEER_PORTS[0], "the ZooKeeper ensemble's quorum"],
+        [ZOOKEEPER_PEER_PORTS[1], "the ZooKeeper ensemble's leader election"],
         [BENCH_STREAM_PORT, "the bench's TCP stream"],
     ]);
     const seen = new Map<number, string>();
@@ -659,18 +659,19 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             producer: str("producerAddress", "10.77.0.12"),
             consumer: str("consumerAddress", "10.77.0.13"),
         };
-        const used = new Set<string>([bridgeAddress.split("/")[0]]);
+        // Who has which address, to name it when another machine asks for the same.
+        const used = new Map<string, string>([[bridgeAddress.split("/")[0], "the bridge"]]);
         for (const [name, addr] of Object.entries(addresses)) {
-            if (used.has(addr)) problems.push(`${key(`${name}Address`)} ${addr} is already used by the bridge or the producer`);
-            used.add(addr);
+            if (used.has(addr)) problems.push(`${key(`${name}Address`)} ${addr} is already used by ${used.get(addr)}`);
+            used.set(addr, `the ${name}`);
         }
         const firstBroker = str("brokerAddress", brokers === 1 ? "10.77.0.11" : "10.77.0.21");
-        if (used.has(firstBroker)) problems.push(`${key("brokerAddress")} ${firstBroker} is already used by the bridge, the producer or the consumer`);
+        if (used.has(firstBroker)) problems.push(`${key("brokerAddress")} ${firstBroker} is already used by ${used.get(firstBroker)}`);
         let next = firstBroker;
         for (const name of brokerHostNames) {
             while (used.has(next) && !parseCidr(`${next}/32`).error) next = nextAddress(next, 1);
             addresses[name] = next;
-            used.add(next);
+            used.set(next, name);
         }
         for (const [name, addr] of Object.entries(addresses)) {
             const k = brokerHostNames.includes(name) ? "brokerAddress" : `${name}Address`;

@@ -47,10 +47,12 @@ function awsProblems(was: DeployedAws, config: LabConfig): string[] {
     const network: [string, string, string][] = [
         ["vpcId", was.vpcId, now.vpcId ?? ""],
         ["subnetIds", was.subnetIds.join(","), now.vpcId ? now.subnetIds.join(",") : ""],
-        ["vpcCidr", was.vpcId ? "" : was.vpcCidr, now.vpcId ? "" : now.vpcCidr],
-        ["subnetCidr", was.vpcId ? "" : was.subnetCidr, now.vpcId ? "" : now.subnetCidr],
-        ["zones", was.vpcId ? "" : was.zones.join(","), now.vpcId || !now.zones.length ? (was.vpcId ? "" : was.zones.join(",")) : now.zones.join(",")],
     ];
+    if (!was.vpcId && !now.vpcId) {
+        network.push(["vpcCidr", was.vpcCidr, now.vpcCidr], ["subnetCidr", was.subnetCidr, now.subnetCidr]);
+        // Zones left unset keep the deployed ones.
+        if (now.zones.length) network.push(["zones", was.zones.join(","), now.zones.join(",")]);
+    }
     for (const [k, before, after] of network) {
         if (before !== after) {
             problems.push(`${PROJECT}:${k} ${after || "(none)"} on a stack deployed with ${before || "(none)"}: every subnet would move, and with it every instance and the brokers' data volumes (a volume cannot leave its zone). ${anew}`);
