@@ -5,7 +5,7 @@
 // whose security groups sat in the default VPC passed every shape test).
 import test from "ava";
 import { IMAGE_FAMILIES } from "../src/config";
-import { AwsWorld, EXISTING_NETWORK, HAMBURG, REGIONS, awsViolations, changes, worldKey } from "./helpers/aws-world";
+import { AwsWorld, EXISTING_NETWORK, HAMBURG, INSTANCE_STOPPED_BY, REGIONS, awsViolations, changes, worldKey } from "./helpers/aws-world";
 import { Run, RunOptions, engineCreated, resolve, runProgram, stackConfig } from "./helpers/program";
 
 const STACKS = ["dev", "staging", "prod"];
@@ -183,6 +183,13 @@ for (const stack of STACKS) {
                 }
             }
             if (change.aws?.(first.world)?.forceReplace) t.true(replaced.length > 0, "the forced replacement happened");
+            // An instance EC2 can only change while stopped (its type, its user data) is stopped and started: only a
+            // change of instance type does that, to every broker at once (README says so).
+            const stopped = second.world
+                .ofType("aws:ec2/instance:Instance")
+                .filter((i) => diff.get(worldKey(i.type, i.name)) === "updated" && INSTANCE_STOPPED_BY.some((p) => JSON.stringify(first.world.get(i.type, i.name)!.inputs[p]) !== JSON.stringify(i.inputs[p])))
+                .map((i) => i.name);
+            t.deepEqual(stopped, change.what.includes("broker instance type") ? second.config.topology.brokers.map((b) => b.name) : [], "instances stopped and started");
             // Every step connects as the user of the image the instance actually runs (the ami is never updated).
             for (const host of second.config.topology.hosts.map((h) => h.name)) {
                 const ami = instanceOf(second, host).state.ami;
