@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { PINNED_SHA512 } from "../src/artifact";
 import { stepsFor } from "../src/render";
 import { EXISTING_NETWORK } from "./helpers/aws-world";
 import { Run, engineCreated, ofType, resolve, runProgram as run0, stackConfig, tarball, tarballSha } from "./helpers/program";
@@ -406,4 +407,25 @@ test.serial("existing target, 3 brokers: each listed machine is provisioned as b
     t.is(run.invokes.filter((c) => c.token === "command:local:run").length, 5, "every machine identified");
     t.regex(await resolve(run.byName("broker3-kafka-broker").inputs.stdin), /^broker\.rack=rack-a$/m);
     t.regex(await resolve(run.byName("broker2-zookeeper").inputs.stdin), /^server\.3=broker3:2888:3888$/m);
+});
+
+test.serial("dataVolumeOnDestroy: protect refuses deletion, retain leaves the volumes in the account, delete deletes them", async (t) => {
+    for (const [policy, protect, retainOnDelete] of [["protect", true, undefined], ["retain", false, true], ["delete", false, false]] as const) {
+        // README's way to really destroy prod: dataVolumeOnDestroy delete, pulumi up, pulumi destroy.
+        const run = await runProgram("prod", { "kafka-lab:dataVolumeOnDestroy": policy });
+        for (const v of run.world.ofType("aws:ebs/volume:Volume")) {
+            t.is(!!v.options.protect, protect, `${policy}: ${v.name} protect`);
+            t.is(!!v.options.retainOnDelete, !!retainOnDelete, `${policy}: ${v.name} retainOnDelete`);
+        }
+    }
+});
+
+test.serial("artifactDelivery download on AWS: each machine fetches the Apache archive's tarball, checked against the checksum pinned in the program", async (t) => {
+    const url = "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz";
+    const run = await runProgram("dev", { "kafka-lab:artifactUrl": url, "kafka-lab:artifactDelivery": "download" });
+    t.is(ofType(run, "command:remote:CopyToRemote").length, 0, "nothing uploaded");
+    const stage = await resolve(run.byName("broker-stage-kafka").inputs.stdin);
+    t.regex(stage, new RegExp(`ARTIFACT_URL='${url.replace(/\./g, "\\.")}'`));
+    t.regex(stage, /STAGED=''/);
+    t.regex(stage, new RegExp(`EXPECTED_SHA512='${PINNED_SHA512["kafka_2.13-3.9.2.tgz"]}'`));
 });
