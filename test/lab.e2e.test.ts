@@ -97,6 +97,11 @@ async function withStackConfig(lines: Record<string, string>, fn: () => Promise<
 
 e2e("npm run lab: set up, pulumi up -s local and the smoke test all pass", (t) => {
     t.timeout(60 * 60 * 1000);
+    // Machines of the local lab that this clone's state does not know were left by a killed run elsewhere.
+    if (!fs.existsSync(path.join(REPO, ".pulumi-state", ".pulumi", "stacks", "kafka-lab", "local.json"))) {
+        const leftovers = removeLeftovers(config.local!.machinePrefix, config.local!.bridge);
+        if (leftovers.length) t.log(`took down ${leftovers.join(", ")}, left on this host by a run this clone's state does not know`);
+    }
     const r = npmLab("up");
     t.is(r.status, 0, "npm run lab failed (its output is above)");
     t.notRegex(r.stdout + r.stderr, /PRIVATE KEY/, "the private key never shows in the lab's output");
@@ -501,6 +506,7 @@ e2e("existing target: three bare machines are provisioned, pass the smoke test, 
     const stack = "e2e-existing";
     const bridge = "kl-br8";
     const prefix = "kl-exist";
+    removeLeftovers(prefix, bridge);
     const addresses = { broker: "10.78.0.21", producer: "10.78.0.22", consumer: "10.78.0.23" } as const;
     const stackYaml = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
     const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-existing-"));
@@ -655,6 +661,8 @@ function clusterUp(t: any, stack: string, net: string, extra: Record<string, str
         "",
     ];
     fs.writeFileSync(file, lines.join("\n"));
+    const leftovers = removeLeftovers(`kl-${stack}`, bridge);
+    if (leftovers.length) t.log(`took down ${leftovers.join(", ")}, left on this host by an earlier run that was killed`);
     pulumiCli("stack", "init", stack);
     const started = Date.now();
     const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
@@ -667,6 +675,19 @@ function clusterUp(t: any, stack: string, net: string, extra: Record<string, str
     return { cluster: { stack, file, lab: labAccess(stack), prefix: `kl-${stack}`, bridge }, seconds, log: up.stdout + up.stderr };
 }
 
+/**
+ * Takes down whatever machines and bridge of a test-owned lab are on this host: those of a run that was killed
+ * before its cleanup (its machine directories keep their data volumes, which the next `pulumi up` would find
+ * holding another cluster's data). Returns the machines it found.
+ */
+function removeLeftovers(prefix: string, bridge: string): string[] {
+    const machinesDir = "/var/lib/kafka-lab/machines";
+    const found = (fs.existsSync(machinesDir) ? fs.readdirSync(machinesDir) : []).filter((m) => m.startsWith(`${prefix}-`));
+    for (const machine of found) run("bash", ["scripts/local/machine.sh", "down", machine]);
+    run("bash", ["scripts/local/network.sh", "down", bridge]);
+    return found;
+}
+
 /** Destroys the cluster's stack; returns what host-clean.sh found left of it (nothing, when all went well). */
 function clusterDown(cluster: ClusterLab) {
     const destroy = pulumiCli("destroy", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive");
@@ -675,8 +696,7 @@ function clusterDown(cluster: ClusterLab) {
     const clean = run("bash", ["scripts/local/host-clean.sh", cluster.bridge, cluster.prefix]);
     if (destroy.status === 0) return clean;
     // A failed destroy leaves machines behind: say why, and take them down so that the next run starts clean.
-    for (const host of ["broker", "producer", "consumer", ...Array.from({ length: 9 }, (_, i) => `broker${i + 1}`)]) run("bash", ["scripts/local/machine.sh", "down", `${cluster.prefix}-${host}`]);
-    run("bash", ["scripts/local/network.sh", "down", cluster.bridge]);
+    removeLeftovers(cluster.prefix, cluster.bridge);
     return { ...clean, status: 1, stderr: `pulumi destroy failed: ${destroy.stdout.slice(-3000)}${destroy.stderr.slice(-1000)}\n${clean.stdout}${clean.stderr}` };
 }
 
