@@ -5,6 +5,9 @@
 //   npm run lab -- status        machines, addresses, ZooKeeper and Kafka
 //   npm run lab -- ssh HOST [COMMAND]
 //   npm run lab -- replace HOST  a new machine for HOST, provisioned from scratch (the others untouched)
+//   npm run lab -- fault KIND HOST [--seconds N] [--acks all|1] [--leader BROKER] [--stack NAME]
+//                                a fault rehearsed under load, then healed, with what it cost
+//   npm run lab -- fault heal [--stack NAME]   undo every fault still in place
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -12,6 +15,8 @@ import path from "node:path";
 import { $, argv, chalk } from "zx";
 import { parse } from "yaml";
 import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
+import { FAULTS, FAULT_USAGE, heal, localLab, makeFault, planFault } from "./lib/fault.mjs";
+import { createFaultTopic, loadThroughFault } from "./lib/load.mjs";
 
 const STACK = "local";
 const [command = "up", ...rest] = argv._;
@@ -31,6 +36,7 @@ async function stage(name, fn) {
         return result;
     } catch (err) {
         console.error(chalk.red(`\n${name} failed: ${String(err.message ?? err).split("\n")[0]}`));
+        if (err instanceof Error) err.shown = true;
         throw err;
     }
 }
@@ -73,8 +79,10 @@ function printStepTimes(pulumiOutput) {
     }
 }
 
-function stackFile() {
-    return parse(fs.readFileSync(path.join(REPO, "stacks", `Pulumi.${STACK}.yaml`), "utf8")).config ?? {};
+function stackFile(stack = STACK) {
+    const file = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new Error(`no stack file ${path.relative(REPO, file)}`);
+    return parse(fs.readFileSync(file, "utf8")).config ?? {};
 }
 
 async function ensureStack() {
@@ -232,14 +240,85 @@ async function replace() {
     summary();
 }
 
-const commands = { up, down, status, ssh: sshInto, replace };
+/**
+ * A fault rehearsed on a running lab: a producer (acks=all, idempotent, unless --acks 1) and a consumer group
+ * run from this host; the fault is made, held, healed; then the topic is read back whole. Exit status 1 when
+ * an acknowledged message was lost or duplicated with acks=all (the lab's promise broke).
+ */
+async function fault() {
+    const [kind, host] = rest.map(String);
+    const stack = String(argv.stack ?? STACK);
+    if (!kind || (kind !== "heal" && !host)) {
+        console.error(`usage: ${FAULT_USAGE}\n${Object.entries(FAULTS).map(([k, v]) => `  ${k.padEnd(9)} ${v}`).join("\n")}`);
+        process.exit(2);
+    }
+    const { validateConfig } = await import("../src/config.ts");
+    const raw = Object.fromEntries(Object.entries(stackFile(stack)).map(([k, v]) => [k.replace(/^kafka-lab:/, ""), v]));
+    const config = validateConfig(raw, { stack });
+    const outputs = await stackOutputs(stack);
+    const lab = localLab(config, outputs);
+    if (kind === "heal") {
+        const undone = await heal(lab);
+        console.log(undone.length ? `healed: ${undone.join(", ")}` : "nothing to heal: no fault in place");
+        return;
+    }
+    let plan;
+    try {
+        plan = planFault({ kind, host, seconds: Number(argv.seconds ?? 20), acks: String(argv.acks ?? "all"), leader: argv.leader && String(argv.leader) }, outputs);
+    } catch (err) {
+        console.error(chalk.red(err.message));
+        console.error(`usage: ${FAULT_USAGE}`);
+        process.exit(2);
+    }
+    const key = keyFile(outputs);
+    const publicKey = (await $({ quiet: true, timeout: "10s" })`ssh-keygen -y -f ${key}`).stdout.trim();
+    const topic = `fault-${kind}-${host}-${Date.now().toString(36)}`;
+    // However this ends (an error, Ctrl-C), the lab is healed.
+    const healOnSignal = async () => {
+        console.error(chalk.yellow("\ninterrupted: healing the lab"));
+        await heal(lab).catch(() => {});
+        process.exit(130);
+    };
+    process.once("SIGINT", healOnSignal);
+    process.once("SIGTERM", healOnSignal);
+    await stage(`topic ${topic}: one partition led by ${plan.leader}`, () => createFaultTopic(outputs, key, topic, plan.leader, plan.host));
+    let result;
+    try {
+        result = await stage(`${kind} ${host} for ${plan.seconds}s under load (acks=${plan.acks}), then heal`, () =>
+            loadThroughFault({ outputs, topic, acks: plan.acks, seconds: plan.seconds, fault: () => makeFault(lab, plan, publicKey), onProgress: (m) => console.log(chalk.gray(`   ${new Date().toISOString().slice(11, 19)} ${m}`)) }),
+        );
+    } finally {
+        await heal(lab).catch(() => {});
+    }
+    const report = { stack, fault: kind, host, seconds: plan.seconds, leader: plan.leader, peers: plan.peers, at: new Date().toISOString(), ...result };
+    const file = argv.report ? path.resolve(String(argv.report)) : path.join(REPO, "reports", `fault-${stack}-${kind}-${host}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    const row = (name, value) => console.log(`  ${name.padEnd(34)} ${value}`);
+    console.log(chalk.bold(`\n${kind} ${host}, ${plan.seconds}s, acks=${plan.acks} (report: ${path.relative(process.cwd(), file)})`));
+    row("acknowledged", result.acknowledged);
+    row("failed sends (not acknowledged)", result.failedSends);
+    row("lost (acknowledged, not in the topic)", result.lost);
+    row("duplicated", result.duplicated);
+    row("missed by the consumer group", result.groupMissed);
+    row("first ack of a send begun in the fault", result.secondsToFirstAckAfterFault === null ? "none" : `${result.secondsToFirstAckAfterFault}s after the fault began`);
+    row("first ack after healing", result.secondsToFirstAckAfterHeal === null ? "none" : `${result.secondsToFirstAckAfterHeal}s`);
+    if (plan.acks === "all" && (result.lost || result.duplicated)) {
+        console.error(chalk.red(`acks=all lost ${result.lost} and duplicated ${result.duplicated} acknowledged messages: ${result.lostKeys.join(", ")}`));
+        throw Object.assign(new Error("acknowledged messages lost or duplicated"), { shown: true });
+    }
+    if (plan.acks === "1" && result.lost) console.log(chalk.yellow(`  acks=1: ${result.lost} acknowledged messages lost, acknowledged by a leader alone and gone with it: why the lab uses acks=all and min.insync.replicas.`));
+}
+
+const commands = { up, down, status, ssh: sshInto, replace, fault };
 if (!commands[command]) {
-    console.error(`unknown command "${command}"; use: npm run lab -- [up|down|status|ssh HOST [COMMAND]|replace HOST]`);
+    console.error(`unknown command "${command}"; use: npm run lab -- [up|down|status|ssh HOST [COMMAND]|replace HOST|fault KIND HOST|fault heal]`);
     process.exit(2);
 }
 try {
     await commands[command]();
 } catch (err) {
+    if (!err?.shown) console.error(chalk.red(String(err?.message ?? err)));
     if (timings.length) summary();
     process.exit(1);
 }

@@ -434,10 +434,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         certificatesGeneration: int("certificatesGeneration", 1, 1_000_000, "a generation number"),
         adminUser: "kafka-lab-admin",
         clientUser: "kafka-lab-client",
-        // The guide's topic and group, and what the smoke test and the bench make (smoke-..., bench-...).
+        // The guide's topic and group, and what the smoke test, the bench and the fault command make (smoke-..., bench-..., fault-...).
         clientTopics: [topicName],
         clientGroups: ["my-group"],
-        clientPrefixes: ["smoke", "bench"],
+        clientPrefixes: ["smoke", "bench", "fault"],
     };
 
     // Network

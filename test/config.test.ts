@@ -1,10 +1,10 @@
 import test from "ava";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { CONFIG_KEYS, ConfigError, RawConfig, validateConfig } from "../src/config";
 import { REPO } from "./helpers/lab";
+import { tmpDir } from "./helpers/tmp";
 
 const awsBase: RawConfig = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24"] };
 const aws = (extra: RawConfig, region = "eu-west-1") => validateConfig({ ...awsBase, ...extra }, { stack: "dev", awsRegion: region });
@@ -178,7 +178,7 @@ test("dev, staging and prod are valid AWS stacks with growing machines", (t) => 
     t.notDeepEqual(dev.network.adminCidrs, prod.network.adminCidrs);
 });
 
-const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+const keyFile = path.join(tmpDir("kafka-lab-key-"), "id");
 fs.writeFileSync(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
 const existingBase: RawConfig = {
     target: "existing",
@@ -282,7 +282,7 @@ test("externalSecurity: sasl_ssl by default on prod only; another value or gener
     const c = aws({ topic: "orders" });
     t.deepEqual(c.security.clientTopics, ["orders"]);
     t.deepEqual(c.security.clientGroups, ["my-group"]);
-    t.deepEqual(c.security.clientPrefixes, ["smoke", "bench"]);
+    t.deepEqual(c.security.clientPrefixes, ["smoke", "bench", "fault"]);
 });
 
 test("local target: the default broker heap is sized from the host's memory; a heap set in config is taken as given", (t) => {

@@ -47,6 +47,8 @@ declare -A pkg_of=(
   [timeout]=coreutils
   # externalSecurity sasl_ssl: the stack's CA and certificates (scripts/credentials.sh).
   [openssl]=openssl
+  # npm run lab -- fault: network faults at the lab bridge.
+  [nft]=nftables
 )
 
 missing_tools() {
