@@ -4,13 +4,13 @@
 import test from "ava";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PINNED_SHA512 } from "../src/artifact";
 import { stepsFor } from "../src/render";
 import { EXISTING_NETWORK } from "./helpers/aws-world";
 import { Run, engineCreated, ofType, resolve, runProgram as run0, stackConfig, tarball, tarballSha } from "./helpers/program";
+import { tmpDir } from "./helpers/tmp";
 
 // The guide's lab: one broker, and the two client machines.
 const ROLES = ["broker", "producer", "consumer"] as const;
@@ -271,7 +271,7 @@ test.serial("the local stack registers no AWS resource, provider or invoke", asy
 });
 
 test.serial("existing target: nothing is created; the machines are provisioned and cleaned up on destroy", async (t) => {
-    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+    const key = path.join(tmpDir("kafka-lab-key-"), "id");
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
     const run = await runProgram("existing", { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:brokerPublicAddress": "203.0.113.7", "kafka-lab:sshHostKeys": HOST_KEYS });
     const types = new Set(run.resources.map((r) => r.type));
@@ -303,7 +303,7 @@ test.serial("existing target: nothing is created; the machines are provisioned a
 });
 
 test.serial("existing target: a machine without a configured host key is refused, showing the key it shows and how to check it", async (t) => {
-    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+    const key = path.join(tmpDir("kafka-lab-key-"), "id");
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
     const before = engineCreated.length;
     const seen = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISEEN";
@@ -392,7 +392,7 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
 }
 
 test.serial("existing target, 3 brokers: each listed machine is provisioned as broker1..3 and identified over SSH", async (t) => {
-    const key = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-key-")), "id");
+    const key = path.join(tmpDir("kafka-lab-key-"), "id");
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");
     const run = await runProgram("existing", {
         "kafka-lab:sshPrivateKeyPath": key,

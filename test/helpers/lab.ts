@@ -9,6 +9,7 @@ import { fileURLToPath } from "url";
 import { parse } from "yaml";
 import { LabConfig, validateConfig } from "../../src/config";
 import { shellQuote } from "../../src/render";
+import { tmpDir } from "./tmp";
 
 // ava runs every test file from test/: the project is the folder above it.
 export const REPO = path.join(path.dirname(fileURLToPath(test.meta.file)), "..");
@@ -42,7 +43,7 @@ export function labAccess(stack = "local"): LabAccess {
     const out = pulumiCli("stack", "output", "--json", "--show-secrets", "-s", stack);
     if (out.status !== 0) throw new Error(`cannot read the stack outputs: ${out.stderr}`);
     const outputs = JSON.parse(out.stdout);
-    const keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-e2e-")), "id");
+    const keyPath = path.join(tmpDir("kafka-lab-e2e-"), "id");
     fs.writeFileSync(keyPath, outputs.sshPrivateKey, { mode: 0o600 });
     // The machines' pinned host keys: the tests check them as the lab's own scripts do.
     const known = Object.entries<string>(outputs.sshHostKeys ?? {}).map(([host, key]) => `${outputs.hosts[host].publicIp} ${key}`);
@@ -99,13 +100,30 @@ export function tally(sentKeys: string[], received: { key: string }[]) {
 
 export const jsonKeys = (runId: string, count: number) => Array.from({ length: count }, (_, i) => `${runId}-json-${i}`);
 
-/** Measured numbers of each guarantee, collected into reports/guarantees.json for the README. */
+/** Where every end-to-end run appends the figures it judged on: committed, and what the README's tables cite. */
+export const MEASURED = path.join(REPO, "docs", "measured", "guarantees.jsonl");
+
+/** The run's commit and machine, worked out once: each record carries them. */
+const runContext = (() => {
+    let context: Record<string, unknown> | undefined;
+    return () => {
+        if (context) return context;
+        const git = (...args: string[]) => run("git", args).stdout.trim();
+        // Changes to the records themselves or to reports/ do not make the tested code differ from the commit.
+        const changed = git("status", "--porcelain", "--", ".", ":!docs/measured", ":!reports").length > 0;
+        context = {
+            commit: git("rev-parse", "--short=12", "HEAD"),
+            dirty: changed,
+            machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), os: (fs.readFileSync("/etc/os-release", "utf8").match(/^PRETTY_NAME="?([^"\n]+)/m) ?? [])[1] ?? os.platform() },
+        };
+        return context;
+    };
+})();
+
+/** Appends one case's figures to docs/measured/guarantees.jsonl (date, commit, machine, case, numbers). */
 export function record(name: string, numbers: Record<string, unknown>): void {
-    const file = path.join(REPO, "reports", "guarantees.json");
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const all = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
-    all[name] = { ...numbers, measuredAt: new Date().toISOString() };
-    fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+    fs.mkdirSync(path.dirname(MEASURED), { recursive: true });
+    fs.appendFileSync(MEASURED, `${JSON.stringify({ at: new Date().toISOString(), ...runContext(), case: name, numbers })}\n`);
 }
 
 export function waitFor(what: string, timeoutSeconds: number, check: () => boolean): void {

@@ -1,0 +1,148 @@
+// What every part of the end-to-end suite shares: whether it runs here, the local lab, and the helpers
+// that run the lab's own commands and judge what they did.
+import test from "ava";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    LabAccess,
+    REPO,
+    localConfig,
+    onMachine,
+    pulumiCli,
+    record,
+    run,
+} from "../helpers/lab";
+import { tmpDir } from "../helpers/tmp";
+
+// The guide's lab: one broker, and the two client machines.
+export const ROLES = ["broker", "producer", "consumer"] as const;
+
+// kafkajs settings for a stack's external listener (TLS and SCRAM with sasl_ssl), as the smoke test uses them.
+export let externalClient: (outputs: Record<string, any>) => Record<string, any>;
+test.before(async () => {
+    ({ externalClient } = await import("../../scripts/lib/stack.mjs" as string));
+});
+
+const required = process.env.KAFKA_LAB_E2E === "required";
+const why = process.platform !== "linux" ? "not Linux" : process.getuid?.() !== 0 ? "not root" : process.env.KAFKA_LAB_E2E === "skip" ? "KAFKA_LAB_E2E=skip" : "";
+export const e2e = why ? test.skip : test.serial;
+
+if (why) {
+    console.log(`SKIPPED: the local lab end-to-end test needs Linux and root (${why})`);
+    if (required) test("the end-to-end test must run here (KAFKA_LAB_E2E=required)", (t) => t.fail(`it was skipped: ${why}`));
+}
+
+export const config = localConfig();
+export const addresses = config.local!.addresses;
+export const stackFile = path.join(REPO, "stacks", "Pulumi.local.yaml");
+export let lab: LabAccess;
+/** The local lab's access, once `npm run lab` has made it (again). */
+export function setLab(access: LabAccess): void {
+    lab = access;
+}
+export const runId = `e2e${Date.now().toString(36)}`;
+
+/** `npm run lab -- ARGS`, its output shown and returned. */
+export function npmLab(...args: string[]) {
+    const r = run("npm", ["run", "--silent", "lab", "--", ...args]);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    return r;
+}
+
+/** `pulumi up -s local` with --json events; returns what happened to the resources and which were replaced. */
+export function pulumiUp(...extra: string[]) {
+    const r = pulumiCli("up", "-s", "local", "--yes", "--skip-preview", "--non-interactive", "--json", ...extra);
+    const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const summary = events.find((e) => e.summaryEvent)?.summaryEvent;
+    const replaced = events
+        .filter((e) => e.resOutputsEvent?.metadata?.op === "replace" || e.resOutputsEvent?.metadata?.op === "create-replacement")
+        .map((e) => e.resOutputsEvent.metadata.urn.split("::").at(-1));
+    const updated = events.filter((e) => e.resOutputsEvent?.metadata?.op === "update").map((e) => e.resOutputsEvent.metadata.urn.split("::").at(-1));
+    return { status: r.status, changes: summary?.resourceChanges ?? {}, replaced: [...new Set(replaced)], updated: [...new Set(updated)], stderr: r.stderr, stdout: r.stdout };
+}
+
+export function brokerAnswers(): boolean {
+    return /\(id: 1/.test(onMachine(lab, "producer", "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server broker:9092 2>/dev/null | head -n 1", 40));
+}
+
+export const mainPid = (unit: string) => onMachine(lab, "broker", `systemctl show -p MainPID --value ${unit}`).trim();
+
+/** Runs `fn` with a temporary change of the local stack's config file, restored afterwards. */
+export async function withStackConfig(lines: Record<string, string>, fn: () => Promise<void> | void) {
+    const original = fs.readFileSync(stackFile, "utf8");
+    let changed = original;
+    for (const [k, v] of Object.entries(lines)) {
+        const re = new RegExp(`^  ${k}:.*(\\n    - .*)*$`, "m");
+        changed = re.test(changed) ? changed.replace(re, `  ${k}: ${v}`) : changed.replace(/^config:\n/m, `config:\n  ${k}: ${v}\n`);
+    }
+    fs.writeFileSync(stackFile, changed);
+    try {
+        await fn();
+    } finally {
+        fs.writeFileSync(stackFile, original);
+    }
+}
+
+/** The lines of a private key's body that are its own (an OpenSSH key's first base64 line is a common header). */
+export function privateKeyLines(pem: string): string[] {
+    return pem.split("\n").filter((l) => l.length > 40 && !l.startsWith("-----")).slice(1);
+}
+
+/** Files under `dirs` (on this host) holding any of `secrets`; the secrets go on stdin, never a command line. */
+export function filesHolding(secrets: string[], ...dirs: string[]): string {
+    return run("grep", ["-rlF", "-f", "/dev/stdin", ...dirs], { input: `${secrets.join("\n")}\n` }).stdout.trim();
+}
+
+/** Every secret a sasl_ssl stack made, decrypted from its state: the SCRAM passwords, and the body lines of each private key. */
+export function stackSecrets(stack: string): string[] {
+    const state = JSON.parse(pulumiCli("stack", "export", "--show-secrets", "-s", stack).stdout);
+    const texts: string[] = (state.deployment.resources ?? []).map((r: any) => r.outputs?.stdout).filter((o: unknown) => typeof o === "string");
+    const passwords = texts.flatMap((o) => [...o.matchAll(/^[a-z]+-password: (\S+)$/gm)].map((m) => m[1]));
+    const keys = texts.flatMap((o) => [...o.matchAll(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/g)].flatMap((m) => privateKeyLines(m[0])));
+    return [...new Set([...passwords, ...keys])];
+}
+
+/**
+ * `npm run lab -- fault ARGS --stack STACK` with its report; whatever happens, `fault heal` runs after it
+ * (the command heals by itself; this is the test's own guard that no fault outlives it).
+ */
+export function faultCommand(stack: string, ...args: string[]) {
+    const report = path.join(tmpDir("kafka-lab-fault-"), "report.json");
+    try {
+        const r = run("npm", ["run", "--silent", "lab", "--", "fault", ...args, "--stack", stack, "--report", report], { timeoutSeconds: 900 });
+        const out = r.stdout + r.stderr;
+        return { status: r.status, out, report: fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, "utf8")) : undefined };
+    } finally {
+        run("npm", ["run", "--silent", "lab", "--", "fault", "heal", "--stack", stack], { timeoutSeconds: 120 });
+        fs.rmSync(path.dirname(report), { recursive: true, force: true });
+    }
+}
+
+/** What a fault run is judged on: every acknowledged message there exactly once, producing resumed after the heal. */
+export function assertNothingLost(t: any, what: string, f: ReturnType<typeof faultCommand>) {
+    t.is(f.status, 0, `${what}: ${f.out.slice(-3000)}`);
+    const r = f.report;
+    t.log(`${what}: acknowledged ${r.acknowledged}, failed sends ${r.failedSends}, lost ${r.lost}, duplicated ${r.duplicated}, missed by the group ${r.groupMissed}; first ack ${r.secondsToFirstAckAfterFault ?? "none"}s after the fault, ${r.secondsToFirstAckAfterHeal}s after healing`);
+    record(what, { acks: r.acks, seconds: r.seconds, acknowledged: r.acknowledged, failedSends: r.failedSends, lost: r.lost, duplicated: r.duplicated, groupMissed: r.groupMissed, secondsToFirstAckAfterFault: r.secondsToFirstAckAfterFault, secondsToFirstAckAfterHeal: r.secondsToFirstAckAfterHeal });
+    t.true(r.acknowledged > 100, `acknowledged ${r.acknowledged}`);
+    t.is(r.lost, 0, `lost: ${r.lostKeys?.join(", ")}`);
+    t.is(r.duplicated, 0);
+    t.is(r.groupMissed, 0, "the consumer group read every acknowledged message");
+    t.not(r.secondsToFirstAckAfterHeal, null, "producing resumed after the heal");
+    t.true(r.faultSeconds >= r.seconds, `the fault held ${r.faultSeconds}s of ${r.seconds}s`);
+}
+
+
+/**
+ * Takes down whatever machines and bridge of a test-owned lab are on this host: those of a run that was killed
+ * before its cleanup (its machine directories keep their data volumes, which the next `pulumi up` would find
+ * holding another cluster's data). Returns the machines it found.
+ */
+export function removeLeftovers(prefix: string, bridge: string): string[] {
+    const machinesDir = "/var/lib/kafka-lab/machines";
+    const found = (fs.existsSync(machinesDir) ? fs.readdirSync(machinesDir) : []).filter((m) => m.startsWith(`${prefix}-`));
+    for (const machine of found) run("bash", ["scripts/local/machine.sh", "down", machine]);
+    run("bash", ["scripts/local/network.sh", "down", bridge]);
+    return found;
+}

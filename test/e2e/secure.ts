@@ -1,0 +1,210 @@
+// The secure external listener (README: "Secure external listener"): TLS + SASL/SCRAM-SHA-512, one broker
+// on Kafka 4.x (KRaft), on a bridge of its own.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Kafka, logLevel } from "kafkajs";
+import { KAFKA_4_VERSION } from "../../src/config";
+import {
+    REPO,
+    labAccess,
+    onMachine,
+    pulumiCli,
+    record,
+    run,
+    sshArgs,
+} from "../helpers/lab";
+import { clusterDown, clusterUp } from "./cluster";
+import {
+    externalClient,
+    e2e,
+    runId,
+    filesHolding,
+    stackSecrets,
+} from "./context";
+
+// ---- The secure external listener: TLS + SASL/SCRAM-SHA-512, one broker on Kafka 4.x (KRaft), own bridge.
+
+/** What a kafkajs client gets from a topic over the external listener: the messages, or the error. */
+async function tryExternal(outputs: Record<string, any>, client: Record<string, any>, topic: string, { produce = true } = {}) {
+    const kafka = new Kafka({ clientId: "kafka-lab-e2e-refused", brokers: outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 5000, requestTimeout: 10000, retry: { retries: 1 }, ...client });
+    const got: string[] = [];
+    const errors: string[] = [];
+    const producer = kafka.producer();
+    try {
+        await producer.connect();
+        if (produce) await producer.send({ topic, acks: -1, messages: [{ key: "refused", value: "should not land" }] });
+    } catch (e: any) {
+        errors.push(`produce: ${e.name}: ${e.message}`);
+    } finally {
+        await producer.disconnect().catch(() => {});
+    }
+    const consumer = kafka.consumer({ groupId: `smoke-refused-${Date.now()}` });
+    try {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await Promise.race([
+            new Promise<void>((_, reject) => consumer.run({ eachMessage: async ({ message }) => void got.push(String(message.value)) }).catch(reject)),
+            new Promise((r) => setTimeout(r, 8000)),
+        ]);
+    } catch (e: any) {
+        errors.push(`consume: ${e.name}: ${e.message}`);
+    } finally {
+        await consumer.disconnect().catch(() => {});
+    }
+    return { got, errors };
+}
+
+e2e("sasl_ssl, KRaft, one broker: smoke test over SASL_SSL; wrong clients refused, no data leaks; no secret in plain text; a second up changes nothing; certificate renewal keeps clients; rotation re-issues", async (t) => {
+    t.timeout(25 * 60 * 1000);
+    const { cluster: tls, seconds, log: upLog } = clusterUp(t, "e2e-tls", "10.74.0", { kafkaVersion: KAFKA_4_VERSION, externalSecurity: "sasl_ssl" });
+    try {
+        const o = tls.lab.outputs;
+        t.is(o.externalSecurity, "sasl_ssl");
+        t.regex(o.caCertificate, /^-----BEGIN CERTIFICATE-----/);
+        t.is(o.clientUsername, "kafka-lab-client");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", tls.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        t.regex(smoke.stdout, /external producer over the advertised listener \(SASL_SSL as kafka-lab-client, CA and hostname checked\) \(local\) \.\.\. ok/);
+
+        // A topic the client user's ACLs do not cover, with a message in it (written inside the lab).
+        const privateTopic = `private-${runId}`;
+        onMachine(tls.lab, "broker", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server broker:9092 --create --topic ${privateTopic} --partitions 1 --replication-factor 1`, 90);
+        onMachine(tls.lab, "broker", `echo secret-payload | /opt/kafka/bin/kafka-console-producer.sh --bootstrap-server broker:9092 --topic ${privateTopic}`, 90);
+        const good = externalClient(o);
+        // A message in the lab's topic, so that a refused consumer's empty read means refused, not empty.
+        const seeded = await tryExternal(o, good, "test");
+        t.deepEqual(seeded.errors, [], "the client user produces to and reads the lab's topic");
+        const otherCa = run("bash", ["scripts/credentials.sh", "ca"], { env: { CA_NAME: "another CA" } });
+        const otherCaPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(otherCa.stdout)![0];
+        const cases: [string, Record<string, any>, string, RegExp][] = [
+            ["a plaintext client on the external port", {}, "test", /Connection|closed|timeout|ECONNRESET/i],
+            ["a wrong password", { ...good, sasl: { ...good.sasl, password: "wrong-password" } }, "test", /SASL SCRAM SHA512 authentication failed|Authentication failed/i],
+            ["a client that trusts another CA", { ...good, ssl: { ca: [otherCaPem], rejectUnauthorized: true } }, "test", /self[- ]signed|unable to (get|verify)|certificate/i],
+            // The right CA, but the broker reached by a name its certificate does not carry: hostname verification.
+            ["a client that reaches the broker by a name not in its certificate", { ...good, ssl: { ...good.ssl, servername: "not-the-broker.invalid" } }, "test", /Hostname\/IP does not match|altnames/i],
+            ["the client user on a topic its ACLs do not cover", good, privateTopic, /not authorized|TOPIC_AUTHORIZATION_FAILED/i],
+        ];
+        /** An authorised reader of `topic` over the same seconds: the lab's own console consumer for the private topic. */
+        const witness = async (topic: string): Promise<string[]> => {
+            if (topic !== privateTopic) return (await tryExternal(o, good, topic, { produce: false })).got;
+            const cmd = `sudo -n timeout 60 /opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server broker:9092 --topic ${topic} --from-beginning --timeout-ms 8000 2>/dev/null`;
+            return new Promise((resolve) => {
+                let out = "";
+                const p = spawn("ssh", [...sshArgs(tls.lab, o.hosts.broker.publicIp), cmd]);
+                p.stdout.on("data", (d) => (out += d));
+                p.on("close", () => resolve(out.split("\n").filter(Boolean)));
+            });
+        };
+        const refused: Record<string, string> = {};
+        for (const [what, client, topic, expected] of cases) {
+            const [r, authorised] = await Promise.all([tryExternal(o, client, topic), witness(topic)]);
+            refused[what] = r.errors.join(" | ").slice(0, 300);
+            t.log(`${what}: refused with ${refused[what]}; an authorised consumer read ${authorised.length} in the same window`);
+            t.deepEqual(r.got, [], `${what}: no message read`);
+            t.true(authorised.length > 0, `${what}: in the same window an authorised consumer read the topic's messages`);
+            t.true(r.errors.some((e) => e.startsWith("produce:")), `${what}: produce refused`);
+            t.regex(r.errors.join("\n"), expected, what);
+        }
+        // Nothing a refused client sent landed anywhere.
+        const privateRead = onMachine(tls.lab, "broker", `/opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server broker:9092 --topic ${privateTopic} --from-beginning --timeout-ms 8000 2>/dev/null || true`, 60);
+        t.deepEqual(privateRead.trim().split("\n"), ["secret-payload"]);
+
+        // The secrets appear nowhere in plain text.
+        const password = o.clientPassword as string;
+        const secrets = stackSecrets(tls.stack);
+        t.true(secrets.includes(password) && secrets.length >= 4, "the passwords and the private keys' bodies, from the state");
+        t.is(filesHolding(secrets, path.join(REPO, ".pulumi-state"), path.join(REPO, ".pulumi-home")), "", "no file of the backend (history, backups) or the Pulumi home holds a secret in plain text");
+        t.deepEqual(secrets.filter((x) => upLog.includes(x)).length, 0, "pulumi up's output shows no password or key");
+        for (const host of ["broker", "producer", "consumer"]) {
+            // The secrets go in on stdin: on the command line, sudo and ps would show them.
+            const onCommandLines = onMachine(tls.lab, host, "ps -eo args= | grep -F -f /dev/stdin || true", 60, `${secrets.join("\n")}\n`).trim();
+            t.is(onCommandLines, "", `${host}: no secret on a running command line`);
+        }
+        const plainOutput = pulumiCli("stack", "output", "-s", tls.stack);
+        t.regex(plainOutput.stdout, /clientPassword\s+\[secret\]/);
+        t.regex(plainOutput.stdout, /clientProperties\s+\[secret\]/);
+        t.false(plainOutput.stdout.includes(password));
+        const exported = pulumiCli("stack", "export", "-s", tls.stack).stdout;
+        t.true(exported.length > 10000);
+        t.false(exported.includes(password), "the state holds no client password in plain text");
+        t.false(exported.includes("PRIVATE KEY"), "nor any private key");
+        t.false(upLog.includes(password), "pulumi up's output shows no password");
+        t.false(upLog.includes("PRIVATE KEY"), "nor any key");
+        t.is(onMachine(tls.lab, "broker", "stat -c '%a %U' /etc/kafka/tls/external.pem").trim(), "600 kafka");
+        for (const host of ["broker", "producer", "consumer"]) {
+            // The secrets come in on stdin and reach grep through a pipe (printf is a shell builtin): no command line, no file.
+            const search = [
+                "mapfile -t secrets",
+                "mapfile -d '' files < <(find /etc /opt /var/lib/kafka /var/log /tmp /var/tmp /root /home -xdev -type f -perm -o=r -print0 2>/dev/null)",
+                "grep -l -F -f <(printf '%s\\n' \"${secrets[@]}\" 'BEGIN PRIVATE KEY') -- \"${files[@]}\" 2>/dev/null || true",
+            ].join("\n");
+            const leaks = onMachine(tls.lab, host, search, 120, `${secrets.join("\n")}\n`);
+            t.is(leaks.trim(), "", `${host}: no world-readable file holds the password or a private key`);
+        }
+
+        // The bench, short: 1 KiB acks=all over SASL_SSL (the external listener) beside plaintext, same run.
+        const benchReport = path.join(REPO, "reports", "bench-e2e-tls.json");
+        const bench = run("npm", ["run", "--silent", "bench", "--", "--stack", tls.stack, "--quick", "--seconds", "1", "--report", benchReport]);
+        t.is(bench.status, 0, bench.stdout.slice(-3000) + bench.stderr.slice(-2000));
+        const benchRuns = JSON.parse(fs.readFileSync(benchReport, "utf8")).runs;
+        const plainRun = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all");
+        const tlsRun = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all SASL_SSL");
+        const tlsConsume = benchRuns.find((r: any) => r.name === "consume 1 KiB acks=all SASL_SSL");
+        t.true(tlsRun.records > 0 && tlsConsume.records > 0, "the bench produced and consumed over SASL_SSL");
+        t.regex(bench.stdout, /TLS \+ SCRAM cost, 1 KiB acks=all: [\d.]+ MB\/s against [\d.]+ MB\/s in plaintext/);
+        t.false(bench.stdout.includes(password), "the bench shows no password");
+        t.is(onMachine(tls.lab, "producer", "ls /root/kafka-lab-bench-client.properties 2>/dev/null || true").trim(), "", "the bench leaves no client.properties behind");
+
+        const started = Date.now();
+        const again = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, again.stdout.slice(-3000));
+        const secondUp = (Date.now() - started) / 1000;
+
+        // Certificate renewal: a new certificates generation re-issues the broker's certificate alone. The CA and
+        // the passwords stay, so a client set up before keeps working; the broker serves the new certificate.
+        const servedSerial = () => run("bash", ["-c", `openssl s_client -connect ${o.hosts.broker.publicIp}:${o.bootstrapServers.split(":").pop()} </dev/null 2>/dev/null | openssl x509 -noout -serial`]).stdout.trim();
+        const serialBefore = servedSerial();
+        t.regex(serialBefore, /^serial=[0-9A-F]+$/);
+        t.regex(o.certificateExpiry.broker, /^\d{4}-\d\d-\d\dT/, "the certificate's expiry is an output");
+        fs.writeFileSync(tls.file, fs.readFileSync(tls.file, "utf8").replace(/^config:\n/m, "config:\n  kafka-lab:certificatesGeneration: 2\n"));
+        const renew = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive");
+        t.is(renew.status, 0, renew.stdout.slice(-4000));
+        const renewed = labAccess(tls.stack).outputs;
+        t.is(renewed.caCertificate, o.caCertificate, "the same CA");
+        t.is(renewed.clientPassword, password, "the same client password");
+        t.not(servedSerial(), serialBefore, "the broker serves a new certificate");
+        t.true(renewed.certificateExpiry.broker >= o.certificateExpiry.broker, "expiring no earlier than the old one");
+        const sameClient = await tryExternal(renewed, good, "test");
+        t.deepEqual(sameClient.errors, [], "a client of before (old CA file, same password) still produces and consumes");
+        t.true(sameClient.got.includes("should not land"), "and reads what it wrote");
+
+        // Rotation: a new generation re-issues the CA, the certificate and the passwords, and rolls the broker.
+        const original = fs.readFileSync(tls.file, "utf8");
+        // Under `config:` (Pulumi appends its own top-level keys to the file, e.g. encryptionsalt).
+        fs.writeFileSync(tls.file, original.replace(/^config:\n/m, "config:\n  kafka-lab:credentialsGeneration: 2\n"));
+        const rotateStarted = Date.now();
+        const rotate = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive");
+        const rotateSeconds = (Date.now() - rotateStarted) / 1000;
+        t.is(rotate.status, 0, rotate.stdout.slice(-4000));
+        t.false((rotate.stdout + rotate.stderr).includes("PRIVATE KEY"));
+        const rotated = labAccess(tls.stack).outputs;
+        t.not(rotated.clientPassword, password, "a new client password");
+        t.not(rotated.caCertificate, o.caCertificate, "a new CA");
+        const afterRotation = run("node", ["scripts/smoke.mjs", "--stack", tls.stack]);
+        t.is(afterRotation.status, 0, afterRotation.stdout + afterRotation.stderr);
+        const old = await tryExternal(rotated, good, "test");
+        t.regex(old.errors.join("\n"), /certificate|self[- ]signed|authentication failed/i, "the old credentials no longer work");
+        // The old password alone, with the new CA (which the TLS handshake now passes): SCRAM must refuse it.
+        const oldPassword = await tryExternal(rotated, { ...externalClient(rotated), sasl: { ...good.sasl, password } }, "test");
+        t.regex(oldPassword.errors.join("\n"), /SASL SCRAM SHA512 authentication failed|Authentication failed/i, "the old password is refused by SCRAM itself");
+        t.deepEqual(oldPassword.got, []);
+        t.log(`sasl_ssl: pulumi up ${seconds.toFixed(1)}s, a second up ${secondUp.toFixed(1)}s with no change, rotation ${rotateSeconds.toFixed(1)}s; smoke test passed before and after`);
+        const cost = { plaintextMbPerSec: plainRun.mbPerSec, saslSslMbPerSec: tlsRun.mbPerSec, plaintextP99Ms: plainRun.latencyP99Ms, saslSslP99Ms: tlsRun.latencyP99Ms };
+        t.log(`bench (quick), produce 1 KiB acks=all: ${cost.saslSslMbPerSec.toFixed(1)} MB/s over SASL_SSL, ${cost.plaintextMbPerSec.toFixed(1)} MB/s plaintext`);
+        record("sasl_ssl external listener (KRaft, one broker)", { upSeconds: Math.round(seconds), secondUpSeconds: secondUp, rotationSeconds: rotateSeconds, refused, benchQuick: cost });
+    } finally {
+        const clean = clusterDown(tls);
+        t.is(clean.status, 0, `the sasl_ssl stack leaves the host clean: ${clean.stderr}`);
+    }
+});
