@@ -15,7 +15,7 @@ import path from "node:path";
 import { $, argv, chalk } from "zx";
 import { parse } from "yaml";
 import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
-import { FAULTS, FAULT_USAGE, heal, localLab, makeFault, planFault } from "./lib/fault.mjs";
+import { FAULTS, FAULT_USAGE, heal, localLab, makeFault, planFault, verifyFault } from "./lib/fault.mjs";
 import { createFaultTopic, loadThroughFault } from "./lib/load.mjs";
 
 const STACK = "local";
@@ -282,15 +282,31 @@ async function fault() {
     process.once("SIGINT", healOnSignal);
     process.once("SIGTERM", healOnSignal);
     await stage(`topic ${topic}: one partition led by ${plan.leader}`, () => createFaultTopic(outputs, key, topic, plan.leader, plan.host));
+    // A peer's own view: can it open a TCP connection to address:port (the partition's proof)?
+    const fromPeer = async (peer, address, port) =>
+        (await ssh(outputs, key, peer, `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/${port}' 2>/dev/null && echo open || echo closed`, { timeout: "30s", nothrow: true })).stdout.trim() === "open";
+    let verified = [];
+    const makeAndVerify = async () => {
+        const undo = await makeFault(lab, plan, publicKey);
+        try {
+            verified = await verifyFault(plan, fromPeer);
+        } catch (err) {
+            await undo();
+            throw err;
+        }
+        return undo;
+    };
+    const progress = (m) => console.log(chalk.gray(`   ${new Date().toISOString().slice(11, 19)} ${m}`));
     let result;
     try {
         result = await stage(`${kind} ${host} for ${plan.seconds}s under load (acks=${plan.acks}), then heal`, () =>
-            loadThroughFault({ outputs, topic, acks: plan.acks, seconds: plan.seconds, fault: () => makeFault(lab, plan, publicKey), onProgress: (m) => console.log(chalk.gray(`   ${new Date().toISOString().slice(11, 19)} ${m}`)) }),
+            loadThroughFault({ outputs, topic, acks: plan.acks, seconds: plan.seconds, fault: makeAndVerify, onProgress: progress }),
         );
     } finally {
         await heal(lab).catch(() => {});
     }
-    const report = { stack, fault: kind, host, seconds: plan.seconds, leader: plan.leader, peers: plan.peers, at: new Date().toISOString(), ...result };
+    for (const seen of verified) progress(`fault verified: ${seen}`);
+    const report = { stack, fault: kind, host, seconds: plan.seconds, leader: plan.leader, peers: plan.peers, verified, at: new Date().toISOString(), ...result };
     const file = argv.report ? path.resolve(String(argv.report)) : path.join(REPO, "reports", `fault-${stack}-${kind}-${host}.json`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -53,6 +53,16 @@ rootOnly("refuses when a needed tool is missing, naming it and its Debian packag
     t.regex(r.stderr, /missing tool 'systemd-nspawn' \(Debian package: systemd-container/);
 });
 
+rootOnly("a command of an npm package under node_modules/.bin (npm run puts it first) does not count as the host's tool", (t) => {
+    // @vercel/nft, a file tracer that some dependency pulls in, installs `nft`; the host's nft is nftables.
+    const bin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kafka-lab-npm-")), "node_modules", ".bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "nft"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const r = runPreflight({ PATH: `${bin}:${fakePath(["nft"])}` });
+    t.is(r.status, 2);
+    t.regex(r.stderr, /missing tool 'nft' \(Debian package: nftables/);
+});
+
 rootOnly("refuses when not root", (t) => {
     const r = runPreflight({}, "nobody");
     t.is(r.status, 2);

@@ -16,6 +16,16 @@ export const FAULTS = {
 export const FAULT_USAGE = `npm run lab -- fault <${Object.keys(FAULTS).join("|")}> HOST [--seconds N] [--acks all|1] [--leader BROKER] [--stack NAME] [--report FILE]
        npm run lab -- fault heal [--stack NAME]`;
 
+/**
+ * The system's nft, by path: under `npm run`, node_modules/.bin comes first on PATH, and an npm package
+ * (@vercel/nft, a file tracer) installs a command of the same name there, which takes any arguments and succeeds.
+ */
+export function systemNft() {
+    const found = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].find((p) => fs.existsSync(p));
+    if (!found) throw new Error("nft is not installed (Debian's nftables): npm run lab installs it with the host packages");
+    return found;
+}
+
 /** The nftables table of a lab's faults: one per bridge, so that another lab on this host is never touched. */
 export function faultTable(bridge) {
     return `kafka_lab_faults_${bridge.replace(/[^A-Za-z0-9_]/g, "_")}`;
@@ -133,16 +143,51 @@ export async function makeFault(lab, plan, publicKey) {
         case "pause":
             await setFrozen(machine, true);
             return () => setFrozen(machine, false);
-        default:
-            await $({ quiet: true, timeout: "30s", input: faultRules(lab.bridge, plan) })`nft -f -`;
+        default: {
+            const nft = systemNft();
+            const rules = faultRules(lab.bridge, plan);
+            await $({ quiet: true, timeout: "30s", input: rules })`${nft} -f -`;
+            // The kernel holds what was asked: as many drop rules as the script has.
+            const held = (await $({ quiet: true, timeout: "30s" })`${nft} list table bridge ${faultTable(lab.bridge)}`).stdout.match(/\bdrop\b/g)?.length ?? 0;
+            const asked = rules.match(/\bdrop\b/g)?.length ?? 0;
+            if (held !== asked) throw new Error(`the fault's nft table holds ${held} drop rules, not ${asked}`);
             return () => dropRules(lab.bridge);
+        }
     }
 }
 
+/** From this host, whether a TCP connection to address:port opens within 3 s. */
+export async function reachable(address, port) {
+    const r = await $({ quiet: true, nothrow: true, timeout: "10s" })`timeout 3 bash -c ${`exec 3<>/dev/tcp/${address}/${port}`}`;
+    return r.exitCode === 0;
+}
+
+/**
+ * Proof that a network fault holds, or an error: isolate, this host cannot reach the machine; partition,
+ * this host still can and no peer broker can. `fromPeer(peer, address, port)` tries from a peer's machine.
+ * Returns what was seen.
+ */
+export async function verifyFault(plan, fromPeer) {
+    const seen = [];
+    if (plan.kind === "isolate") {
+        if (await reachable(plan.address, 22)) throw new Error(`isolate: this host still reaches ${plan.host} (${plan.address}:22)`);
+        seen.push(`this host cannot reach ${plan.host}`);
+    }
+    if (plan.kind === "partition") {
+        if (!(await reachable(plan.address, 22))) throw new Error(`partition: this host lost ${plan.host} too (${plan.address}:22)`);
+        for (const peer of plan.peers) {
+            if (await fromPeer(peer, plan.address, 22)) throw new Error(`partition: ${peer} still reaches ${plan.host} (${plan.address}:22)`);
+        }
+        seen.push(`this host reaches ${plan.host}; ${plan.peers.join(", ")} cannot`);
+    }
+    return seen;
+}
+
 async function dropRules(bridge) {
+    const nft = systemNft();
     const table = faultTable(bridge);
-    const exists = await $({ quiet: true, nothrow: true, timeout: "30s" })`nft list table bridge ${table}`;
-    if (exists.exitCode === 0) await $({ quiet: true, timeout: "30s" })`nft delete table bridge ${table}`;
+    const exists = await $({ quiet: true, nothrow: true, timeout: "30s" })`${nft} list table bridge ${table}`;
+    if (exists.exitCode === 0) await $({ quiet: true, timeout: "30s" })`${nft} delete table bridge ${table}`;
     return exists.exitCode === 0;
 }
 

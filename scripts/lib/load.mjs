@@ -42,7 +42,12 @@ function client(outputs, clientId) {
     });
 }
 
-const within = (ms, promise, what) => Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: no answer within ${ms / 1000}s`)))]);
+/** `promise`, or an error after `ms`; the timer is cleared either way (a pending one would keep the process alive). */
+function within(ms, promise, what) {
+    let timer;
+    const expired = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000}s`)), ms)));
+    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Runs the load through a fault: `warmup` seconds of producing, then `fault()` (which resolves to its undo),

@@ -51,10 +51,14 @@ declare -A pkg_of=(
   [nft]=nftables
 )
 
+# `npm run` puts node_modules/.bin first on PATH, where an npm package may have a command of a host tool's
+# name (@vercel/nft installs `nft`): the host's tools are looked up without those directories.
+host_path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/node_modules/' | paste -sd: -)
+
 missing_tools() {
   local t
   for t in "${!pkg_of[@]}"; do
-    command -v "$t" >/dev/null 2>&1 || echo "$t"
+    PATH="$host_path" command -v "$t" >/dev/null 2>&1 || echo "$t"
   done | sort
 }
 

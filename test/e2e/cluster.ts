@@ -271,7 +271,7 @@ e2e("KRaft cluster: the producer's partition leader cut off from the other broke
     t.timeout(15 * 60 * 1000);
     const victim = notController(kraft);
     const f = faultCommand(kraft.stack, "partition", victim, "--seconds", "25");
-    assertNothingLost(t, `KRaft: partition leader ${victim} partitioned 25 s, acks=all`, f);
+    assertNothingLost(t, `KRaft: partition leader ${victim} partitioned 25 s, acks=all`, f, { leaderHit: true });
     waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
 });
 
@@ -284,6 +284,7 @@ e2e("KRaft cluster: the same partition with acks=1: what a leader acknowledged a
     t.log(`acks=1, leader ${victim} partitioned 25 s: acknowledged ${r.acknowledged}, lost ${r.lost}, duplicated ${r.duplicated}; first ack ${r.secondsToFirstAckAfterFault}s into the fault, ${r.secondsToFirstAckAfterHeal}s after healing`);
     record("KRaft: partition leader partitioned 25 s, acks=1", { acks: r.acks, seconds: r.seconds, acknowledged: r.acknowledged, lost: r.lost, duplicated: r.duplicated, secondsToFirstAckAfterFault: r.secondsToFirstAckAfterFault, secondsToFirstAckAfterHeal: r.secondsToFirstAckAfterHeal });
     t.true(r.acknowledged > 100);
+    t.true(r.verified.length > 0, `the partition was verified: ${r.verified}`);
     t.true(r.read > 0, "the topic was read back");
     t.is(r.lostKeys.length, Math.min(r.lost, 20), "the report names the lost keys");
     if (r.lost) t.regex(f.out, new RegExp(`acks=1: ${r.lost} acknowledged messages lost`), "the command says so");
@@ -296,7 +297,7 @@ e2e("KRaft cluster: a broker isolated (all its traffic dropped, its process runn
     const victim = notController(kraft);
     const pid = onMachine(kraft.lab, victim, "systemctl show -p MainPID --value kafka").trim();
     const f = faultCommand(kraft.stack, "isolate", victim, "--seconds", "25");
-    assertNothingLost(t, `KRaft: partition leader ${victim} isolated 25 s, acks=all`, f);
+    assertNothingLost(t, `KRaft: partition leader ${victim} isolated 25 s, acks=all`, f, { leaderHit: true });
     t.is(onMachine(kraft.lab, victim, "systemctl show -p MainPID --value kafka").trim(), pid, "the same Kafka process ran through it");
     waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
 });
@@ -314,7 +315,7 @@ e2e("KRaft cluster: the active controller's machine frozen past its timeouts, th
     waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
     const victim = notController(kraft);
     const g = faultCommand(kraft.stack, "pause", victim, "--seconds", "20");
-    assertNothingLost(t, `KRaft: partition leader ${victim} frozen 20 s, acks=all`, g);
+    assertNothingLost(t, `KRaft: partition leader ${victim} frozen 20 s, acks=all`, g, { leaderHit: true });
     waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
 });
 
@@ -434,7 +435,7 @@ e2e("a 3-broker ZooKeeper ensemble on Kafka 3.9 with sasl_ssl: up, smoke test ov
         // The zombie leader in ZooKeeper mode: cut off from ZooKeeper and the other brokers past the session timeout.
         const zombie = ["broker1", "broker2", "broker3"].find((b) => b !== leader)!;
         const partitioned = faultCommand(cluster.stack, "partition", zombie, "--seconds", "30");
-        assertNothingLost(t, `ZooKeeper ensemble: partition leader ${zombie} partitioned 30 s, acks=all (SASL_SSL)`, partitioned);
+        assertNothingLost(t, `ZooKeeper ensemble: partition leader ${zombie} partitioned 30 s, acks=all (SASL_SSL)`, partitioned, { leaderHit: true });
         waitFor("no partition under-replicated", 300, () => underReplicated(cluster) === "0");
         // A smoke-... topic: the client user's ACLs cover it (the producer goes through the SASL_SSL listener).
         const topic = `smoke-${runId}-zk`;

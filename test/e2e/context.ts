@@ -120,7 +120,7 @@ export function faultCommand(stack: string, ...args: string[]) {
 }
 
 /** What a fault run is judged on: every acknowledged message there exactly once, producing resumed after the heal. */
-export function assertNothingLost(t: any, what: string, f: ReturnType<typeof faultCommand>) {
+export function assertNothingLost(t: any, what: string, f: ReturnType<typeof faultCommand>, { leaderHit = false } = {}) {
     t.is(f.status, 0, `${what}: ${f.out.slice(-3000)}`);
     const r = f.report;
     t.log(`${what}: acknowledged ${r.acknowledged}, failed sends ${r.failedSends}, lost ${r.lost}, duplicated ${r.duplicated}, missed by the group ${r.groupMissed}; first ack ${r.secondsToFirstAckAfterFault ?? "none"}s after the fault, ${r.secondsToFirstAckAfterHeal}s after healing`);
@@ -131,6 +131,9 @@ export function assertNothingLost(t: any, what: string, f: ReturnType<typeof fau
     t.is(r.groupMissed, 0, "the consumer group read every acknowledged message");
     t.not(r.secondsToFirstAckAfterHeal, null, "producing resumed after the heal");
     t.true(r.faultSeconds >= r.seconds, `the fault held ${r.faultSeconds}s of ${r.seconds}s`);
+    // The fault was real: a network fault proved from this host and the peers, and a hit leader held producing up.
+    if (r.fault === "partition" || r.fault === "isolate") t.true(r.verified.length > 0, `the ${r.fault} was verified: ${r.verified}`);
+    if (leaderHit) t.true(r.secondsToFirstAckAfterFault === null || r.secondsToFirstAckAfterFault > 1, `producing stalled while the leader was hit (first ack ${r.secondsToFirstAckAfterFault}s in)`);
 }
 
 
