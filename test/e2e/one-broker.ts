@@ -374,7 +374,10 @@ e2e("disk full on the broker's data volume: Kafka fails loudly and recovers once
     const seconds = (Date.now() - started) / 1000;
     const [pidBefore, restartsBefore] = stateBefore.split(" ");
     const [pidAfter, restartsAfter] = kafkaState().split(" ");
-    t.true(pidAfter !== pidBefore && Number(restartsAfter) > Number(restartsBefore), `Kafka stopped and systemd restarted it: MainPID ${pidBefore} -> ${pidAfter}, NRestarts ${restartsBefore} -> ${restartsAfter}`);
+    // A new process: systemd restarted Kafka (NRestarts counts only its own Restart=; when ZooKeeper fell on
+    // the full disk too, Kafka is started again with it, and NRestarts stays as it was).
+    t.not(pidAfter, pidBefore, `Kafka stopped and was started again: MainPID ${pidBefore} -> ${pidAfter}, NRestarts ${restartsBefore} -> ${restartsAfter}`);
+    t.not(pidAfter, "0", "and runs");
     const numbers = tally(jsonKeys(`${runId}d`, before), consume(lab, topic, `${runId}-disk-check`).filter((m) => m.key.startsWith(`${runId}d-`)));
     t.log(`disk full: ${numbers.sent} messages written before, ${numbers.received} read after recovery, lost ${numbers.lost}; recovered ${seconds.toFixed(1)}s after space was freed`);
     record("disk full on the data volume", { ...numbers, secondsToRecover: Math.round(seconds), producerExitDuringFull: during.status });
