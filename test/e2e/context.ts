@@ -97,7 +97,9 @@ export function filesHolding(secrets: string[], ...dirs: string[]): string {
 /** Every secret a sasl_ssl stack made, decrypted from its state: the SCRAM passwords, and the body lines of each private key. */
 export function stackSecrets(stack: string): string[] {
     const state = JSON.parse(pulumiCli("stack", "export", "--show-secrets", "-s", stack).stdout);
-    const texts: string[] = (state.deployment.resources ?? []).map((r: any) => r.outputs?.stdout).filter((o: unknown) => typeof o === "string");
+    // A secret output is exported as an envelope whose `plaintext` is the value, JSON-encoded.
+    const plain = (v: any): unknown => (v && typeof v === "object" && typeof v.plaintext === "string" ? JSON.parse(v.plaintext) : v);
+    const texts: string[] = (state.deployment.resources ?? []).map((r: any) => plain(r.outputs?.stdout)).filter((o: unknown): o is string => typeof o === "string");
     const passwords = texts.flatMap((o) => [...o.matchAll(/^[a-z]+-password: (\S+)$/gm)].map((m) => m[1]));
     const keys = texts.flatMap((o) => [...o.matchAll(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/g)].flatMap((m) => privateKeyLines(m[0])));
     return [...new Set([...passwords, ...keys])];
