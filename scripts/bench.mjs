@@ -9,7 +9,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk } from "zx";
-import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, stackOutputs } from "./lib/stack.mjs";
+import { REPO, brokerHosts, keyFile, labHosts, ssh, stackOutputs } from "./lib/stack.mjs";
+import { labStack } from "./lib/engine.mjs";
 import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
 import { writeBenchChart } from "./lib/bench-chart.mjs";
 import { shellQuote as shq } from "../src/render.ts";
@@ -155,7 +156,7 @@ async function benchStack(stack) {
 
     step("pulumi up with no changes");
     const upStarted = Date.now();
-    await pulumi(["up", ...(stack ? ["-s", stack] : []), "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes"], { timeout: "15m" });
+    await (await labStack(stack)).up({ expectNoChanges: true });
 
     const limits = { diskMbPerSec: disk.mbPerSec, networkMbPerSec: network.mbPerSec };
     return { stack: stack ?? "(selected)", brokers: brokerHosts(outputs).length, replicationFactor, machine, limits, runs: ratios(limits, runs), pulumiUpNoChangesSeconds: (Date.now() - upStarted) / 1000 };

@@ -8,13 +8,13 @@
 //   npm run lab -- fault KIND HOST [--seconds N] [--acks all|1] [--leader BROKER] [--stack NAME]
 //                                a fault rehearsed under load, then healed, with what it cost
 //   npm run lab -- fault heal [--stack NAME]   undo every fault still in place
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { $, argv, chalk } from "zx";
 import { parse } from "yaml";
-import { REPO, brokerHosts, keyFile, labHosts, pulumi, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
+import { REPO, brokerHosts, keyFile, labHosts, ssh, sshArgs, stackOutputs } from "./lib/stack.mjs";
+import { clearUnfinished, labStack, projectWorkspace, runOperation } from "./lib/engine.mjs";
 import { FAULTS, FAULT_USAGE, heal, localLab, makeFault, planFault, verifyFault } from "./lib/fault.mjs";
 import { createFaultTopic, loadThroughFault } from "./lib/load.mjs";
 
@@ -22,6 +22,8 @@ const STACK = "local";
 const [command = "up", ...rest] = argv._;
 const started = Date.now();
 const timings = [];
+/** The command steps the last deploy ran, with their seconds (recorded with the stage times). */
+let deploySteps = [];
 $.verbose = false;
 
 /** One named stage: its progress on the terminal, its time in the summary. */
@@ -47,32 +49,19 @@ async function hostScript(script, args = [], timeout = "30m") {
     return out.stdout.trim().split("\n").at(-1);
 }
 
-/** Pulumi with its own progress on the terminal (it is the long step); resolves to what it printed. */
-function pulumiLive(args) {
-    return new Promise((resolve, reject) => {
-        const child = spawn("bash", [path.join(REPO, "scripts", "pulumi.sh"), ...args], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
-        let out = "";
-        child.stdout.on("data", (d) => {
-            process.stdout.write(d);
-            out += d;
-        });
-        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} exited with ${code}`))));
-    });
-}
-
 /**
- * Each host's steps with the seconds Pulumi reported for them, and their sum: the host with the largest
+ * Each host's steps with their seconds (from the engine's events), and their sum: the host with the largest
  * sum is the deploy's critical path (the hosts are provisioned side by side, each host's steps in order).
  */
-function printStepTimes(pulumiOutput) {
-    const seconds = new Map();
-    for (const m of pulumiOutput.matchAll(/command:\S+ (\S+) (?:created|created replacement|updated) \((\d+(?:\.\d+)?)s\)/g)) seconds.set(m[1], Number(m[2]));
+function printStepTimes({ steps }) {
+    deploySteps = steps;
+    const seconds = new Map(steps.map((s) => [s.name, Math.round(s.seconds * 10) / 10]));
     if (!seconds.size) return;
     const hostOf = (name) => /^(?:machine-)?(broker\d*|producer|consumer)\b/.exec(name)?.[1] ?? "this host";
     const hosts = [...new Set([...seconds.keys()].map(hostOf))];
     const total = (host) => [...seconds].filter(([n]) => hostOf(n) === host).reduce((sum, [, s]) => sum + s, 0);
     const critical = hosts.reduce((a, b) => (total(b) > total(a) ? b : a));
-    console.log(chalk.bold("\nSteps run, per host (seconds as Pulumi reported them)"));
+    console.log(chalk.bold("\nSteps run, per host (seconds from the engine's events)"));
     for (const host of hosts) {
         const steps = [...seconds].filter(([n]) => hostOf(n) === host).map(([n, s]) => `${n.replace(`${host}-`, "")} ${s}`);
         console.log(`  ${host.padEnd(9)} ${total(host).toFixed(1).padStart(5)}s${host === critical ? " (critical path)" : ""}: ${steps.join(", ")}`);
@@ -83,44 +72,6 @@ function stackFile(stack = STACK) {
     const file = path.join(REPO, "stacks", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new Error(`no stack file ${path.relative(REPO, file)}`);
     return parse(fs.readFileSync(file, "utf8")).config ?? {};
-}
-
-async function ensureStack() {
-    const stacks = JSON.parse((await pulumi(["stack", "ls", "--json"])).stdout);
-    if (!stacks.some((s) => s.name === STACK)) await pulumi(["stack", "init", STACK]);
-}
-
-/**
- * A `pulumi up` killed half-way leaves the stack locked and some operations pending. When the process
- * that holds the lock is gone, release it and drop the unfinished operations: their steps are
- * idempotent and simply run again, so the next `up` converges.
- */
-async function recoverFromKilledRun() {
-    const lockDir = path.join(REPO, ".pulumi-state", ".pulumi", "locks");
-    const locks = fs.existsSync(lockDir)
-        ? fs.readdirSync(lockDir, { recursive: true }).filter((f) => String(f).endsWith(".json") && String(f).includes(`kafka-lab/${STACK}/`))
-        : [];
-    for (const file of locks) {
-        const lock = JSON.parse(fs.readFileSync(path.join(lockDir, String(file)), "utf8"));
-        // A killed process that its parent has not reaped yet is a zombie: gone for our purpose.
-        const state = (() => {
-            try {
-                return fs.readFileSync(`/proc/${lock.pid}/stat`, "utf8").split(") ")[1]?.[0];
-            } catch {
-                return undefined;
-            }
-        })();
-        const alive = lock.hostname === os.hostname() && state !== undefined && state !== "Z";
-        if (alive) throw new Error(`another pulumi (pid ${lock.pid}) is working on the ${STACK} stack; wait for it to end`);
-        console.log(chalk.yellow(`   a killed run (pid ${lock.pid}, ${lock.timestamp}) left the stack locked: releasing it`));
-        await pulumi(["cancel", "-s", STACK, "--yes"]);
-    }
-    const state = JSON.parse((await pulumi(["stack", "export", "-s", STACK])).stdout);
-    const pending = state.deployment?.pending_operations ?? [];
-    if (pending.length) {
-        console.log(chalk.yellow(`   a killed run left ${pending.length} operation(s) unfinished: clearing them so that their steps run again`));
-        await pulumi(["refresh", "-s", STACK, "--yes", "--skip-preview", "--non-interactive", "--clear-pending-creates"], { timeout: "10m" });
-    }
 }
 
 async function up() {
@@ -137,12 +88,12 @@ async function up() {
         stage(`Kafka ${version} distribution (Maven Central, cached)`, () => hostScript("local/kafka-dist.sh", [version, scala])),
     ]);
     console.log(`   ${tarball}`);
-    await stage("stack local (file backend in .pulumi-state)", async () => {
-        await ensureStack();
-        await recoverFromKilledRun();
+    const stack = await stage("stack local (file backend in .pulumi-state)", async () => {
+        const local = await labStack(STACK, { create: true });
+        await clearUnfinished(local);
+        return local;
     });
-    const deployed = await stage("pulumi up -s local", () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]));
-    printStepTimes(deployed);
+    printStepTimes(await stage("pulumi up -s local", () => runOperation(stack, "up")));
     await stage("smoke test", () => smoke());
 
     const outputs = await stackOutputs(STACK);
@@ -163,10 +114,11 @@ function smoke() {
 
 async function down() {
     await stage("pulumi destroy -s local", async () => {
-        const stacks = JSON.parse((await pulumi(["stack", "ls", "--json"])).stdout);
+        const stacks = await (await projectWorkspace()).listStacks();
         if (stacks.some((s) => s.name === STACK)) {
-            await recoverFromKilledRun();
-            await pulumiLive(["destroy", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"]);
+            const stack = await labStack(STACK);
+            await clearUnfinished(stack);
+            await runOperation(stack, "destroy");
         }
         else console.log("   no local stack: nothing to destroy");
     });
@@ -209,7 +161,7 @@ async function sshInto() {
 function recordTimes(kind) {
     const file = path.join(REPO, "reports", "lab-times.json");
     const all = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
-    all[kind] = { seconds: Math.round((Date.now() - started) / 100) / 10, at: new Date().toISOString(), stages: timings };
+    all[kind] = { seconds: Math.round((Date.now() - started) / 100) / 10, at: new Date().toISOString(), stages: timings, steps: deploySteps };
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
 }
@@ -232,10 +184,11 @@ async function replace() {
         console.error(`usage: npm run lab -- replace ${hosts.join("|")}`);
         process.exit(2);
     }
-    const state = JSON.parse((await pulumi(["stack", "export", "-s", STACK])).stdout);
+    const stack = await labStack(STACK);
+    const state = await stack.exportStack();
     const urn = (state.deployment?.resources ?? []).map((r) => r.urn).find((u) => u.endsWith(`::machine-${host}`));
     if (!urn) throw new Error(`the local stack has no machine ${host}: deploy the lab first (npm run lab)`);
-    printStepTimes(await stage(`pulumi up -s local --replace machine-${host}`, () => pulumiLive(["up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive", "--replace", urn])));
+    printStepTimes(await stage(`pulumi up -s local --replace machine-${host}`, () => runOperation(stack, "up", { replace: [urn] })));
     await stage("smoke test", () => smoke());
     summary();
 }

@@ -2,6 +2,8 @@
 # Run the locally built Pulumi CLI with the project's settings:
 #
 #   bash scripts/pulumi.sh <pulumi args>        (or: npm run pulumi -- <args>)
+#   bash scripts/pulumi.sh --print-env          the same settings as NUL-separated NAME=value, for
+#                                               the Automation API (scripts/lib/engine.mjs)
 #
 # - PATH: Node.js >= 22 (scripts/setup-node.sh), then the engine bin dir
 #   (scripts/setup-engine.sh: pulumi and its Node.js language host), then PATH.
@@ -60,6 +62,15 @@ if [ -x "$built_plugin" ]; then
         || "$engine_bin/pulumi" plugin install resource command "$COMMAND_VERSION" --file "$built_plugin" --reinstall >&2
     ) 9>"$PULUMI_HOME/.plugin-install.lock"
   fi
+fi
+
+if [ "${1:-}" = "--print-env" ]; then
+  printf 'KAFKA_LAB_ENGINE_BIN=%s\0' "$engine_bin"
+  for name in PATH PULUMI_HOME PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE PULUMI_CONFIG_PASSPHRASE_FILE \
+    PULUMI_SKIP_UPDATE_CHECK PULUMI_NODEJS_TRANSPILE_ONLY PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION; do
+    if [ -n "${!name+x}" ]; then printf '%s=%s\0' "$name" "${!name}"; fi
+  done
+  exit 0
 fi
 
 exec "$engine_bin/pulumi" "$@"

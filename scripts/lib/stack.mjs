@@ -21,17 +21,7 @@ export function labHosts(outputs) {
     return [...brokerHosts(outputs), ...CLIENT_HOSTS];
 }
 
-/**
- * Runs Pulumi: the project's own build through scripts/pulumi.sh, or the CLI named by KAFKA_LAB_PULUMI
- * (e.g. `pulumi` in a CI that installed it, with its own backend login).
- */
-export function pulumi(args, opts = {}) {
-    const cli = process.env.KAFKA_LAB_PULUMI;
-    const run = $({ cwd: REPO, quiet: true, ...opts });
-    return cli ? run`${cli} ${args}` : run`bash ${path.join(REPO, "scripts", "pulumi.sh")} ${args}`;
-}
-
-/** Checks and normalises `pulumi stack output --json --show-secrets`: every output the lab promises. */
+/** Checks and normalises the stack's outputs (secrets shown): every output the lab promises. */
 export function parseStackOutputs(json) {
     const o = typeof json === "string" ? JSON.parse(json) : json;
     const missing = ["hosts", "bootstrapServers", "internalBootstrapServers", "sshUser", "sshPrivateKey", "topic"].filter((k) => o[k] === undefined);
@@ -64,9 +54,8 @@ export function externalClient(outputs) {
 }
 
 export async function stackOutputs(stack) {
-    const args = ["stack", "output", "--json", "--show-secrets", ...(stack ? ["-s", stack] : [])];
-    const out = await pulumi(args, { timeout: "120s" });
-    return parseStackOutputs(out.stdout);
+    const { labStack, outputsOf } = await import("./engine.mjs");
+    return parseStackOutputs(await outputsOf(await labStack(stack)));
 }
 
 /** The known_hosts lines of the stack's machines: each one's address with the host key the stack pinned. */
