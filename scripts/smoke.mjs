@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk, expBackoff, sleep } from "zx";
-import { Kafka, CompressionTypes, logLevel } from "kafkajs";
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import { brokerHosts, externalClient, keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
 import { checkExactlyOnce, formatTable, parseConsumed, parseTopicDescription } from "./lib/smoke-check.mjs";
 
@@ -116,13 +116,13 @@ try {
         });
         await step(`every broker's external listener answers (${outputs.externalSecurity ?? "plaintext"})`, "local", async () => {
             for (const address of outputs.bootstrapServers.split(",")) {
-                const admin = new Kafka({ clientId: "kafka-lab-smoke", brokers: [address], logLevel: logLevel.NOTHING, connectionTimeout: 10000, retry: { retries: 3 }, ...externalClient(outputs) }).admin();
-                await admin.connect();
+                // This address alone as the bootstrap broker: its metadata answer comes from it.
+                const admin = new Admin({ clientId: "kafka-lab-smoke", bootstrapBrokers: [address], connectTimeout: 10000, retries: 3, ...externalClient(outputs) });
                 try {
-                    const cluster = await admin.describeCluster();
-                    if (cluster.brokers.length !== brokers.length) throw new Error(`${address} knows ${cluster.brokers.length} brokers, not ${brokers.length}`);
+                    const cluster = await admin.metadata({ topics: [] });
+                    if (cluster.brokers.size !== brokers.length) throw new Error(`${address} knows ${cluster.brokers.size} brokers, not ${brokers.length}`);
                 } finally {
-                    await admin.disconnect();
+                    await admin.close();
                 }
             }
         });
@@ -160,48 +160,52 @@ try {
     });
     if (internal.partitions.length < 2) throw new Error(`all messages landed in partition ${internal.partitions}: keys are not spread`);
 
-    const kafka = new Kafka({ clientId: "kafka-lab-smoke", brokers: outputs.bootstrapServers.split(","), logLevel: logLevel.NOTHING, connectionTimeout: 10000, requestTimeout: 30000, retry: { retries: 5 }, ...externalClient(outputs) });
+    const kafka = { clientId: "kafka-lab-smoke", bootstrapBrokers: outputs.bootstrapServers.split(","), connectTimeout: 10000, requestTimeout: 30000, timeout: 30000, retries: 5, ...externalClient(outputs) };
     const security = outputs.externalSecurity === "sasl_ssl" ? `SASL_SSL as ${outputs.clientUsername}, CA and hostname checked` : "plaintext";
     report.externalSecurity = outputs.externalSecurity ?? "plaintext";
     await step(`external producer over the advertised listener (${security})`, "local", async () => {
-        const producer = kafka.producer({ idempotent: true });
-        await producer.connect();
+        // Idempotent, so acks=all; gzip, like the example producer's batches.
+        const producer = new Producer({ ...kafka, idempotent: true, compression: "gzip", serializers: stringSerializers });
         try {
-            const batch = Array.from({ length: externalBatch }, (_, i) => ({ key: `${runId}-ext-${i}`, value: JSON.stringify({ run: runId, seq: i, kind: "external" }) }));
-            await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: batch });
+            const batch = Array.from({ length: externalBatch }, (_, i) => ({ topic, key: `${runId}-ext-${i}`, value: JSON.stringify({ run: runId, seq: i, kind: "external" }) }));
+            await producer.send({ messages: batch, acks: -1 });
             batch.forEach((m) => (expected[m.key] = JSON.parse(m.value)));
         } finally {
-            await producer.disconnect();
+            await producer.close();
         }
         return { messages: externalBatch };
     });
 
     await step(`external consumer, fresh group, from earliest (${security})`, "local", async () => {
         const total = Object.keys(expected).length;
-        const consumer = kafka.consumer({ groupId: `${runId}-external` });
+        const consumer = new Consumer({ ...kafka, groupId: `${runId}-external`, deserializers: stringDeserializers });
         const got = [];
-        await consumer.connect();
+        let stream;
         try {
-            await consumer.subscribe({ topic, fromBeginning: true });
+            // A fresh group: no committed offsets, so it starts from the earliest.
+            stream = await consumer.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest" });
             await new Promise((resolve, reject) => {
                 const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${total} messages within ${timeoutSeconds}s`)), timeoutSeconds * 1000);
-                consumer.run({
-                    eachMessage: async ({ topic: t, partition, message }) => {
-                        const text = message.value?.toString() ?? null;
-                        let value = text;
-                        try {
-                            value = JSON.parse(text);
-                        } catch {}
-                        got.push({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString() ?? null, value });
-                        if (got.length >= total) {
-                            clearTimeout(timer);
-                            resolve();
-                        }
-                    },
-                }).catch(reject);
+                stream.on("error", (e) => {
+                    clearTimeout(timer);
+                    reject(e);
+                });
+                stream.on("data", (message) => {
+                    const text = message.value ?? null;
+                    let value = text;
+                    try {
+                        value = JSON.parse(text);
+                    } catch {}
+                    got.push({ topic: message.topic, partition: message.partition, offset: Number(message.offset), key: message.key ?? null, value });
+                    if (got.length >= total) {
+                        clearTimeout(timer);
+                        resolve();
+                    }
+                });
             });
         } finally {
-            await consumer.disconnect();
+            await stream?.close().catch(() => {});
+            await consumer.close();
         }
         const check = checkExactlyOnce(expected, got, runId);
         report.external = check;

@@ -1,6 +1,6 @@
 // A producer and a consumer group running against a lab through a fault, from this host over the external
 // listener, and what came of it: what was acknowledged, what the topic holds afterwards, what the group read.
-import { Kafka, logLevel } from "kafkajs";
+import { Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import { brokerHosts, externalClient, ssh } from "./stack.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -30,16 +30,21 @@ export async function createFaultTopic(outputs, key, topic, leader, avoid) {
     return replicas;
 }
 
+/**
+ * The connection settings of every client of a run (@platformatic/kafka): the external listener, its TLS and
+ * SCRAM when the stack has them, bounded dialling and requests, 30 retries backing off from 0.2 s to 5 s.
+ */
 function client(outputs, clientId) {
-    return new Kafka({
+    return {
         clientId,
-        brokers: outputs.bootstrapServers.split(","),
-        logLevel: logLevel.NOTHING,
-        connectionTimeout: 5000,
+        bootstrapBrokers: outputs.bootstrapServers.split(","),
+        connectTimeout: 5000,
         requestTimeout: 30000,
-        retry: { retries: 30, maxRetryTime: 5000, initialRetryTime: 200 },
+        timeout: 30000, // how long a broker may wait for its replicas before it answers a produce (the client's default: 5 s)
+        retries: 30,
+        retryDelay: (_client, _operation, attempt) => Math.min(5000, 200 * 2 ** Math.max(0, attempt - 1)),
         ...externalClient(outputs),
-    });
+    };
 }
 
 /** `promise`, or an error after `ms`; the timer is cleared either way (a pending one would keep the process alive). */
@@ -55,15 +60,19 @@ function within(ms, promise, what) {
  * follows it (or 120 s). A consumer group reads all along. Returns the figures, never throws for the fault.
  */
 export async function loadThroughFault({ outputs, topic, acks, warmup = 5, seconds, afterHeal = 5, fault, onProgress = () => {} }) {
-    const kafka = client(outputs, "kafka-lab-fault");
-    // acks=all: idempotent, one request in flight (no reordering, no duplicates by retries); acks=1: the leader alone.
-    const producer = kafka.producer(acks === "all" ? { idempotent: true, maxInFlightRequests: 1 } : { idempotent: false, maxInFlightRequests: 1 });
-    const group = kafka.consumer({ groupId: `${topic}-group`, sessionTimeout: 10000, heartbeatInterval: 1000, retry: { retries: 50 } });
+    const options = client(outputs, "kafka-lab-fault");
+    // acks=all: idempotent (no duplicates by retries); acks=1: the leader alone, not idempotent. One send at a
+    // time (each awaited), one request in flight per connection.
+    const requiredAcks = acks === "all" ? -1 : 1;
+    const producer = new Producer({ ...options, maxInflights: 1, idempotent: acks === "all", acks: requiredAcks, serializers: stringSerializers });
+    // The group: its committed offsets, else the earliest (a new group reads the topic from its start).
+    const group = new Consumer({ ...options, retries: 50, groupId: `${topic}-group`, sessionTimeout: 10000, heartbeatInterval: 1000, deserializers: stringDeserializers });
     const groupRead = [];
-    await within(60000, producer.connect(), "producer connect");
-    await within(60000, group.connect(), "consumer connect");
-    await within(60000, group.subscribe({ topic, fromBeginning: true }), "consumer subscribe");
-    await group.run({ eachMessage: async ({ message }) => void groupRead.push(message.key.toString()) });
+    const groupErrors = [];
+    if (acks === "all") await within(60000, producer.initIdempotentProducer({}), "producer connect");
+    const stream = await within(60000, group.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest", autocommit: true }), "consumer subscribe");
+    stream.on("data", (message) => void groupRead.push(message.key));
+    stream.on("error", (e) => groupErrors.length < 5 && groupErrors.push(`${e?.name}: ${String(e?.message).slice(0, 160)}`));
 
     const acked = [];
     const errors = [];
@@ -92,7 +101,6 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
         at.heal = Date.now();
         onProgress("healed");
     })();
-    const requiredAcks = acks === "all" ? -1 : 1;
     for (let batch = 0; ; batch++) {
         if (faultError) break;
         if (at.firstAckAfterHeal && Date.now() - at.firstAckAfterHeal > afterHeal * 1000) break;
@@ -100,7 +108,7 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
         const messages = Array.from({ length: 10 }, (_, i) => ({ key: `${topic}-${batch}-${i}`, value: JSON.stringify({ batch, i, at: Date.now() - t0 }) }));
         const sentAt = Date.now();
         try {
-            await within(90000, producer.send({ topic, acks: requiredAcks, messages }), "send");
+            await within(90000, producer.send({ messages: messages.map((m) => ({ ...m, topic })) }), "send");
             acked.push(...messages.map((m) => m.key));
             const now = Date.now();
             if (at.inPlace && sentAt >= at.inPlace && !at.firstAckAfterFault) at.firstAckAfterFault = now;
@@ -114,7 +122,7 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
     await timeline;
     if (undo) await undo(); // the fault ended early (an error): it is healed all the same
     if (faultError) throw faultError;
-    await within(30000, producer.disconnect(), "producer disconnect").catch(() => {});
+    await within(30000, producer.close(), "producer disconnect").catch(() => {});
 
     // The group had all along to read what was acknowledged: give it a bounded time to catch up.
     const groupMissed = () => {
@@ -122,8 +130,9 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
         return acked.filter((k) => !seen.has(k)).length;
     };
     for (let i = 0; i < 60 && groupMissed() > 0; i++) await sleep(1000);
-    await within(30000, group.disconnect(), "consumer disconnect").catch(() => {});
-    const topicRead = await readTopic(kafka, topic);
+    await within(30000, stream.close().then(() => group.close()), "consumer disconnect").catch(() => group.close(true).catch(() => {}));
+    if (groupErrors.length) errors.push(...groupErrors.map((e) => `group: ${e}`));
+    const topicRead = await readTopic(options, topic);
     const secs = (a, b) => (a && b ? Math.round((b - a) / 100) / 10 : null);
     return {
         topic,
@@ -139,36 +148,42 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
 }
 
 /** Every key in the topic, read from the start by a fresh consumer up to the end offsets. */
-async function readTopic(kafka, topic) {
-    const admin = kafka.admin();
-    await within(60000, admin.connect(), "admin connect");
-    let ends;
-    for (let i = 0; i < 30; i++) {
-        try {
-            ends = await within(30000, admin.fetchTopicOffsets(topic), "topic offsets");
-            break;
-        } catch {
-            await sleep(2000);
+async function readTopic(options, topic) {
+    const reader = new Consumer({ ...options, groupId: `${topic}-readback-${Date.now()}`, deserializers: stringDeserializers });
+    try {
+        let ends;
+        for (let i = 0; i < 30; i++) {
+            try {
+                ends = (await within(30000, reader.listOffsets({ topics: [topic] }), "topic offsets")).get(topic);
+                break;
+            } catch {
+                await sleep(2000);
+            }
         }
+        if (!ends) throw new Error(`cannot read the end offsets of ${topic}`);
+        const end = new Map(ends.map((offset, partition) => [partition, Number(offset)]));
+        const keys = [];
+        const reached = new Map([...end].map(([p, e]) => [p, e === 0]));
+        if ([...reached.values()].every(Boolean)) return keys;
+        const stream = await within(60000, reader.consume({ topics: [topic], mode: "earliest", autocommit: false }), "reader connect");
+        try {
+            await within(
+                120000,
+                new Promise((resolve, reject) => {
+                    stream.on("error", reject);
+                    stream.on("data", (message) => {
+                        keys.push(message.key);
+                        if (Number(message.offset) + 1 >= end.get(message.partition)) reached.set(message.partition, true);
+                        if ([...reached.values()].every(Boolean)) resolve();
+                    });
+                }),
+                `reading ${topic} back`,
+            );
+        } finally {
+            await stream.close().catch(() => {});
+        }
+        return keys;
+    } finally {
+        await reader.close(true).catch(() => {});
     }
-    await admin.disconnect();
-    if (!ends) throw new Error(`cannot read the end offsets of ${topic}`);
-    const end = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-    const keys = [];
-    const reached = new Map([...end].map(([p, e]) => [p, e === 0]));
-    const reader = kafka.consumer({ groupId: `${topic}-readback-${Date.now()}` });
-    await within(60000, reader.connect(), "reader connect");
-    await reader.subscribe({ topic, fromBeginning: true });
-    let done;
-    const finished = new Promise((r) => (done = r));
-    if ([...reached.values()].every(Boolean)) done();
-    await reader.run({
-        eachMessage: async ({ partition, message }) => {
-            keys.push(message.key.toString());
-            if (Number(message.offset) + 1 >= end.get(partition)) reached.set(partition, true);
-            if ([...reached.values()].every(Boolean)) done();
-        },
-    });
-    await within(120000, finished, `reading ${topic} back`).finally(() => reader.disconnect());
-    return keys;
 }

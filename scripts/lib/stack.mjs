@@ -42,14 +42,15 @@ export function parseStackOutputs(json) {
 }
 
 /**
- * kafkajs settings for the external listener: with externalSecurity sasl_ssl, TLS that trusts the stack's
- * CA alone and checks the broker's name or address against its certificate, and the client's SCRAM user.
+ * @platformatic/kafka connection settings for the external listener: with externalSecurity sasl_ssl, TLS that
+ * trusts the stack's CA alone and checks the broker's name or address against its certificate (Node's TLS
+ * check of the host dialled; `tls.servername` overrides the name checked), and the client's SCRAM user.
  */
 export function externalClient(outputs) {
     if (outputs.externalSecurity !== "sasl_ssl") return {};
     return {
-        ssl: { ca: [outputs.caCertificate], rejectUnauthorized: true },
-        sasl: { mechanism: "scram-sha-512", username: outputs.clientUsername, password: outputs.clientPassword },
+        tls: { ca: [outputs.caCertificate], rejectUnauthorized: true },
+        sasl: { mechanism: "SCRAM-SHA-512", username: outputs.clientUsername, password: outputs.clientPassword },
     };
 }
 

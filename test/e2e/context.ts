@@ -17,7 +17,8 @@ import { tmpDir } from "../helpers/tmp";
 // The guide's lab: one broker, and the two client machines.
 export const ROLES = ["broker", "producer", "consumer"] as const;
 
-// kafkajs settings for a stack's external listener (TLS and SCRAM with sasl_ssl), as the smoke test uses them.
+// @platformatic/kafka connection settings for a stack's external listener (TLS and SCRAM with sasl_ssl), as the
+// smoke test uses them.
 export let externalClient: (outputs: Record<string, any>) => Record<string, any>;
 test.before(async () => {
     ({ externalClient } = await import("../../scripts/lib/stack.mjs" as string));

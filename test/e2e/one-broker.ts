@@ -4,7 +4,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { CompressionTypes, Kafka, logLevel } from "kafkajs";
+import { Producer, stringSerializers } from "@platformatic/kafka";
 import { KAFKA_4_VERSION } from "../../src/config";
 import { firewallRules, stepsFor } from "../../src/render";
 import {
@@ -273,14 +273,19 @@ e2e("broker restart under load: every acknowledged message is present exactly on
     t.timeout(10 * 60 * 1000);
     const topic = `${runId}-restart`;
     createTopic(lab, topic);
-    const kafka = new Kafka({
+    // Idempotent (so acks=all), gzip, retrying through the restart: 12 retries backing off from 0.3 s to 10 s.
+    const producer = new Producer({
         clientId: "kafka-lab-e2e",
-        brokers: [lab.outputs.bootstrapServers],
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 12, maxRetryTime: 10000, initialRetryTime: 300 },
+        bootstrapBrokers: [lab.outputs.bootstrapServers],
+        idempotent: true,
+        acks: -1,
+        compression: "gzip",
+        timeout: 30000,
+        retries: 12,
+        retryDelay: (_client, _operation, attempt) => Math.min(10000, 300 * 2 ** Math.max(0, attempt - 1)),
+        serializers: stringSerializers,
     });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    await producer.initIdempotentProducer({});
     const acked: string[] = [];
     let failed = 0;
     const restart = new Promise<number>((resolve) => {
@@ -291,9 +296,9 @@ e2e("broker restart under load: every acknowledged message is present exactly on
     });
     const deadline = Date.now() + 25000;
     for (let batch = 0; Date.now() < deadline; batch++) {
-        const messages = Array.from({ length: 20 }, (_, i) => ({ key: `${runId}r-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
+        const messages = Array.from({ length: 20 }, (_, i) => ({ topic, key: `${runId}r-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
         try {
-            await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+            await producer.send({ messages });
             acked.push(...messages.map((m) => m.key));
         } catch {
             failed += messages.length;
@@ -301,7 +306,7 @@ e2e("broker restart under load: every acknowledged message is present exactly on
         // A steady load (about 400 messages a second), so that the restart lands in the middle of it.
         await new Promise((r) => setTimeout(r, 50));
     }
-    await producer.disconnect();
+    await producer.close();
     t.is(await restart, 0, "Kafka was restarted while the producer was sending");
     waitFor("the broker answering", 120, brokerAnswers);
     const read = consume(lab, topic, `${runId}-restart-check`, "", 180);
