@@ -49,14 +49,13 @@ export async function outputsOf(stack) {
 const STEP_OPS = new Set(["create", "update", "create-replacement"]);
 
 /**
- * Runs up, destroy or refresh on a stack with the engine's own progress on the terminal, and returns the
- * engine's summary and each command step's duration: from the engine's event that the step began to the
- * one that it ended, as they arrived.
+ * Runs up, destroy or refresh on a stack with the engine's own progress on the terminal, and returns each
+ * command step's duration: from the engine's event that the step began to the one that it ended, as they
+ * arrived.
  */
 export async function runOperation(stack, operation, options = {}) {
     const began = new Map();
     const steps = [];
-    let changes = {};
     const onEvent = (event) => {
         const pre = event.resourcePreEvent?.metadata;
         if (pre) began.set(`${pre.urn} ${pre.op}`, Date.now());
@@ -65,11 +64,10 @@ export async function runOperation(stack, operation, options = {}) {
             const t0 = began.get(`${done.urn} ${done.op}`);
             if (t0) steps.push({ name: done.urn.split("::").at(-1), op: done.op, seconds: (Date.now() - t0) / 1000 });
         }
-        if (event.summaryEvent) changes = event.summaryEvent.resourceChanges ?? {};
     };
     const opts = { ...options, onEvent, onOutput: (text) => process.stdout.write(text) };
     await withAbandonedLockReleased(stack, () => stack[operation](opts));
-    return { steps, changes };
+    return { steps };
 }
 
 /**
@@ -103,7 +101,7 @@ export function livePulumi(stackName) {
  * A run killed half-way (Ctrl-C twice, a lost terminal, kill -9) leaves its stack locked. When no pulumi on
  * this machine works on the stack any more, the lock is abandoned: cancel it and run the operation again.
  */
-export async function withAbandonedLockReleased(stack, operation) {
+async function withAbandonedLockReleased(stack, operation) {
     try {
         return await operation();
     } catch (err) {

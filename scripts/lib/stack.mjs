@@ -54,6 +54,7 @@ export function externalClient(outputs) {
     };
 }
 
+/** The stack's outputs (the selected stack when none is named), read through Pulumi's Automation API. */
 export async function stackOutputs(stack) {
     const { labStack, outputsOf } = await import("./engine.mjs");
     return parseStackOutputs(await outputsOf(await labStack(stack)));
