@@ -59,3 +59,44 @@ test("wrong number of arguments: usage, exit 2", (t) => {
         t.false(r.created);
     }
 });
+
+/** kafka-tools.tsv's rows: script, release lines, always/since, extra artifact, candidate classes. */
+function toolTable() {
+    return fs
+        .readFileSync(path.join(REPO, "scripts", "local", "kafka-tools.tsv"), "utf8")
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => {
+            const [script, lines, shipped, artifact, classes] = l.split("\t");
+            return { script, lines: lines.split(","), shipped, artifact, classes: classes.split(" ") };
+        });
+}
+
+// Written by kafka-dist.sh itself, not from the table.
+const SERVER_SCRIPTS = ["kafka-run-class.sh", "kafka-server-start.sh", "kafka-server-stop.sh"];
+const ZOOKEEPER_SCRIPTS = ["zookeeper-server-start.sh", "zookeeper-server-stop.sh"];
+
+test("the tool table names every bin/ script of Kafka 3.9's own release, and nothing else for 3.9", (t) => {
+    const release = fs.readFileSync(path.join(REPO, "test", "fixtures", "kafka-3.9-bin.txt"), "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
+    const ours = [...toolTable().filter((r) => r.lines.includes("3")).map((r) => r.script), ...SERVER_SCRIPTS, ...ZOOKEEPER_SCRIPTS].sort();
+    t.deepEqual(ours, [...release].sort());
+    t.true(release.length >= 42, "the whole list, not a part");
+});
+
+test("the tool table: 4.x keeps every 3.9 tool but ZooKeeper's and MirrorMaker 1, and each row is well formed", (t) => {
+    const rows = toolTable();
+    const gone = rows.filter((r) => r.lines.includes("3") && !r.lines.includes("4")).map((r) => r.script).sort();
+    t.deepEqual(gone, ["kafka-mirror-maker.sh", "zookeeper-security-migration.sh", "zookeeper-shell.sh"]);
+    for (const r of rows) {
+        t.true(r.lines.every((l) => l === "3" || l === "4"), r.script);
+        t.true(["always", "since"].includes(r.shipped), r.script);
+        t.true(r.shipped === "always" || !r.lines.includes("3"), `${r.script}: 3.9 is one release; its tools are all "always"`);
+        t.true(r.classes.length > 0 && r.classes.every((c) => /^[a-z]+(\.[a-z0-9]+)*\.[A-Z][A-Za-z0-9]*$/.test(c)), r.script);
+    }
+    // The tools the day-two runbooks use are in every build, in both lines.
+    for (const tool of ["kafka-reassign-partitions.sh", "kafka-leader-election.sh", "kafka-log-dirs.sh", "kafka-get-offsets.sh", "kafka-dump-log.sh", "kafka-delete-records.sh", "kafka-transactions.sh", "kafka-cluster.sh", "kafka-storage.sh", "kafka-features.sh", "kafka-metadata-quorum.sh"]) {
+        const row = rows.find((r) => r.script === tool);
+        t.truthy(row, tool);
+        t.deepEqual([row!.lines, row!.shipped, row!.artifact], [["3", "4"], "always", "-"], tool);
+    }
+});

@@ -53,7 +53,9 @@ sha=$tgz.sha512
 stamp=$tgz.recipe
 
 script_path=$(readlink -f -- "${BASH_SOURCE[0]}")
-recipe=$( { cat -- "$script_path"; printf '\nkafka=%s scala=%s slf4j=%s plugin=%s\n' \
+tools_table=$(dirname -- "$script_path")/kafka-tools.tsv
+[ -f "$tools_table" ] || die "the tool table $tools_table is missing"
+recipe=$( { cat -- "$script_path" "$tools_table"; printf '\nkafka=%s scala=%s slf4j=%s plugin=%s\n' \
   "$kafka_version" "$scala_version" "$slf4j_version" "$dependency_plugin_version"; } | sha256sum | cut -d' ' -f1)
 
 # ---------------------------------------------------------------------------
@@ -129,7 +131,7 @@ write_pom() { # <backend dependency XML>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_${scala_version}</artifactId><version>${kafka_version}</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>${kafka_version}</version></dependency>
-$1
+${extra_deps}$1
   </dependencies>
   <build><pluginManagement><plugins><plugin>
     <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>${dependency_plugin_version}</version>
@@ -155,6 +157,22 @@ lib_version() { # <artifactId> -> version of libs/<artifactId>-<version>.jar, or
   jar=$(cd "$dist/libs" && ls -- "$1"-[0-9]*.jar 2>/dev/null | head -n1)
   [ -z "$jar" ] || { jar=${jar#"$1"-}; printf '%s\n' "${jar%.jar}"; }
 }
+
+# Artifacts some tools need beyond the broker and kafka-tools (Connect's MirrorMaker 2, the metadata
+# shell, Trogdor), each only when the registry serves it for this release.
+line=$([ "$kraft" = 1 ] && echo 4 || echo 3)
+extra_deps=''
+: > "$work/extras"
+for artifact in $(awk -F'\t' -v line="$line" '!/^#/ && NF >= 5 && $4 != "-" && index("," $2 ",", "," line ",") { print $4 }' "$tools_table" | sort -u); do
+  # shellcheck disable=SC2086
+  if "${MVN:-mvn}" -B -q ${MVN_ARGS:-} "org.apache.maven.plugins:maven-dependency-plugin:${dependency_plugin_version}:get" \
+      -Dartifact="org.apache.kafka:$artifact:$kafka_version" -Dtransitive=false >/dev/null 2>&1; then
+    echo "$artifact" >> "$work/extras"
+    extra_deps+="$(dep org.apache.kafka "$artifact" "$kafka_version")"$'\n'
+  else
+    log "org.apache.kafka:$artifact:$kafka_version is not served here: the tools that need it are left out"
+  fi
+done
 
 log "resolving libs with Maven"
 if [ "$kraft" = 0 ]; then
@@ -349,6 +367,20 @@ exit 1
 EOF
 }
 
+write_trogdor() { # <agent class>: trogdor.sh agent|coordinator [ARGS...]
+  cat > "$dist/bin/trogdor.sh" <<EOF
+#!/bin/sh
+# trogdor.sh agent|coordinator [ARGS...]: Kafka's fault-injection and workload framework.
+case \${1:-} in
+  agent) class=$1 ;;
+  coordinator) class=${1%.agent.Agent}.coordinator.Coordinator ;;
+  *) echo "usage: \$0 agent|coordinator [ARGS...]" >&2; exit 2 ;;
+esac
+shift
+exec "\$(dirname -- "\$(readlink -f -- "\$0")")/kafka-run-class.sh" -tools "\$class" "\$@"
+EOF
+}
+
 write_tool() { # <script> <class> [fixed args]
   cat > "$dist/bin/$1" <<EOF
 #!/bin/sh
@@ -356,40 +388,45 @@ exec "\$(dirname -- "\$(readlink -f -- "\$0")")/kafka-run-class.sh" -tools $2 ${
 EOF
 }
 
-declare -A class_of
-class_of[kafka-server-start.sh]=$(pick_class kafka.Kafka)
-[ "$kraft" = 1 ] || class_of[zookeeper-server-start.sh]=$(pick_class org.apache.zookeeper.server.quorum.QuorumPeerMain)
-class_of[kafka-topics.sh]=$(pick_class org.apache.kafka.tools.TopicCommand kafka.admin.TopicCommand)
-class_of[kafka-console-producer.sh]=$(pick_class org.apache.kafka.tools.ConsoleProducer kafka.tools.ConsoleProducer)
-class_of[kafka-console-consumer.sh]=$(pick_class org.apache.kafka.tools.consumer.ConsoleConsumer kafka.tools.ConsoleConsumer)
-class_of[kafka-consumer-groups.sh]=$(pick_class org.apache.kafka.tools.consumer.group.ConsumerGroupCommand kafka.admin.ConsumerGroupCommand)
-class_of[kafka-producer-perf-test.sh]=$(pick_class org.apache.kafka.tools.ProducerPerformance)
-class_of[kafka-consumer-perf-test.sh]=$(pick_class org.apache.kafka.tools.ConsumerPerformance kafka.tools.ConsumerPerformance)
-class_of[kafka-broker-api-versions.sh]=$(pick_class org.apache.kafka.tools.BrokerApiVersionsCommand kafka.admin.BrokerApiVersionsCommand)
-class_of[kafka-configs.sh]=$(pick_class org.apache.kafka.tools.ConfigCommand kafka.admin.ConfigCommand)
-# ACLs (externalSecurity sasl_ssl), in both modes.
-class_of[kafka-acls.sh]=$(pick_class org.apache.kafka.tools.AclCommand kafka.admin.AclCommand)
-tools=(kafka-topics.sh kafka-console-producer.sh kafka-console-consumer.sh kafka-consumer-groups.sh
-       kafka-producer-perf-test.sh kafka-consumer-perf-test.sh kafka-broker-api-versions.sh kafka-configs.sh kafka-acls.sh)
+# The broker and ZooKeeper start and stop scripts.
+kafka_class=$(pick_class kafka.Kafka)
+write_start kafka-server-start.sh "server.properties [--override property=value]..." "-Xmx1G -Xms1G" kafkaServer "$kafka_class"
+write_stop kafka-server-stop.sh "$kafka_class" "kafka server"
 if [ "$kraft" = 0 ]; then
-  class_of[zookeeper-shell.sh]=$(pick_class org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka org.apache.zookeeper.ZooKeeperMain)
-else
-  # KRaft: format the log dirs, inspect the quorum and features.
-  class_of[kafka-storage.sh]=$(pick_class kafka.tools.StorageTool org.apache.kafka.tools.StorageTool)
-  class_of[kafka-metadata-quorum.sh]=$(pick_class org.apache.kafka.tools.MetadataQuorumCommand)
-  class_of[kafka-features.sh]=$(pick_class org.apache.kafka.tools.FeatureCommand)
-  tools+=(kafka-storage.sh kafka-metadata-quorum.sh kafka-features.sh)
+  zk_class=$(pick_class org.apache.zookeeper.server.quorum.QuorumPeerMain)
+  write_start zookeeper-server-start.sh "zookeeper.properties" "-Xmx512M -Xms512M" zookeeper "$zk_class"
+  write_stop zookeeper-server-stop.sh "$zk_class" "zookeeper server"
 fi
 
-write_start kafka-server-start.sh "server.properties [--override property=value]..." "-Xmx1G -Xms1G" kafkaServer "${class_of[kafka-server-start.sh]}"
-[ "$kraft" = 1 ] || write_start zookeeper-server-start.sh "zookeeper.properties" "-Xmx512M -Xms512M" zookeeper "${class_of[zookeeper-server-start.sh]}"
-write_stop kafka-server-stop.sh "${class_of[kafka-server-start.sh]}" "kafka server"
-[ "$kraft" = 1 ] || write_stop zookeeper-server-stop.sh "${class_of[zookeeper-server-start.sh]}" "zookeeper server"
-for s in "${tools[@]}"; do
-  write_tool "$s" "${class_of[$s]}"
-done
-# zookeeper-shell.sh HOST:PORT [COMMAND...]
-[ "$kraft" = 1 ] || write_tool zookeeper-shell.sh "${class_of[zookeeper-shell.sh]}" -server
+# Every tool script of the release (kafka-tools.tsv, checked against the release's bin/ list): its
+# class found in the jars, or the build fails; a tool whose extra artifact the registry does not serve
+# for this release is left out and named in bin/TOOLS-LEFT-OUT.
+: > "$work/left-out"
+while IFS=$'\t' read -r script lines shipped artifact classes; do
+  case $script in ''|'#'*) continue ;; esac
+  [[ ,$lines, == *,$line,* ]] || continue
+  if [ "$artifact" != - ] && ! grep -qxF "$artifact" "$work/extras"; then
+    printf '%s\t%s\n' "$script" "org.apache.kafka:$artifact:$kafka_version is not served by the Maven registry this machine uses" >> "$work/left-out"
+    continue
+  fi
+  # shellcheck disable=SC2086
+  if [ "$shipped" = since ] && ! pick_class $classes >/dev/null 2>&1; then continue; fi
+  # shellcheck disable=SC2086
+  class=$(pick_class $classes)
+  case $script in
+    connect-distributed.sh) write_start "$script" "connect-distributed.properties" "-Xms256M -Xmx2G" connectDistributed "$class" ;;
+    connect-standalone.sh) write_start "$script" "connect-standalone.properties [connector.properties]..." "-Xms256M -Xmx2G" connectStandalone "$class" ;;
+    connect-mirror-maker.sh) write_start "$script" "mm2.properties" "-Xms256M -Xmx2G" mirrorMaker "$class" ;;
+    zookeeper-shell.sh) write_tool "$script" "$class" -server ;;
+    trogdor.sh) write_trogdor "$class" ;;
+    *) write_tool "$script" "$class" ;;
+  esac
+done < "$tools_table"
+if [ -s "$work/left-out" ]; then
+  { echo "# Tools of Kafka $kafka_version that this build could not include, and why."; cat "$work/left-out"; } > "$dist/bin/TOOLS-LEFT-OUT"
+  log "left out (their artifacts are not served here): $(cut -f1 "$work/left-out" | paste -sd' ')"
+fi
+log "bin: $(ls "$dist/bin" | grep -c '\.sh$') scripts"
 chmod 0755 "$dist"/bin/*.sh
 
 # ---------------------------------------------------------------------------
