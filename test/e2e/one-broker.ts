@@ -41,6 +41,7 @@ import {
     assertNothingLost,
     removeLeftovers,
 } from "./context";
+import { assertToolsStart } from "./tools";
 
 e2e("npm run lab: set up, pulumi up -s local and the smoke test all pass", (t) => {
     t.timeout(60 * 60 * 1000);
@@ -106,6 +107,12 @@ e2e("ZooKeeper and Kafka run as systemd services of the kafka user, with data on
         t.is(onMachine(lab, role, "systemctl is-active kafka zookeeper || true").trim(), "inactive\ninactive", `${role} runs no broker`);
         t.regex(onMachine(lab, role, "python3 -c 'import kafka; print(kafka.__version__)'"), /^\d+\.\d+/);
     }
+});
+
+e2e("Kafka's whole tool set on the broker: every bin/ script of the release is there (or named as left out) and starts", (t) => {
+    t.timeout(15 * 60 * 1000);
+    const tools = assertToolsStart(t, lab, "broker");
+    record("Kafka's tools on the one-broker lab", tools);
 });
 
 e2e("the smoke test against a stopped broker fails within its timeout, naming the step and showing the broker's log", (t) => {
@@ -548,6 +555,7 @@ e2e("README's Cluster recipe on the local stack, as written: brokers 3 and Kafka
             consumer: "10.77.0.13",
         });
         t.is(run("npm", ["run", "--silent", "lab", "--", "ssh", "broker2", "hostname"]).stdout.trim(), "broker2");
+        assertToolsStart(t, cluster, "broker2");
         t.is(npmLab("down").status, 0);
     });
 });
