@@ -46,6 +46,20 @@ export const PER_DIAL_TIMEOUT = 15;
 /** No step may hang a deploy: the slowest (a package install, Kafka's first start) takes a few minutes. */
 export const STEP_TIMEOUTS: pulumi.CustomTimeouts = { create: "20m", update: "20m", delete: "10m" };
 
+/**
+ * The steps that start or restart a service, with the arguments of their script. A new machine starts its
+ * service (side by side with the others): a changed setting or release is an update, which leaves it
+ * running. The roll steps then restart one node after the other where it runs another configuration:
+ * ZooKeeper first, then the brokers (a ZooKeeper-mode upgrade keeps their protocol until kafka-protocol).
+ */
+const SERVICE_STEPS: Partial<Record<StepName, { create: string[]; update: string[] | "nothing" }>> = {
+    zookeeper: { create: ["start"], update: "nothing" },
+    "zookeeper-roll": { create: ["roll"], update: ["roll"] },
+    "kafka-broker": { create: ["start"], update: "nothing" },
+    "kafka-roll": { create: ["roll", "pin-protocol"], update: ["roll", "pin-protocol"] },
+    "kafka-protocol": { create: ["roll"], update: ["roll"] },
+};
+
 export class LabProvisioning extends pulumi.ComponentResource {
     /** The commands of each host (by host name), in order; the last one of a host means that host is ready. */
     readonly steps: Record<string, command.remote.Command[]>;
@@ -119,16 +133,11 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 ];
             }
             const rendered = ctx.apply((c) => renderStep(step, hostName, c));
-            const commandArgs: command.remote.CommandArgs =
-                step === "kafka-broker"
-                    ? // A new machine starts its broker (side by side with the others). A changed setting or
-                      // release is an update, which leaves the running broker alone: kafka-roll restarts it.
-                      { connection, create: runAsRoot("start"), update: NOTHING, stdin: rendered.script, triggers: [machine.identity] }
-                    : step === "kafka-roll"
-                      ? // One broker after the other: restarts its broker when it runs another configuration.
-                        { connection, create: runAsRoot("roll"), update: runAsRoot("roll"), stdin: rendered.script, triggers: [machine.identity] }
-                      : // A new script, or a new machine under the same name, runs the step (again).
-                        { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint, machine.identity] };
+            const service = SERVICE_STEPS[step];
+            const commandArgs: command.remote.CommandArgs = service
+                ? { connection, create: runAsRoot(...service.create), update: service.update === "nothing" ? NOTHING : runAsRoot(...service.update), stdin: rendered.script, triggers: [machine.identity] }
+                : // A new script, or a new machine under the same name, runs the step (again).
+                  { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint, machine.identity] };
             // The previous run's output is of no use to the next, and sshd would refuse the variables.
             const cmd = new command.remote.Command(`${hostName}-${step}`, { ...commandArgs, addPreviousOutputInEnv: false }, options([...new Set([...previous[hostName], ...alsoAfter])]));
             this.steps[hostName].push(cmd);
@@ -150,21 +159,25 @@ export class LabProvisioning extends pulumi.ComponentResource {
         };
 
         // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
-        const clusterSteps: StepName[] = ["kafka-broker", "kafka-roll", "topic", "scram-acls"];
+        const clusterSteps: StepName[] = ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "features", "topic", "scram-acls"];
         const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
-        const zookeeperSteps: command.remote.Command[] = [];
-        for (const n of hostNames) {
-            for (const step of plan[n].filter((s) => !clusterSteps.includes(s))) {
-                const cmd = addStep(n, step);
-                if (step === "zookeeper") zookeeperSteps.push(cmd);
-            }
-        }
-        // Then the brokers start, side by side, once every ZooKeeper node runs; a changed setting rolls
-        // through them one after the other (kafka-roll, chained); then the topic, once every broker is up.
-        for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", zookeeperSteps);
-        const rollSteps: command.remote.Command[] = [];
-        for (const broker of topology.brokers) rollSteps.push(addStep(broker.name, "kafka-roll", rollSteps.slice(-1)));
-        addStep(topology.brokers[0].name, "topic", rollSteps);
+        for (const n of hostNames) for (const step of plan[n].filter((s) => !clusterSteps.includes(s))) addStep(n, step);
+        /** Runs `step` on each host in turn, each after the one before (and after `first`). */
+        const chain = (hosts: { name: string }[], step: StepName, first: pulumi.Resource[]) => {
+            const chained: command.remote.Command[] = [];
+            for (const h of hosts) chained.push(addStep(h.name, step, chained.length ? chained.slice(-1) : first));
+            return chained;
+        };
+        // ZooKeeper's nodes start side by side (an ensemble forms only with its majority), then a changed
+        // setting or release rolls through them one at a time. Then the brokers start, side by side; a change
+        // rolls through them one after the other (KRaft: the controllers, broker1..3, first); in ZooKeeper mode
+        // a second roll raises the protocol, in KRaft the features are raised. Then the topic, once all are up.
+        const zookeeperStarts = topology.zookeepers.map((z) => addStep(z.name, "zookeeper"));
+        const zookeeperRolls = chain(topology.zookeepers, "zookeeper-roll", zookeeperStarts);
+        for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", zookeeperRolls.slice(-1));
+        const rollSteps = chain(topology.brokers, "kafka-roll", []);
+        const afterRolls = topology.metadata === "zookeeper" ? chain(topology.brokers, "kafka-protocol", rollSteps.slice(-1)) : [addStep(topology.brokers[0].name, "features", rollSteps)];
+        addStep(topology.brokers[0].name, "topic", afterRolls);
         if (plan[topology.brokers[0].name].includes("scram-acls")) addStep(topology.brokers[0].name, "scram-acls");
         this.registerOutputs({});
     }

@@ -35,7 +35,6 @@ export interface ProvisionContext {
 }
 
 export const NOFILE_LIMIT = 100000;
-export const KAFKA_HOME = "/opt/kafka";
 /** The external listener's keystore on a broker (PEM: key, certificate, CA), readable by kafka alone. */
 export const EXTERNAL_KEYSTORE = "/etc/kafka/tls/external.pem";
 /** Where an uploaded tarball lands before it is verified (writable by the SSH user). */
@@ -135,7 +134,13 @@ function metadataSettings(config: LabConfig, host: LabHost): { identity: string;
             identity: `broker.id=${host.nodeId}`,
             listeners: base,
             protocols: `INTERNAL:PLAINTEXT,EXTERNAL:${externalProtocol(config)}`,
-            settings: [`zookeeper.connect=${connect}`, "zookeeper.connection.timeout.ms=18000"].join("\n"),
+            settings: [
+                `zookeeper.connect=${connect}`,
+                "zookeeper.connection.timeout.ms=18000",
+                "# The brokers' protocol, pinned to this release's: an upgrade rolls the brokers onto new binaries first",
+                "# with the old protocol (step kafka-roll), then raises it in a second roll (step kafka-protocol).",
+                `inter.broker.protocol.version=${protocolVersion(config)}`,
+            ].join("\n"),
         };
     }
     const controller = hasRole(host, "controller");
@@ -182,17 +187,34 @@ export function renderUserData(hostName: string, key: { privateKey: string; publ
     return renderTemplate("cloud-init.yaml", { host: hostName, private_key: indented, public_key: key.publicKey });
 }
 
+/**
+ * The release a service runs from: its own directory, not the /opt/kafka link, which an upgrade points at
+ * the new release while the old one still runs (its JVM would load classes from the new jars).
+ */
+export function releaseHome(config: LabConfig): string {
+    return `/opt/${kafkaDirName(config)}`;
+}
+
+/** A release's major.minor: its inter.broker.protocol.version (ZooKeeper mode), its features' release (KRaft). */
+export function protocolVersion(config: LabConfig): string {
+    return config.kafka.version.split(".").slice(0, 2).join(".");
+}
+
 export function renderZookeeperUnit(config: LabConfig): string {
-    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir });
+    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
 
 export function renderKafkaUnit(config: LabConfig, hostName: string): string {
     const host = labHost(config, hostName);
-    // On a ZooKeeper node Kafka needs its own ZooKeeper up first, and goes down with it.
     const dependencies = hasRole(host, "zookeeper")
-        ? "# Kafka registers in ZooKeeper at start: it needs ZooKeeper up first, and goes down with it.\nRequires=zookeeper.service\nAfter=zookeeper.service network-online.target"
+        ? [
+              "# Kafka registers in ZooKeeper at start: its local ZooKeeper starts first. It does not go down with it",
+              "# (Wants, not Requires): a rolling ZooKeeper restart must leave the broker running, connected to the others.",
+              "Wants=zookeeper.service",
+              "After=zookeeper.service network-online.target",
+          ].join("\n")
         : "After=network-online.target";
-    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: KAFKA_HOME, nofile: NOFILE_LIMIT, data_dir: config.dataDir, dependencies });
+    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, dependencies });
 }
 
 export interface FirewallRule {
@@ -275,8 +297,11 @@ export type StepName =
     | "data-volume"
     | "install-kafka"
     | "zookeeper"
+    | "zookeeper-roll"
     | "kafka-broker"
     | "kafka-roll"
+    | "kafka-protocol"
+    | "features"
     | "topic"
     | "scram-acls"
     | "clients";
@@ -291,8 +316,10 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     const steps: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java"];
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
     steps.push("install-kafka");
-    if (hasRole(host, "zookeeper")) steps.push("zookeeper");
+    if (hasRole(host, "zookeeper")) steps.push("zookeeper", "zookeeper-roll");
     if (hasRole(host, "broker")) steps.push("kafka-broker", "kafka-roll");
+    if (hasRole(host, "broker") && config.topology.metadata === "zookeeper") steps.push("kafka-protocol");
+    if (host === config.topology.brokers[0] && config.topology.metadata === "kraft") steps.push("features");
     if (host === config.topology.brokers[0]) steps.push("topic");
     if (host === config.topology.brokers[0] && config.security.external === "sasl_ssl") steps.push("scram-acls");
     if (hasRole(host, "producer") || hasRole(host, "consumer")) steps.push("clients");
@@ -345,6 +372,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                     { TARBALL: tarballName(config), KAFKA_DIR_NAME: kafkaDirName(config), DATA_DIR: config.dataDir, ARTIFACT_SHA512: ctx.artifact.sha512 },
                 ];
             case "zookeeper":
+            case "zookeeper-roll":
                 return [
                     "zookeeper.sh",
                     {
@@ -358,6 +386,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                 ];
             case "kafka-broker":
             case "kafka-roll":
+            case "kafka-protocol":
                 return [
                     "kafka-broker.sh",
                     {
@@ -375,6 +404,8 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         EXTERNAL_KEYSTORE: ctx.credentials?.keystore ?? "",
                     },
                 ];
+            case "features":
+                return ["features.sh", { INTERNAL_BOOTSTRAP: internalBootstrap(config), RELEASE: protocolVersion(config) }];
             case "topic":
                 return [
                     "create-topic.sh",

@@ -84,6 +84,13 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
                 : `this stack runs in KRaft mode; ${PROJECT}:metadata zookeeper cannot take over its data in place. ${rebuild}`,
         );
     }
+    if (was.version !== "?" && olderRelease(now.version, was.version)) {
+        const why =
+            now.metadata === "kraft"
+                ? "its upgrade raised metadata.version, which Kafka does not lower again"
+                : "its brokers speak the newer release's inter.broker.protocol.version, which an older release does not know";
+        problems.push(`${PROJECT}:kafkaVersion ${now.version} is older than the running ${was.version}: the lab upgrades in place, never back (${why}). Keep ${was.version} or a newer release. ${rebuild}`);
+    }
     if (now.brokers < was.brokers) {
         problems.push(`${PROJECT}:brokers ${now.brokers} would remove brokers from the running ${was.brokers}-broker cluster, and with them replicas the lab does not move first. ${rebuild}`);
     } else if (now.brokers > was.brokers) {
@@ -96,6 +103,13 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
         }
     }
     return [...aws, ...problems];
+}
+
+/** Release a is older than release b (x.y.z, compared as numbers). */
+export function olderRelease(a: string, b: string): boolean {
+    const [x, y] = [a, b].map((v) => v.split(".").map(Number));
+    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
+    return false;
 }
 
 /** Reads the stack's own last outputs (a stack reference to itself): what it runs now. */

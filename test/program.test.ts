@@ -191,11 +191,18 @@ test.serial("provisioning steps run in order on each host, each after the one be
                 t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
                 t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- start$/);
                 t.is(await resolve(c.inputs.update), "cat >/dev/null", "it reads its stdin: a command exiting before would fail the step with EOF");
-            } else if (c.name.endsWith("-kafka-roll")) {
-                // ...and here: a restart, when the broker runs another configuration.
+            } else if (c.name.endsWith("-zookeeper")) {
+                // So does ZooKeeper...
                 t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
-                t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- roll$/);
-                t.regex(await resolve(c.inputs.update), /sudo -n bash -s -- roll$/);
+                t.regex(await resolve(c.inputs.create), /sudo -n bash -s -- start$/);
+                t.is(await resolve(c.inputs.update), "cat >/dev/null");
+            } else if (/-(kafka-roll|kafka-protocol|zookeeper-roll)$/.test(c.name)) {
+                // ...and here: a restart, when the service runs another configuration; the brokers' first roll
+                // keeps the protocol they speak (a ZooKeeper-mode upgrade), kafka-protocol then raises it.
+                t.deepEqual(await resolve(c.inputs.triggers), [instanceId(run, role)]);
+                const args = c.name.endsWith("-kafka-roll") ? "roll pin-protocol" : "roll";
+                t.true((await resolve(c.inputs.create)).endsWith(`sudo -n bash -s -- ${args}`), c.name);
+                t.true((await resolve(c.inputs.update)).endsWith(`sudo -n bash -s -- ${args}`), c.name);
             } else {
                 const [fingerprint, identity] = await resolve(c.inputs.triggers);
                 t.regex(fingerprint, /^[0-9a-f]{64}$/, "the rendered script's hash");
@@ -385,9 +392,23 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
         const absent = metadata === "zookeeper" ? [9093] : [2181, 2888, 3888];
         t.deepEqual(rules.filter((r) => absent.includes(r.port)), [], `no ${absent.join("/")} in ${metadata} mode`);
         // The brokers start side by side; a change rolls through them one after the other; the topic waits for all.
-        t.deepEqual(run.byName("broker1-topic").dependsOn.sort(), ["broker1-kafka-roll", "broker2-kafka-roll", "broker3-kafka-roll"]);
         t.false(run.byName("broker3-kafka-broker").dependsOn.some((d) => /^broker\d-kafka-(broker|roll)$/.test(d)), "starts beside the others");
         t.deepEqual(run.byName("broker3-kafka-roll").dependsOn.sort(), ["broker2-kafka-roll", "broker3-kafka-broker"]);
+        if (metadata === "zookeeper") {
+            // ZooKeeper's nodes start side by side, then roll one at a time; the brokers start after the last one.
+            t.deepEqual(run.byName("broker1-zookeeper-roll").dependsOn.sort(), ["broker1-zookeeper", "broker2-zookeeper", "broker3-zookeeper"]);
+            t.deepEqual(run.byName("broker2-zookeeper-roll").dependsOn.sort(), ["broker1-zookeeper-roll", "broker2-zookeeper"]);
+            t.deepEqual(run.byName("broker1-kafka-broker").dependsOn.sort(), ["broker1-zookeeper-roll", "broker3-zookeeper-roll"]);
+            // The protocol is raised in a second roll, once every broker runs the release; then the topic.
+            t.deepEqual(run.byName("broker1-kafka-protocol").dependsOn.sort(), ["broker1-kafka-roll", "broker3-kafka-roll"]);
+            t.deepEqual(run.byName("broker3-kafka-protocol").dependsOn.sort(), ["broker2-kafka-protocol", "broker3-kafka-roll"]);
+            t.deepEqual(run.byName("broker1-topic").dependsOn.sort(), ["broker1-kafka-protocol", "broker2-kafka-protocol", "broker3-kafka-protocol"]);
+        } else {
+            // The features are raised once every node runs the release (controllers, broker1..3, first); then the topic.
+            t.deepEqual(run.byName("broker1-features").dependsOn.sort(), ["broker1-kafka-roll", "broker2-kafka-roll", "broker3-kafka-roll"]);
+            t.deepEqual(run.byName("broker1-topic").dependsOn, ["broker1-features"]);
+            t.false(run.resources.some((r) => r.name.endsWith("-kafka-protocol")), "no protocol roll in KRaft");
+        }
     });
 }
 

@@ -118,11 +118,15 @@ test("zookeeper.properties: data under the persistent data dir, the configured p
     t.true(p["4lw.commands.whitelist"].split(",").includes("ruok"));
 });
 
-test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka user, enabled at boot, heap and limits set", (t) => {
+test("systemd units: Kafka wants and follows ZooKeeper but does not go down with it, both as the kafka user from their release's directory, enabled at boot, heap and limits set", (t) => {
     const zk = parseUnit(renderZookeeperUnit(config));
     const kafka = parseUnit(renderKafkaUnit(config, "broker"));
-    t.deepEqual(kafka.Unit.Requires, ["zookeeper.service"]);
+    t.deepEqual(kafka.Unit.Wants.filter((w) => w.includes("zookeeper")), ["zookeeper.service"]);
+    t.false("Requires" in kafka.Unit, "a ZooKeeper restart must not stop the broker");
     t.true(kafka.Unit.After[0].split(/\s+/).includes("zookeeper.service"));
+    // The running JVM keeps its release's jars while an upgrade points /opt/kafka at the next one.
+    t.deepEqual(kafka.Service.ExecStart, [`/opt/kafka_2.13-${config.kafka.version}/bin/kafka-server-start.sh /etc/kafka/server.properties`]);
+    t.deepEqual(zk.Service.ExecStart, [`/opt/kafka_2.13-${config.kafka.version}/bin/zookeeper-server-start.sh /etc/kafka/zookeeper.properties`]);
     for (const unit of [zk, kafka]) {
         t.deepEqual(unit.Service.User, ["kafka"]);
         t.deepEqual(unit.Service.Restart, ["on-failure"]);
@@ -133,8 +137,6 @@ test("systemd units: Kafka requires and follows ZooKeeper, both as the kafka use
     t.is(parseEnvironment(kafka.Service.Environment).KAFKA_HEAP_OPTS, "-Xms1g -Xmx1g");
     t.is(parseEnvironment(zk.Service.Environment).KAFKA_HEAP_OPTS, "-Xms512m -Xmx512m");
     t.is(parseEnvironment(kafka.Service.Environment).LOG_DIR, "/var/log/kafka");
-    t.deepEqual(kafka.Service.ExecStart, ["/opt/kafka/bin/kafka-server-start.sh /etc/kafka/server.properties"]);
-    t.deepEqual(zk.Service.ExecStart, ["/opt/kafka/bin/zookeeper-server-start.sh /etc/kafka/zookeeper.properties"]);
     // After a reboot neither may start on the empty directory under a data volume not yet mounted.
     for (const unit of [zk, kafka]) t.deepEqual(unit.Unit.RequiresMountsFor, ["/var/lib/kafka"]);
 });
@@ -190,7 +192,10 @@ test("firewalld zone file is well-formed and carries exactly the computed rules"
 });
 
 test("steps run in the documented order; the checksum is verified before anything is installed", (t) => {
-    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "kafka-broker", "kafka-roll", "topic"]);
+    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "topic"]);
+    const kraft = validateConfig({ ...awsRaw, brokers: "3", kafkaVersion: "4.4.0" }, { stack: "dev", awsRegion: "eu-west-1" });
+    t.deepEqual(stepsFor(kraft, "broker1", false).slice(-4), ["kafka-broker", "kafka-roll", "features", "topic"], "KRaft: the features, not the protocol");
+    t.deepEqual(stepsFor(kraft, "broker2", false).slice(-2), ["kafka-broker", "kafka-roll"]);
     t.deepEqual(stepsFor(config, "broker", false).includes("data-volume"), false);
     t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "install-kafka", "clients"]);
     t.deepEqual(stepsFor(config, "consumer", false), stepsFor(config, "producer", false));
@@ -226,14 +231,14 @@ test("re-rendering with no change changes no trigger", (t) => {
 
 test("a changed broker setting re-renders and restarts Kafka only", (t) => {
     const heavier = { ...ctx, config: { ...config, kafka: { ...config.kafka, brokerHeap: "2g" } } };
-    t.deepEqual(changed(fingerprints(ctx), fingerprints(heavier)), ["broker-kafka-broker", "broker-kafka-roll"]);
+    t.deepEqual(changed(fingerprints(ctx), fingerprints(heavier)), ["broker-kafka-broker", "broker-kafka-roll", "broker-kafka-protocol"]);
 });
 
 test("a new Kafka version re-stages and reinstalls Kafka, restarts ZooKeeper and Kafka on it, and touches nothing else", (t) => {
     const newer = { ...ctx, config: { ...config, kafka: { ...config.kafka, version: "3.9.3" } }, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.3/kafka_2.13-3.9.3.tgz", sha512: "" } };
     const diff = changed(fingerprints(ctx), fingerprints(newer));
     t.deepEqual(diff.filter((k) => !k.startsWith("broker-")), ["producer-stage-kafka", "producer-install-kafka", "consumer-stage-kafka", "consumer-install-kafka"]);
-    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-kafka-broker", "broker-kafka-roll"]);
+    t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-zookeeper-roll", "broker-kafka-broker", "broker-kafka-roll", "broker-kafka-protocol"]);
 });
 
 test("a moved client machine updates /etc/hosts everywhere and the broker firewall, nothing else", (t) => {
@@ -333,7 +338,7 @@ test("sasl_ssl: client.properties reads as Java properties, with the CA's line b
 
 test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broker runs; passwords never on a command line", (t) => {
     const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
-    t.deepEqual(stepsFor(c, "broker", true).slice(-4), ["kafka-broker", "kafka-roll", "topic", "scram-acls"]);
+    t.deepEqual(stepsFor(c, "broker", true).slice(-4), ["kafka-roll", "kafka-protocol", "topic", "scram-acls"]);
     t.false(stepsFor(c, "producer", false).includes("scram-acls"));
     t.false(stepsFor(config, "broker", true).includes("scram-acls"), "not with plaintext");
     const credentials = { keystore: "KEYSTORE-PEM", adminPassword: "adminpw123", clientPassword: "clientpw456" };

@@ -24,6 +24,15 @@ test("ZooKeeper to Kafka 4.x is refused with what to do instead; rebuildCluster 
     t.deepEqual(transitionProblems({ brokers: 3, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3", kafkaVersion: "4.4.0", rebuildCluster: "true" })), []);
 });
 
+test("a newer release is an upgrade in place; an older one is refused, saying why and what to keep", (t) => {
+    t.deepEqual(transitionProblems({ brokers: 3, metadata: "kraft", kafkaVersion: "4.3.1" }, config({ brokers: "3", kafkaVersion: "4.4.0" })), []);
+    t.deepEqual(transitionProblems({ brokers: 3, metadata: "zookeeper", kafkaVersion: "3.9.1" }, config({ brokers: "3", kafkaVersion: "3.9.2" })), []);
+    const [kraft] = transitionProblems({ brokers: 3, metadata: "kraft", kafkaVersion: "4.4.0" }, config({ brokers: "3", kafkaVersion: "4.3.1" }));
+    t.regex(kraft, /kafka-lab:kafkaVersion 4\.3\.1 is older than the running 4\.4\.0: the lab upgrades in place, never back \(its upgrade raised metadata\.version, which Kafka does not lower again\)\. Keep 4\.4\.0 or a newer release/);
+    t.regex(transitionProblems({ brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ kafkaVersion: "3.9.1" }))[0], /older than the running 3\.9\.2.*inter\.broker\.protocol\.version/);
+    t.deepEqual(transitionProblems({ brokers: 3, metadata: "kraft", kafkaVersion: "4.10.0" }, config({ brokers: "3", kafkaVersion: "4.9.0" })).length, 1, "compared as numbers");
+});
+
 test("fewer brokers, or a change of the controller set or ensemble, is refused", (t) => {
     t.regex(transitionProblems({ brokers: 4, metadata: "kraft", kafkaVersion: "4.4.0" }, config({ brokers: "3", kafkaVersion: "4.4.0" }))[0], /kafka-lab:brokers 3 would remove brokers from the running 4-broker cluster/);
     t.regex(transitionProblems({ brokers: 2, metadata: "kraft", kafkaVersion: "4.4.0" }, config({ brokers: "3", kafkaVersion: "4.4.0" }))[0], /changes the KRaft controller quorum \(2 -> 3 controllers\)/);

@@ -5,8 +5,10 @@
 # another cluster or metadata mode is removed instead of refused), EXTERNAL_KEYSTORE (sasl_ssl: the
 # external listener's PEM key and certificates, a secret; empty with plaintext) and EXTERNAL_KEYSTORE_PATH.
 # Nothing here names the other brokers: adding one changes no broker's inputs, so none restarts for it.
-# Argument: start (step kafka-broker: a new machine; the brokers start side by side) or roll (step
-# kafka-roll, one broker after the other: a changed setting, release or certificate).
+# Arguments: start (step kafka-broker: a new machine; the brokers start side by side) or roll (steps
+# kafka-roll and kafka-protocol, one broker after the other: a changed setting, release or certificate);
+# then pin-protocol (kafka-roll in ZooKeeper mode): while the brokers move to a newer release, each keeps
+# the inter.broker.protocol.version it runs; kafka-protocol raises it once every broker runs the release.
 #
 # start: configure, start, and wait for what this broker alone can show. A KRaft broker answers only once
 #   the controller quorum has formed, which needs the other controllers: a controller waits for its own
@@ -16,6 +18,19 @@
 #   restart, then its own listener answering and again no partition under-replicated, so that the next
 #   broker's restart never takes a partition's last replica.
 MODE=${1:-start}
+PIN=${2:-}
+# The protocol the running broker speaks: its properties' pin, else its release's major.minor (a broker
+# started before the lab pinned it), read from the jar on its class path.
+running_protocol() {
+    local pinned pid
+    pinned=$(sed -n 's/^inter.broker.protocol.version=//p' /etc/kafka/server.properties 2>/dev/null)
+    if [ -n "$pinned" ]; then echo "$pinned"; return; fi
+    pid=$(systemctl show -p MainPID --value kafka)
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -o 'libs/kafka_[0-9.]*-[0-9]*\.[0-9]*' | head -n1 | sed 's/.*-//'
+}
+if [ "$METADATA" = zookeeper ] && [ "$PIN" = pin-protocol ] && systemctl is-active --quiet kafka; then
+    if pinned=$(keep_protocol "$SERVER_PROPERTIES" "$(running_protocol)"); then SERVER_PROPERTIES=$pinned; fi
+fi
 # What the running broker was started with: written after each (re)start, compared by roll.
 applied=/etc/kafka/.kafka-lab-applied
 desired=$(printf '%s\n' "$SERVER_PROPERTIES" "$KAFKA_UNIT" "$EXTERNAL_KEYSTORE" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)

@@ -84,3 +84,18 @@ write_file() {
     mv -f "$tmp" "$path"
     log "wrote $path"
 }
+
+# newer A B: version A is newer than version B (major.minor or longer).
+newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n1)" = "$1" ]; }
+
+# keep_protocol PROPERTIES RUNNING: prints the broker's PROPERTIES with inter.broker.protocol.version kept
+# at RUNNING (the protocol the running broker speaks) and succeeds, when the wanted one is newer; else
+# fails and prints nothing. Kafka's upgrade moves every broker to the new binaries on the old protocol
+# first, and raises it in a second roll.
+keep_protocol() {
+    local wanted
+    wanted=$(sed -n 's/^inter.broker.protocol.version=//p' <<<"$1")
+    [ -n "$2" ] && [ -n "$wanted" ] && newer "$wanted" "$2" || return 1
+    log "inter.broker.protocol.version stays $2 while the brokers move to the new release (step kafka-protocol raises it to $wanted)" >&2
+    sed "s/^inter.broker.protocol.version=.*/inter.broker.protocol.version=$2/" <<<"$1"
+}

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Producer, stringSerializers } from "@platformatic/kafka";
-import { KAFKA_4_VERSION } from "../../src/config";
+import { DEFAULT_KAFKA_VERSION, KAFKA_4_VERSION } from "../../src/config";
 import {
     LabAccess,
     REPO,
@@ -26,6 +26,8 @@ import {
     assertNothingLost,
     removeLeftovers,
 } from "./context";
+import { assertToolsStart } from "./tools";
+import { shellQuote } from "../../src/render";
 
 // ---- The cluster: three brokers, KRaft on Kafka 4.x and a ZooKeeper ensemble on 3.9, each on a bridge of its own.
 
@@ -144,6 +146,8 @@ async function produceThrough(cluster: ClusterLab, topic: string, seconds: numbe
     const errors: string[] = [];
     let faultAt = 0;
     let firstAckAfterFault = 0;
+    let lastAck = 0;
+    let longestGap = 0;
     const timer = setTimeout(() => {
         faultAt = Date.now();
         fault();
@@ -156,6 +160,9 @@ async function produceThrough(cluster: ClusterLab, topic: string, seconds: numbe
         try {
             await producer.send({ messages });
             acked.push(...messages.map((m) => m.key));
+            const now = Date.now();
+            if (lastAck) longestGap = Math.max(longestGap, now - lastAck);
+            lastAck = now;
             if (faultAt && !firstAckAfterFault) firstAckAfterFault = Date.now();
         } catch (e: any) {
             failed += messages.length;
@@ -177,7 +184,7 @@ async function produceThrough(cluster: ClusterLab, topic: string, seconds: numbe
     }
     clearTimeout(timer);
     await producer.close();
-    return { acked, failed, errors, secondsToFirstAckAfterFault: faultAt && firstAckAfterFault ? (firstAckAfterFault - faultAt) / 1000 : -1 };
+    return { acked, failed, errors, secondsToFirstAckAfterFault: faultAt && firstAckAfterFault ? (firstAckAfterFault - faultAt) / 1000 : -1, longestGapSeconds: Math.round(longestGap / 100) / 10 };
 }
 
 /**
@@ -196,13 +203,85 @@ function clusterTopic(cluster: ClusterLab, topic: string) {
     onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --create --topic ${topic} --partitions ${CLUSTER_TOPIC_PARTITIONS} --replication-factor 3`, 90);
 }
 
+/** The ZooKeeper ensemble starts on the 3.9 release before the lab's default, and is upgraded to it under load. */
+const KAFKA_3_PREVIOUS = "3.9.1";
+const ZOOKEEPERS = ["broker1", "broker2", "broker3"];
+
+/**
+ * Every 0.2 s, from broker1, each ZooKeeper node's state: leader, follower, electing (answers, but does not
+ * serve) or down (no answer). stop() ends the watch and returns its lines ("ms node=state ...").
+ */
+function watchEnsemble(cluster: ClusterLab) {
+    const loop = String.raw`
+state() { out=$( (exec 3<>/dev/tcp/$1/2181 && printf srvr >&3 && timeout 2 cat <&3) 2>/dev/null); m=$(printf '%s' "$out" | sed -n 's/^Mode: //p'); if [ -n "$m" ]; then echo "$m"; elif [ -n "$out" ]; then echo electing; else echo down; fi; }
+while :; do echo "$(date +%s%3N) ${ZOOKEEPERS.map((z) => `${z}=$(state ${z})`).join(" ")}"; sleep 0.2; done`;
+    let out = "";
+    const p = spawn("ssh", [...sshArgs(cluster.lab, cluster.lab.outputs.hosts.broker1.publicIp), `timeout 1500 bash -c ${shellQuote(loop)}`]);
+    p.stdout.on("data", (d) => (out += d));
+    return {
+        stop: () => {
+            p.kill();
+            return out;
+        },
+    };
+}
+
+/** What the ensemble watch saw: samples with a majority of nodes down, and the longest time without a leader. */
+function ensembleSeen(watched: string) {
+    const samples = watched
+        .split("\n")
+        .filter((l) => /^\d+ /.test(l))
+        .map((l) => {
+            const [ms, ...nodes] = l.trim().split(" ");
+            return { ms: Number(ms), states: Object.fromEntries(nodes.map((n) => n.split("="))) as Record<string, string> };
+        });
+    const majorityDown = samples.filter((s) => Object.values(s.states).filter((v) => v === "down").length >= 2).length;
+    let longestLeaderless = 0;
+    let since = 0;
+    for (const s of samples) {
+        const leader = Object.values(s.states).includes("leader");
+        if (!leader && !since) since = s.ms;
+        if (leader && since) {
+            longestLeaderless = Math.max(longestLeaderless, s.ms - since);
+            since = 0;
+        }
+    }
+    return { samples: samples.length, majorityDown, longestLeaderlessSeconds: longestLeaderless / 1000 };
+}
+
+/** A ZooKeeper-mode patch upgrade under load: each ZooKeeper node, then each broker, restarted once, in order; nothing lost; quorum kept. */
+function assertZookeeperUpgrade(t: any, cluster: ClusterLab, r: Awaited<ReturnType<typeof rollUnderLoad>>) {
+    t.is(r.up.status, 0, r.up.out.slice(-4000));
+    const zookeeperStarts = Object.fromEntries(ZOOKEEPERS.map((z) => [z, r.starts(z, "zookeeper")]));
+    const kafkaStarts = Object.fromEntries(r.brokers.map((b) => [b, r.starts(b, "kafka")]));
+    const seen = ensembleSeen(r.watched);
+    t.log(`upgrade ${KAFKA_3_PREVIOUS} -> ${DEFAULT_KAFKA_VERSION} (ZooKeeper mode, SASL_SSL): acknowledged ${r.sent.acked.length}, failed sends ${r.sent.failed}, group read ${r.numbers.received} (${r.rest.length} after the roll), lost ${r.numbers.lost}; in the topic: lost ${r.stored.lost}; longest gap between acknowledgements ${r.sent.longestGapSeconds}s; ensemble: ${seen.samples} samples, majority down in ${seen.majorityDown}, longest without a leader ${seen.longestLeaderlessSeconds}s`);
+    record(`ZooKeeper mode: upgrade ${KAFKA_3_PREVIOUS} -> ${DEFAULT_KAFKA_VERSION} under load`, { ...r.numbers, failedSends: r.sent.failed, lostFromTheTopic: r.stored.lost, longestAckGapSeconds: r.sent.longestGapSeconds, ensembleSamples: seen.samples, samplesWithMajorityDown: seen.majorityDown, longestSecondsWithoutLeader: seen.longestLeaderlessSeconds, deploySeconds: Math.round((r.producing.to - r.producing.from) / 1000) });
+    assertRolledOnce(t, "zookeeper", zookeeperStarts, ZOOKEEPERS, r.producing);
+    assertRolledOnce(t, "kafka", kafkaStarts, r.brokers, r.producing);
+    t.true(Math.max(...ZOOKEEPERS.map((z) => zookeeperStarts[z][0])) < Math.min(...r.brokers.map((b) => kafkaStarts[b][0])), "ZooKeeper first, then the brokers");
+    t.true(seen.samples > 50, "the ensemble was watched through the deploy");
+    t.is(seen.majorityDown, 0, "never two ZooKeeper nodes down at once: the quorum kept its majority");
+    t.is(r.sent.failed, 0, `the producer saw no failed send: ${r.sent.errors.join("\n")}`);
+    t.is(r.numbers.lost, 0, `acknowledged, never read by the group: ${r.missing.slice(0, 20).join(", ")}`);
+    t.is(r.stored.lost, 0, "every acknowledged message is in the topic");
+    t.is(r.stored.duplicated, 0, "and once only (an idempotent producer)");
+    for (const b of r.brokers) {
+        t.regex(onMachine(cluster.lab, b, "tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value kafka)/cmdline"), new RegExp(`kafka_2\\.13-${DEFAULT_KAFKA_VERSION.replace(/\./g, "\\.")}/`), `${b} runs ${DEFAULT_KAFKA_VERSION}`);
+        t.regex(onMachine(cluster.lab, b, "grep '^inter.broker.protocol.version=' /etc/kafka/server.properties"), /=3\.9$/m, "the protocol stays 3.9 (a patch upgrade)");
+    }
+}
+
 let kraft: ClusterLab;
+/** The KRaft cluster starts on the release before the newest, and is upgraded to the newest under load. */
+const KAFKA_4_PREVIOUS = "4.3.1";
 
 e2e("a 3-broker KRaft cluster on Kafka 4.x: up, smoke test (RF 3, leaders spread, every listener), a second up changes nothing", (t) => {
     t.timeout(20 * 60 * 1000);
-    const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
+    // It starts on the release before the newest: the upgrade case below takes it to the newest.
+    const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_PREVIOUS, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_VERSION });
+    const { cluster, seconds } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_PREVIOUS });
     kraft = cluster;
     t.is(kraft.lab.outputs.metadata, "kraft");
     t.is(kraft.lab.outputs.replicationFactor, 3);
@@ -215,7 +294,7 @@ e2e("a 3-broker KRaft cluster on Kafka 4.x: up, smoke test (RF 3, leaders spread
     const started = Date.now();
     const again = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
     t.is(again.status, 0, again.stdout.slice(-3000));
-    record("3-broker KRaft cluster", { kafka: KAFKA_4_VERSION, firstUpSeconds: Math.round(seconds), secondUpSeconds: Math.round((Date.now() - started) / 100) / 10 });
+    record("3-broker KRaft cluster", { kafka: KAFKA_4_PREVIOUS, firstUpSeconds: Math.round(seconds), secondUpSeconds: Math.round((Date.now() - started) / 100) / 10 });
     t.log(`KRaft cluster: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
 });
 
@@ -337,75 +416,112 @@ e2e("KRaft cluster: the active controller's machine frozen past its timeouts, th
     waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
 });
 
-e2e("KRaft cluster: a changed broker setting rolls through the brokers one at a time; the producer sees no failure, the group loses nothing", async (t) => {
-    t.timeout(20 * 60 * 1000);
-    const topic = `${runId}-roll`;
+/**
+ * A change deployed under load, as an operator would: the stack file edited, `pulumi up` beside an idempotent
+ * acks=all producer (until the deploy ends) and the example consumer reading in its group (committing after
+ * each message). Returns what was sent, what the group read (its committed offsets read again after the
+ * roll), the topic read whole, and each node's service starts during the deploy, in order.
+ */
+async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (stackFile: string) => string, watch?: () => { stop: () => string }) {
     const group = `${topic}-group`;
-    clusterTopic(kraft, topic);
-    const brokers = ["broker1", "broker2", "broker3"];
-    const pids = () => Object.fromEntries(brokers.map((b) => [b, onMachine(kraft.lab, b, "systemctl show -p MainPID --value kafka").trim()]));
-    // When each broker's Kafka started, to the microsecond (the machines share this host's clock).
-    const startedAt = (b: string) => 1000 * Number(onMachine(kraft.lab, b, "date -d \"$(systemctl show --timestamp=us+utc -p ExecMainStartTimestamp --value kafka)\" +%s.%N").trim());
-    const before = pids();
-    // The example consumer (kafka-python) reads in its group on the consumer machine all through the roll.
-    // It commits after each message it has printed (at least once: a rebalance may repeat some, never skip).
-    const consumerCmd = `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${kraft.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${group} --json --idle-timeout 45 --commit-every 1`;
+    clusterTopic(cluster, topic);
+    const brokers = Object.keys(cluster.lab.outputs.hosts).filter((h) => h.startsWith("broker")).sort();
+    const consumerCmd = `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${cluster.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${group} --json --idle-timeout 45 --commit-every 1`;
     let consumedOut = "";
     const consumerDone = new Promise<void>((resolve) => {
-        const p = spawn("ssh", [...sshArgs(kraft.lab, kraft.lab.outputs.hosts.consumer.publicIp), `timeout 900 ${consumerCmd}`]);
+        const p = spawn("ssh", [...sshArgs(cluster.lab, cluster.lab.outputs.hosts.consumer.publicIp), `timeout 900 ${consumerCmd}`]);
         p.stdout.on("data", (d) => (consumedOut += d));
         p.on("close", () => resolve());
     });
-    const original = fs.readFileSync(kraft.file, "utf8");
-    const changed = original.replace(/kafka-lab:brokerHeap: "?512m"?/, "kafka-lab:brokerHeap: 576m");
-    t.not(changed, original);
-    fs.writeFileSync(kraft.file, changed);
-    let up: { status: number | null; out: string } = { status: null, out: "" };
-    let sent: Awaited<ReturnType<typeof produceThrough>>;
-    const producing = { from: 0, to: 0 };
-    try {
-        // The deploy runs beside the producer, which goes on until the roll is surely over.
-        const deploy = new Promise<void>((resolve) => {
-            const child = spawn("bash", ["scripts/pulumi.sh", "up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive"], { cwd: REPO });
-            child.stdout.on("data", (d) => (up.out += d));
-            child.stderr.on("data", (d) => (up.out += d));
-            child.on("close", (status) => {
-                up.status = status;
-                resolve();
-            });
+    const original = fs.readFileSync(cluster.file, "utf8");
+    const changed = edit(original);
+    if (changed === original) throw new Error("the edit changes nothing in the stack file");
+    fs.writeFileSync(cluster.file, changed);
+    const up: { status: number | null; out: string } = { status: null, out: "" };
+    const producing = { from: Date.now(), to: 0 };
+    const watching = watch?.();
+    // The deploy runs beside the producer, which sends until the deploy has ended, so that it covers every restart.
+    const deploy = new Promise<void>((resolve) => {
+        const child = spawn("bash", ["scripts/pulumi.sh", "up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive"], { cwd: REPO });
+        child.stdout.on("data", (d) => (up.out += d));
+        child.stderr.on("data", (d) => (up.out += d));
+        child.on("close", (status) => {
+            up.status = status;
+            resolve();
         });
-        // The producer sends until the deploy has ended, so that it covers every broker's restart.
-        producing.from = Date.now();
-        sent = await produceThrough(kraft, topic, () => up.status === null, 600_000, () => {});
+    });
+    let sent: Awaited<ReturnType<typeof produceThrough>>;
+    try {
+        sent = await produceThrough(cluster, topic, () => up.status === null, 600_000, () => {});
         producing.to = Date.now();
         await deploy;
-    } finally {
-        fs.writeFileSync(kraft.file, original);
+    } catch (e) {
+        await deploy;
+        fs.writeFileSync(cluster.file, original);
+        throw e;
     }
+    const watched = watching?.stop() ?? "";
+    if (up.status !== 0) fs.writeFileSync(cluster.file, original);
     await consumerDone;
     // Whatever the first consumer did not get to, the group (its committed offsets) still has: read it.
-    const rest = consume(kraft.lab, topic, group, `--bootstrap ${kraft.lab.outputs.internalBootstrapServers}`, 180);
+    const rest = consume(cluster.lab, topic, group, `--bootstrap ${cluster.lab.outputs.internalBootstrapServers}`, 180);
     const consumed = [...consumedOut.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)), ...rest];
-    t.is(up.status, 0, up.out.slice(-4000));
-    const after = pids();
-    for (const b of brokers) t.not(after[b], before[b], `${b} was restarted`);
-    const order = brokers.map(startedAt);
-    const window = `producing from ${new Date(producing.from).toISOString()} to ${new Date(producing.to).toISOString()}`;
-    t.true(order[0] < order[1] && order[1] < order[2], `restarted one after the other: ${order.map((ms) => new Date(ms).toISOString()).join(", ")}`);
-    for (const [i, b] of brokers.entries()) t.true(order[i] > producing.from && order[i] < producing.to, `${b} restarted at ${new Date(order[i]).toISOString()}, inside the ${window}`);
-    t.regex(onMachine(kraft.lab, "broker2", `ps -o args= -p ${after.broker2}`), /-Xmx576m/);
-    const numbers = tally(sent!.acked, consumed.filter((m) => sent!.acked.includes(m.key)));
-    // And the topic itself, read whole in a fresh group: every acknowledged message is there.
-    const stored = tally(sent!.acked, readAll(kraft, topic).filter((m) => sent!.acked.includes(m.key)));
-    t.log(`rolling change: acknowledged ${sent!.acked.length}, failed sends ${sent!.failed}, group read ${numbers.received} (${rest.length} after the roll), lost ${numbers.lost}, duplicated ${numbers.duplicated}; in the topic: lost ${stored.lost}`);
-    record("KRaft: rolling change under load", { ...numbers, failedSends: sent!.failed, readAfterTheRoll: rest.length, lostFromTheTopic: stored.lost });
-    t.is(sent!.failed, 0, `the producer saw no failed send: ${sent!.errors.join("\n")}`);
-    const missing = sent!.acked.filter((k) => !consumed.some((m) => m.key === k));
-    t.is(numbers.lost, 0, `acknowledged, never read by the group: ${missing.slice(0, 20).join(", ")}`);
-    t.is(stored.lost, 0, "every acknowledged message is in the topic");
-    t.is(stored.duplicated, 0, "and once only (an idempotent producer)");
+    const numbers = tally(sent.acked, consumed.filter((m) => sent.acked.includes(m.key)));
+    // And the topic itself, read whole in a fresh group: every acknowledged message is there, once.
+    const stored = tally(sent.acked, readAll(cluster, topic).filter((m) => sent.acked.includes(m.key)));
+    // Each service start during the deploy, from the machines' journals (they share this host's clock).
+    const since = Math.floor(producing.from / 1000);
+    const starts = (host: string, unit: "kafka" | "zookeeper") =>
+        onMachine(cluster.lab, host, `journalctl -u ${unit} --since @${since} -o short-unix --no-pager | awk '/Started .*Apache (Kafka|ZooKeeper)/ { print $1 }'`)
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((s) => Math.round(Number(s) * 1000));
+    const missing = sent.acked.filter((k) => !consumed.some((m) => m.key === k));
+    return { up, sent, numbers, stored, rest, missing, brokers, starts, producing, watched };
+}
+
+/** Each node restarted exactly once, one after the other, all inside the producer's window. */
+function assertRolledOnce(t: any, what: string, starts: Record<string, number[]>, order: string[], producing: { from: number; to: number }) {
+    for (const node of order) t.is(starts[node].length, 1, `${what}: ${node} started exactly once during the deploy (${starts[node].map((ms) => new Date(ms).toISOString()).join(", ")})`);
+    const at = order.map((n) => starts[n][0]);
+    t.true(at.every((ms, i) => i === 0 || at[i - 1] < ms), `${what}: one after the other, in order ${order.join(", ")}`);
+    t.true(at.every((ms) => ms > producing.from && ms < producing.to), `${what}: every restart inside the producer's window`);
+}
+
+e2e(`KRaft cluster: Kafka ${KAFKA_4_PREVIOUS} -> ${KAFKA_4_VERSION} rolls one node at a time, controllers first, then raises metadata.version; the producer sees no failure, the group loses nothing; going back is refused`, async (t) => {
+    t.timeout(25 * 60 * 1000);
+    const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
+    t.is(dist.status, 0, dist.stderr);
+    const features = () => onMachine(kraft.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} describe`, 90);
+    const metadataVersion = (text: string) => /Feature: metadata\.version\s.*FinalizedVersionLevel: (\S+)/.exec(text)![1];
+    const before = metadataVersion(features());
+    t.regex(before, new RegExp(`^${KAFKA_4_PREVIOUS.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
+    const voters = onMachine(kraft.lab, "broker1", "grep '^controller.quorum.voters=' /etc/kafka/server.properties").trim();
+    const r = await rollUnderLoad(kraft, `${runId}-upgrade`, (file) => file.replace(/kafka-lab:kafkaVersion: "?[\d.]+"?/, `kafka-lab:kafkaVersion: ${KAFKA_4_VERSION}`));
+    t.is(r.up.status, 0, r.up.out.slice(-4000));
+    const starts = Object.fromEntries(r.brokers.map((b) => [b, r.starts(b, "kafka")]));
+    const after = metadataVersion(features());
+    t.log(`upgrade ${KAFKA_4_PREVIOUS} -> ${KAFKA_4_VERSION}: acknowledged ${r.sent.acked.length}, failed sends ${r.sent.failed}, group read ${r.numbers.received} (${r.rest.length} after the roll), lost ${r.numbers.lost}; in the topic: lost ${r.stored.lost}; metadata.version ${before} -> ${after}; longest gap between acknowledgements ${r.sent.longestGapSeconds}s`);
+    record(`KRaft: upgrade ${KAFKA_4_PREVIOUS} -> ${KAFKA_4_VERSION} under load`, { ...r.numbers, failedSends: r.sent.failed, lostFromTheTopic: r.stored.lost, metadataVersionBefore: before, metadataVersionAfter: after, longestAckGapSeconds: r.sent.longestGapSeconds, deploySeconds: Math.round((r.producing.to - r.producing.from) / 1000) });
+    // broker1..3 are the controllers: the chain restarts them first, one at a time.
+    assertRolledOnce(t, "kafka", starts, r.brokers, r.producing);
+    t.is(r.sent.failed, 0, `the producer saw no failed send: ${r.sent.errors.join("\n")}`);
+    t.is(r.numbers.lost, 0, `acknowledged, never read by the group: ${r.missing.slice(0, 20).join(", ")}`);
+    t.is(r.stored.lost, 0, "every acknowledged message is in the topic");
+    t.is(r.stored.duplicated, 0, "and once only (an idempotent producer)");
+    t.regex(after, new RegExp(`^${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`), "metadata.version raised to the new release");
+    for (const b of r.brokers) t.regex(onMachine(kraft.lab, b, "tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value kafka)/cmdline"), new RegExp(`kafka_2\\.13-${KAFKA_4_VERSION.replace(/\./g, "\\.")}/`), `${b} runs ${KAFKA_4_VERSION}`);
+    t.is(onMachine(kraft.lab, "broker1", "grep '^controller.quorum.voters=' /etc/kafka/server.properties").trim(), voters, "the static quorum keeps controller.quorum.voters");
+    const again = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+    t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
+    // Back to the older release is refused before anything changes.
+    const upgraded = fs.readFileSync(kraft.file, "utf8");
+    fs.writeFileSync(kraft.file, upgraded.replace(/kafka-lab:kafkaVersion: "?[\d.]+"?/, `kafka-lab:kafkaVersion: ${KAFKA_4_PREVIOUS}`));
     const back = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
-    t.is(back.status, 0, back.stdout.slice(-3000));
+    fs.writeFileSync(kraft.file, upgraded);
+    t.not(back.status, 0);
+    t.regex(back.stdout + back.stderr, new RegExp(`kafkaVersion ${KAFKA_4_PREVIOUS.replace(/\./g, "\\.")} is older than the running ${KAFKA_4_VERSION.replace(/\./g, "\\.")}.*metadata\\.version`, "s"));
 });
 
 e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the others keep running; 4 -> 3 is refused", (t) => {
@@ -437,9 +553,11 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     t.log(`broker4 added and registered; restarted on the way: ${restarted.join(", ") || "none"}; going back to 3 refused`);
 });
 
-e2e("a 3-broker ZooKeeper ensemble on Kafka 3.9 with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing", async (t) => {
-    t.timeout(20 * 60 * 1000);
-    const { cluster, seconds } = clusterUp(t, "e2e-zk3", "10.75.0", { brokers: "3", externalSecurity: "sasl_ssl" });
+e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing; upgraded to ${DEFAULT_KAFKA_VERSION} under load, one ZooKeeper node and one broker at a time, the quorum kept`, async (t) => {
+    t.timeout(35 * 60 * 1000);
+    const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_3_PREVIOUS, "2.13"]);
+    t.is(dist.status, 0, dist.stderr);
+    const { cluster, seconds } = clusterUp(t, "e2e-zk3", "10.75.0", { brokers: "3", externalSecurity: "sasl_ssl", kafkaVersion: KAFKA_3_PREVIOUS });
     try {
         t.is(cluster.lab.outputs.metadata, "zookeeper");
         t.is(cluster.lab.outputs.externalSecurity, "sasl_ssl");
@@ -477,6 +595,7 @@ e2e("a 3-broker ZooKeeper ensemble on Kafka 3.9 with sasl_ssl: up, smoke test ov
         t.is(numbers.lost, 0);
         t.is(numbers.duplicated, 0);
         t.true(sent.secondsToFirstAckAfterFault >= 0, "producing went on after the kill");
+        assertZookeeperUpgrade(t, cluster, await rollUnderLoad(cluster, `smoke-${runId}-upgrade`, (file) => file.replace(/kafka-lab:kafkaVersion: "?[\d.]+"?/, `kafka-lab:kafkaVersion: ${DEFAULT_KAFKA_VERSION}`), () => watchEnsemble(cluster)));
     } finally {
         const clean = clusterDown(cluster);
         t.is(clean.status, 0, `the ensemble's stack leaves the host clean: ${clean.stderr}`);
@@ -487,4 +606,26 @@ e2e("the KRaft cluster is destroyed and leaves the host clean", (t) => {
     t.timeout(10 * 60 * 1000);
     const clean = clusterDown(kraft);
     t.is(clean.status, 0, clean.stderr);
+});
+
+e2e("a 3-broker KRaft cluster on Kafka 3.9: up, smoke test, every tool of the release starts, destroyed clean", (t) => {
+    t.timeout(20 * 60 * 1000);
+    const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
+    t.is(dist.status, 0, dist.stderr);
+    const { cluster, seconds } = clusterUp(t, "e2e-kraft39", "10.73.0", { brokers: "3", metadata: "kraft" });
+    try {
+        t.is(cluster.lab.outputs.metadata, "kraft");
+        t.is(cluster.lab.outputs.kafkaVersion, DEFAULT_KAFKA_VERSION);
+        t.regex(onMachine(cluster.lab, "broker2", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker,controller$/m);
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} describe --status`, 90);
+        t.regex(quorum, /LeaderId:\s*[123]\s*$/m, "a controller of broker1-3 leads the quorum");
+        const tools = assertToolsStart(t, cluster.lab, "broker1");
+        record("3-broker KRaft cluster on 3.9", { kafka: DEFAULT_KAFKA_VERSION, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut });
+        t.log(`KRaft on ${DEFAULT_KAFKA_VERSION}: pulumi up ${seconds.toFixed(1)}s; smoke test passed; ${tools.started} tools started`);
+    } finally {
+        const clean = clusterDown(cluster);
+        t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);
+    }
 });
