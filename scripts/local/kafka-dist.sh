@@ -410,7 +410,8 @@ while IFS=$'\t' read -r script lines shipped artifact classes; do
     continue
   fi
   # shellcheck disable=SC2086
-  if [ "$shipped" = since ] && ! pick_class $classes >/dev/null 2>&1; then continue; fi
+  # (a subshell: pick_class dies when none is there, which here only means the release has no such tool yet)
+  if [ "$shipped" = since ] && ! (pick_class $classes) >/dev/null 2>&1; then continue; fi
   # shellcheck disable=SC2086
   class=$(pick_class $classes)
   case $script in

@@ -595,6 +595,9 @@ e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: u
         t.is(numbers.lost, 0);
         t.is(numbers.duplicated, 0);
         t.true(sent.secondsToFirstAckAfterFault >= 0, "producing went on after the kill");
+        // The killed leader's machine is back: its broker registered and every replica in sync before the upgrade.
+        const registered = () => onMachine(cluster.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} | grep -c '(id: '`, 90).trim();
+        waitFor("every broker registered and no partition under-replicated", 300, () => registered() === "3" && underReplicated(cluster) === "0");
         assertZookeeperUpgrade(t, cluster, await rollUnderLoad(cluster, `smoke-${runId}-upgrade`, (file) => file.replace(/kafka-lab:kafkaVersion: "?[\d.]+"?/, `kafka-lab:kafkaVersion: ${DEFAULT_KAFKA_VERSION}`), () => watchEnsemble(cluster)));
     } finally {
         const clean = clusterDown(cluster);
