@@ -39,8 +39,8 @@ test("an upgrade's first roll keeps the protocol the running broker speaks; noth
     t.true(keepProtocol("inter.broker.protocol.version=3.10", "3.9").pinned, "versions compare as numbers");
 });
 
-/** Finalized features as `kafka-features.sh describe` prints them. */
-const describeLine = (name: string, level: string) => `Feature: ${name}\tSupportedMinVersion: 1\tSupportedMaxVersion: 40\tFinalizedVersionLevel: ${level}\tEpoch: 7`;
+/** Finalized features as `kafka-features.sh describe` prints them (4.3.1, verified: columns padded with spaces). */
+const describeLine = (name: string, level: string) => `Feature: ${name.padEnd(43)}SupportedMinVersion: 0${" ".repeat(16)}SupportedMaxVersion: 40${" ".repeat(15)}FinalizedVersionLevel: ${level.padEnd(17)}Epoch: 59`;
 
 /**
  * Runs the rendered features step against a stand-in kafka-features.sh: `describe` prints the state file,
@@ -67,7 +67,7 @@ function runFeatures(version: string, state: Record<string, string>, mapping?: s
             '        --feature) n=${2%%=*}; l=${2#*=}; [ "$n" = metadata.version ] && l=$NEW_METADATA;;',
             '        --metadata) n=metadata.version; l=$2-IV0;;',
             '      esac',
-            '      grep -v "^Feature: $n\t" "$FAKE_DIR/state" >"$FAKE_DIR/s"; printf "Feature: %s\\tSupportedMinVersion: 1\\tSupportedMaxVersion: 40\\tFinalizedVersionLevel: %s\\tEpoch: 8\\n" "$n" "$l" >>"$FAKE_DIR/s"; mv "$FAKE_DIR/s" "$FAKE_DIR/state"',
+            '      grep -v "^Feature: $n " "$FAKE_DIR/state" >"$FAKE_DIR/s"; printf "Feature: %-43sSupportedMinVersion: 0                SupportedMaxVersion: 40               FinalizedVersionLevel: %-17sEpoch: 60\\n" "$n" "$l" >>"$FAKE_DIR/s"; mv "$FAKE_DIR/s" "$FAKE_DIR/state"',
             '      shift 2',
             '    done ;;',
             'esac',

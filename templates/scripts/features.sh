@@ -5,7 +5,7 @@
 # newer kraft.version would make it dynamic. Inputs: INTERNAL_BOOTSTRAP, RELEASE (major.minor).
 features() { timeout 60 runuser -u kafka -- /opt/kafka/bin/kafka-features.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" "$@"; }
 # finalized FEATURE: its finalized level as `describe` prints it (metadata.version as 4.3-IV0), "" when unset.
-finalized() { features describe | sed -n "s/^Feature: $1\t.*FinalizedVersionLevel: \([^[:space:]]*\).*/\1/p"; }
+finalized() { features describe | awk -v f="$1" '$1 == "Feature:" && $2 == f { for (i = 3; i < NF; i++) if ($i == "FinalizedVersionLevel:") print $(i + 1) }'; }
 metadata_release() { local level; level=$(finalized metadata.version); echo "${level%%-*}"; }
 
 current=$(metadata_release) || die "kafka-features.sh describe failed on $INTERNAL_BOOTSTRAP"
