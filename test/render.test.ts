@@ -394,3 +394,50 @@ test("the ZooKeeper step restarts ZooKeeper only when it runs another configurat
     t.regex(script, /desired=\$\(printf '%s\\n' "\$ZOOKEEPER_PROPERTIES" "\$ZOOKEEPER_UNIT" "\$ZOOKEEPER_ID" "\$KAFKA_DIR_NAME" \| sha256sum/);
     t.true(script.indexOf('printf \'%s\\n\' "$desired" >"$applied"') > script.indexOf("retry_until \"ZooKeeper\""), "recorded once ZooKeeper answers");
 });
+
+// ---- the rendered files, byte for byte
+
+/** A lab on AWS whose hosts take addresses in order: 10.42.1.11 and 198.51.100.7 first, as above. */
+function awsLab(raw: Record<string, unknown>, stack = "dev") {
+    const c = validateConfig({ ...awsRaw, ...raw }, { stack, awsRegion: "eu-west-1" });
+    const a: LabAddresses = Object.fromEntries(c.topology.hosts.map((h, i) => [h.name, { privateIp: `10.42.1.${11 + i}`, publicIp: `198.51.100.${7 + i}` }]));
+    return { c, a };
+}
+const sasl = { zookeeperCidrs: [], externalSecurity: "sasl_ssl" };
+
+test("rendered files are byte for byte the committed fixtures (a changed byte re-runs a step or rolls a broker)", (t) => {
+    const zk1 = awsLab({});
+    const zk3 = awsLab({ brokers: "3" });
+    const kraft4 = awsLab({ brokers: "4", kafkaVersion: "4.4.0" });
+    const server = (raw: Record<string, unknown>, stack: string, host: string, rack: string) => {
+        const { c, a } = awsLab(raw, stack);
+        return renderServerProperties(c, host, a, rack);
+    };
+    const local = validateConfig({ adminCidrs: "[]" }, { stack: "local", cacheDir: "/c" });
+    const localAddresses: LabAddresses = Object.fromEntries(local.topology.hosts.map((h, i) => [h.name, { privateIp: `10.42.1.${11 + i}`, publicIp: `198.51.100.${7 + i}` }]));
+    const key = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA+/=\n-----END OPENSSH PRIVATE KEY-----\n", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI+/=" };
+    const rendered: Record<string, string> = {
+        "zookeeper-standalone/server.properties": server({}, "dev", "broker", ""),
+        "zookeeper-ensemble-sasl_ssl/server.properties": server({ ...sasl, brokers: "3" }, "staging", "broker2", "euw1-az2"),
+        "kraft-controller/server.properties": server({ brokers: "4", kafkaVersion: "4.4.0" }, "dev", "broker1", "euw1-az1"),
+        "kraft-broker-sasl_ssl/server.properties": server({ ...sasl, brokers: "4", kafkaVersion: "4.4.0" }, "staging", "broker4", "euw1-az1"),
+        "kraft-3.9-single/server.properties": server({ metadata: "kraft" }, "dev", "broker", ""),
+        "zookeeper-standalone/zookeeper.properties": renderZookeeperProperties(zk1.c),
+        "zookeeper-standalone/zookeeper.service": renderZookeeperUnit(zk1.c),
+        "zookeeper-standalone/kafka.service": renderKafkaUnit(zk1.c, "broker"),
+        "zookeeper-standalone/hosts": renderHosts(zk1.c, zk1.a),
+        "zookeeper-standalone/firewalld-zone.xml": renderFirewallZone("broker", zk1.c, zk1.a),
+        "zookeeper-ensemble/zookeeper.properties": renderZookeeperProperties(zk3.c),
+        "zookeeper-ensemble/firewalld-zone.xml": renderFirewallZone("broker2", zk3.c, zk3.a),
+        "kraft-controller/kafka.service": renderKafkaUnit(kraft4.c, "broker1"),
+        "kraft-controller/firewalld-zone.xml": renderFirewallZone("broker1", kraft4.c, kraft4.a),
+        "kraft-controller/hosts": renderHosts(kraft4.c, kraft4.a),
+        "client/firewalld-zone.xml": renderFirewallZone("producer", kraft4.c, kraft4.a),
+        "client/cloud-init.yaml": renderUserData("producer", key),
+        "client-no-rule/firewalld-zone.xml": renderFirewallZone("producer", local, localAddresses),
+    };
+    const fixtures = path.join(REPO, "test", "fixtures", "rendered");
+    const files = fs.readdirSync(fixtures, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(fixtures, f)).isFile());
+    t.deepEqual(files.sort(), Object.keys(rendered).sort(), "a fixture for every rendering, a rendering for every fixture");
+    for (const [file, text] of Object.entries(rendered)) t.is(text, fs.readFileSync(path.join(fixtures, file), "utf8"), file);
+});
