@@ -3,6 +3,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as Mustache from "mustache";
 import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
 import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, hasRole } from "./topology";
@@ -50,12 +51,42 @@ function readTemplate(name: string): string {
     return text;
 }
 
-/** Fills {{name}} placeholders; a placeholder without a value is an error, never an empty string. */
-export function renderTemplate(name: string, vars: Record<string, string | number>): string {
-    return readTemplate(name).replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (_, key: string) => {
-        if (!(key in vars)) throw new Error(`template ${name} needs a value for {{${key}}}`);
-        return String(vars[key]);
-    });
+/** What a template is rendered from: values, booleans that show or hide its sections, lists for repeated lines. */
+export type TemplateValue = string | number | boolean | readonly TemplateValue[] | { readonly [key: string]: TemplateValue };
+export type TemplateView = { readonly [key: string]: TemplateValue };
+
+/**
+ * Renders a Mustache template from templates/. A value is written as it is (no HTML escaping: these are
+ * configuration files). A variable without a value is an error, never an empty string; a section may be
+ * absent, and is then left out like a false one.
+ */
+export function renderTemplate(name: string, view: TemplateView): string {
+    const text = readTemplate(name);
+    requireValues(name, Mustache.parse(text), new Mustache.Context(view));
+    return Mustache.render(text, view, {}, { escape: (value) => String(value) });
+}
+
+/** Walks the template as Mustache renders it: the sections it would show, each list item in turn. */
+function requireValues(name: string, tokens: Mustache.TemplateSpans, context: Mustache.Context): void {
+    for (const token of tokens) {
+        const [type, key] = token;
+        if (type === "name" || type === "&") {
+            if (context.lookup(key) == null) throw new Error(`template ${name} needs a value for {{${key}}}`);
+        } else if (type === "#" || type === "^") {
+            const value = context.lookup(key);
+            const inner = token[4] as Mustache.TemplateSpans;
+            const shown = Array.isArray(value) ? value.length > 0 : Boolean(value);
+            if (type === "^") {
+                if (!shown) requireValues(name, inner, context);
+            } else if (Array.isArray(value)) {
+                for (const item of value) requireValues(name, inner, context.push(item));
+            } else if (shown) {
+                requireValues(name, inner, typeof value === "boolean" ? context : context.push(value));
+            }
+        } else if (type === ">") {
+            throw new Error(`template ${name} includes {{>${key}}}: templates here have no partials`);
+        }
+    }
 }
 
 export function tarballName(config: LabConfig): string {
@@ -81,101 +112,58 @@ export function externalBootstrap(config: LabConfig, addresses: LabAddresses): s
 }
 
 export function renderHosts(config: LabConfig, addresses: LabAddresses): string {
-    const entries = config.topology.hosts.map((h) => `${addresses[h.name].privateIp}\t${h.name}`).join("\n");
-    return renderTemplate("hosts", { stack: config.stack, entries });
+    const hosts = config.topology.hosts.map((h) => ({ address: addresses[h.name].privateIp, name: h.name }));
+    return renderTemplate("hosts", { stack: config.stack, hosts });
 }
 
 export function renderZookeeperProperties(config: LabConfig): string {
     const zookeepers = config.topology.zookeepers;
-    const ensemble =
-        zookeepers.length > 1
-            ? [
-                  "# The ensemble: quorum and leader-election ports, open between its nodes only.",
-                  ...zookeepers.map((z) => `server.${z.zookeeperId}=${z.name}:${ZOOKEEPER_PEER_PORTS[0]}:${ZOOKEEPER_PEER_PORTS[1]}`),
-                  "# Listen on every address: a node's own name may resolve to loopback on some images.",
-                  "quorumListenOnAllIPs=true",
-              ].join("\n")
-            : "# A single node (standalone): no ensemble.";
-    return renderTemplate("zookeeper.properties", { stack: config.stack, data_dir: config.dataDir, zookeeper_port: config.kafka.zookeeperPort, ensemble });
+    return renderTemplate("zookeeper.properties", {
+        stack: config.stack,
+        data_dir: config.dataDir,
+        zookeeper_port: config.kafka.zookeeperPort,
+        ensemble: zookeepers.length > 1,
+        servers: zookeepers.map((z) => ({ id: z.zookeeperId!, host: z.name })),
+        quorum_port: ZOOKEEPER_PEER_PORTS[0],
+        election_port: ZOOKEEPER_PEER_PORTS[1],
+    });
 }
-
-const externalProtocol = (config: LabConfig) => (config.security.external === "sasl_ssl" ? "SASL_SSL" : "PLAINTEXT");
 
 /**
- * sasl_ssl: TLS and SCRAM on the external listener, and an authorizer. The internal and controller
- * listeners stay plaintext inside the lab's network (SCRAM between controllers is a known failure); their
- * clients, the brokers themselves included, are User:ANONYMOUS and must be super users.
+ * A broker's server.properties. Its lines are all in the template, a section for each thing they depend
+ * on (ZooKeeper or KRaft, controller, sasl_ssl, rack); here only their values.
  */
-function externalSecuritySettings(config: LabConfig): string {
-    if (config.security.external === "plaintext") return "# The external listener is plaintext and unauthenticated (externalSecurity: plaintext).";
-    const authorizer = config.topology.metadata === "kraft" ? "org.apache.kafka.metadata.authorizer.StandardAuthorizer" : "kafka.security.authorizer.AclAuthorizer";
-    return [
-        "# The external listener: TLS with the stack's own CA, SASL/SCRAM-SHA-512 users (externalSecurity: sasl_ssl).",
-        "listener.name.external.sasl.enabled.mechanisms=SCRAM-SHA-512",
-        "listener.name.external.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
-        "listener.name.external.ssl.keystore.type=PEM",
-        `listener.name.external.ssl.keystore.location=${EXTERNAL_KEYSTORE}`,
-        "# ACLs decide what each user may do. Plaintext listeners inside the lab are ANONYMOUS: super users, as is the admin.",
-        `authorizer.class.name=${authorizer}`,
-        `super.users=User:ANONYMOUS;User:${config.security.adminUser}`,
-        "allow.everyone.if.no.acl.found=false",
-    ].join("\n");
-}
-
-/** The Kafka settings that depend on how the cluster keeps its metadata: ZooKeeper or KRaft. */
-function metadataSettings(config: LabConfig, host: LabHost): { identity: string; listeners: string; protocols: string; settings: string } {
-    const k = config.kafka;
-    const topology = config.topology;
-    const base = `INTERNAL://0.0.0.0:${k.internalPort},EXTERNAL://0.0.0.0:${k.externalPort}`;
-    if (topology.metadata === "zookeeper") {
-        // The broker on the only ZooKeeper node talks to it locally, as the guide's lab did.
-        const connect = topology.zookeepers.map((z) => `${topology.zookeepers.length === 1 && z.name === host.name ? "localhost" : z.name}:${k.zookeeperPort}`).join(",");
-        return {
-            identity: `broker.id=${host.nodeId}`,
-            listeners: base,
-            protocols: `INTERNAL:PLAINTEXT,EXTERNAL:${externalProtocol(config)}`,
-            settings: [
-                `zookeeper.connect=${connect}`,
-                "zookeeper.connection.timeout.ms=18000",
-                "# The brokers' protocol, pinned to this release's: an upgrade rolls the brokers onto new binaries first",
-                "# with the old protocol (step kafka-roll), then raises it in a second roll (step kafka-protocol).",
-                `inter.broker.protocol.version=${protocolVersion(config)}`,
-            ].join("\n"),
-        };
-    }
-    const controller = hasRole(host, "controller");
-    const voters = topology.controllers.map((c) => `${c.nodeId}@${c.name}:${CONTROLLER_PORT}`).join(",");
-    return {
-        identity: [`process.roles=${controller ? "broker,controller" : "broker"}`, `node.id=${host.nodeId}`].join("\n"),
-        listeners: controller ? `${base},CONTROLLER://0.0.0.0:${CONTROLLER_PORT}` : base,
-        protocols: `INTERNAL:PLAINTEXT,EXTERNAL:${externalProtocol(config)},CONTROLLER:PLAINTEXT`,
-        // A static quorum: the controllers are fixed when the cluster is made (the lab refuses to change them).
-        settings: [`controller.quorum.voters=${voters}`, "controller.listener.names=CONTROLLER"].join("\n"),
-    };
-}
-
 export function renderServerProperties(config: LabConfig, hostName: string, addresses: LabAddresses, targetRack = ""): string {
     const host = labHost(config, hostName);
-    const rack = targetRack || host.rack;
     const topology = config.topology;
-    const m = metadataSettings(config, host);
+    const k = config.kafka;
+    const zookeeper = topology.metadata === "zookeeper";
+    // The broker on the only ZooKeeper node talks to it locally, as the guide's lab did.
+    const zookeeperHost = (z: LabHost) => (topology.zookeepers.length === 1 && z.name === host.name ? "localhost" : z.name);
     return renderTemplate("server.properties", {
         stack: config.stack,
         host: host.name,
-        metadata: topology.metadata === "kraft" ? "KRaft" : "ZooKeeper",
-        identity: m.identity,
-        listeners: m.listeners,
-        protocols: m.protocols,
-        internal_port: config.kafka.internalPort,
-        external_port: config.kafka.externalPort,
+        metadata: zookeeper ? "ZooKeeper" : "KRaft",
+        zookeeper,
+        kraft: !zookeeper,
+        controller: hasRole(host, "controller"),
+        node_id: host.nodeId!,
+        internal_port: k.internalPort,
+        external_port: k.externalPort,
+        controller_port: CONTROLLER_PORT,
         internal_host: host.name,
         external_host: addresses[host.name].publicIp,
-        metadata_settings: m.settings,
-        external_security: externalSecuritySettings(config),
-        rack: rack ? `broker.rack=${rack}` : "# No rack: racks are set on every broker or none.",
+        sasl_ssl: config.security.external === "sasl_ssl",
+        external_protocol: config.security.external === "sasl_ssl" ? "SASL_SSL" : "PLAINTEXT",
+        external_keystore: EXTERNAL_KEYSTORE,
+        admin_user: config.security.adminUser,
+        zookeeper_connect: topology.zookeepers.map((z) => `${zookeeperHost(z)}:${k.zookeeperPort}`).join(","),
+        protocol_version: protocolVersion(config),
+        controller_quorum_voters: topology.controllers.map((c) => `${c.nodeId}@${c.name}:${CONTROLLER_PORT}`).join(","),
+        rack: targetRack || host.rack || "",
         data_dir: config.dataDir,
-        partitions: config.kafka.topic.partitions,
-        retention_hours: config.kafka.topic.retentionHours,
+        partitions: k.topic.partitions,
+        retention_hours: k.topic.retentionHours,
         replication_factor: topology.replicationFactor,
         min_insync_replicas: topology.minInsyncReplicas,
     });
@@ -183,8 +171,7 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
 
 /** An AWS instance's user data: cloud-init installs its SSH host key (made on the deploying machine) at first boot. */
 export function renderUserData(hostName: string, key: { privateKey: string; publicKey: string }): string {
-    const indented = key.privateKey.trimEnd().split("\n").map((l) => `    ${l}`).join("\n");
-    return renderTemplate("cloud-init.yaml", { host: hostName, private_key: indented, public_key: key.publicKey });
+    return renderTemplate("cloud-init.yaml", { host: hostName, private_key_lines: key.privateKey.trimEnd().split("\n"), public_key: key.publicKey });
 }
 
 /**
@@ -206,15 +193,13 @@ export function renderZookeeperUnit(config: LabConfig): string {
 
 export function renderKafkaUnit(config: LabConfig, hostName: string): string {
     const host = labHost(config, hostName);
-    const dependencies = hasRole(host, "zookeeper")
-        ? [
-              "# Kafka registers in ZooKeeper at start: its local ZooKeeper starts first. It does not go down with it",
-              "# (Wants, not Requires): a rolling ZooKeeper restart must leave the broker running, connected to the others.",
-              "Wants=zookeeper.service",
-              "After=zookeeper.service network-online.target",
-          ].join("\n")
-        : "After=network-online.target";
-    return renderTemplate("kafka.service", { heap: config.kafka.brokerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, dependencies });
+    return renderTemplate("kafka.service", {
+        heap: config.kafka.brokerHeap,
+        kafka_home: releaseHome(config),
+        nofile: NOFILE_LIMIT,
+        data_dir: config.dataDir,
+        local_zookeeper: hasRole(host, "zookeeper"),
+    });
 }
 
 export interface FirewallRule {
@@ -252,9 +237,7 @@ export function firewallRules(hostName: string, config: LabConfig, addresses: La
 }
 
 export function renderFirewallZone(hostName: string, config: LabConfig, addresses: LabAddresses): string {
-    const rules = firewallRules(hostName, config, addresses)
-        .map((r) => `  <rule family="ipv4"><source address="${r.source}"/><port port="${r.port}" protocol="tcp"/><accept/></rule>`)
-        .join("\n");
+    const rules = firewallRules(hostName, config, addresses).map((r) => ({ source: r.source, port: r.port }));
     return renderTemplate("firewalld-zone.xml", { role: hostName, stack: config.stack, rules });
 }
 

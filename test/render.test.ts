@@ -19,6 +19,7 @@ import {
     renderKafkaUnit,
     renderServerProperties,
     renderStep,
+    renderTemplate,
     renderZookeeperProperties,
     renderZookeeperUnit,
     shellQuote,
@@ -395,7 +396,7 @@ test("the ZooKeeper step restarts ZooKeeper only when it runs another configurat
     t.true(script.indexOf('printf \'%s\\n\' "$desired" >"$applied"') > script.indexOf("retry_until \"ZooKeeper\""), "recorded once ZooKeeper answers");
 });
 
-// ---- the rendered files, byte for byte
+// ---- templates: every line of a file is in its template; the code gives the values
 
 /** A lab on AWS whose hosts take addresses in order: 10.42.1.11 and 198.51.100.7 first, as above. */
 function awsLab(raw: Record<string, unknown>, stack = "dev") {
@@ -406,6 +407,7 @@ function awsLab(raw: Record<string, unknown>, stack = "dev") {
 const sasl = { zookeeperCidrs: [], externalSecurity: "sasl_ssl" };
 
 test("rendered files are byte for byte the committed fixtures (a changed byte re-runs a step or rolls a broker)", (t) => {
+    // test/fixtures/rendered/ was written by the code that filled whole blocks of lines in from code.
     const zk1 = awsLab({});
     const zk3 = awsLab({ brokers: "3" });
     const kraft4 = awsLab({ brokers: "4", kafkaVersion: "4.4.0" });
@@ -440,4 +442,35 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
     const files = fs.readdirSync(fixtures, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(fixtures, f)).isFile());
     t.deepEqual(files.sort(), Object.keys(rendered).sort(), "a fixture for every rendering, a rendering for every fixture");
     for (const [file, text] of Object.entries(rendered)) t.is(text, fs.readFileSync(path.join(fixtures, file), "utf8"), file);
+});
+
+test("server.properties shows its settings in the template itself: identity, roles, listeners, quorum, ZooKeeper, security, rack", (t) => {
+    const template = fs.readFileSync(path.join(REPO, "templates", "server.properties"), "utf8");
+    const keys = new Set(template.split("\n").filter((l) => /^[a-z][\w.-]*=/.test(l)).map((l) => l.slice(0, l.indexOf("="))));
+    for (const key of [
+        "broker.id", "node.id", "process.roles", "listeners", "listener.security.protocol.map", "controller.quorum.voters", "controller.listener.names",
+        "zookeeper.connect", "zookeeper.connection.timeout.ms", "inter.broker.protocol.version", "authorizer.class.name", "super.users",
+        "listener.name.external.ssl.keystore.location", "listener.name.external.scram-sha-512.sasl.jaas.config", "broker.rack",
+    ]) {
+        t.true(keys.has(key), `${key}= is a line of templates/server.properties`);
+    }
+    t.regex(template, /^process\.roles=broker\{\{#controller\}\},controller\{\{\/controller\}\}$/m);
+    for (const name of ["server.properties", "zookeeper.properties", "kafka.service", "zookeeper.service", "hosts", "firewalld-zone.xml", "cloud-init.yaml"]) {
+        const lines = fs.readFileSync(path.join(REPO, "templates", name), "utf8").split("\n");
+        t.deepEqual(lines.filter((l) => /^\{\{[&{]?\s*[\w.]+\s*\}?\}\}$/.test(l)), [], `${name}: no value stands for whole lines`);
+    }
+});
+
+test("a template variable without a value is an error naming it; a section may be absent; values are written unescaped", (t) => {
+    const hosts = [{ address: "10.42.1.11", name: "broker" }];
+    t.throws(() => renderTemplate("hosts", { hosts }), { message: "template hosts needs a value for {{stack}}" });
+    t.throws(() => renderTemplate("hosts", { stack: "dev", hosts: [{ name: "broker" }] }), { message: "template hosts needs a value for {{address}}" }, "in a list item too");
+    const view = awsLab({ brokers: "3", kafkaVersion: "4.4.0" });
+    t.throws(() => renderTemplate("server.properties", { metadata: "KRaft", kraft: true }), { message: /^template server\.properties needs a value for \{\{host\}\}$/ });
+    // A hidden section needs none of its values: standalone ZooKeeper needs no server list.
+    const zk = { stack: "dev", data_dir: "/var/lib/kafka", zookeeper_port: 2181 };
+    t.regex(renderTemplate("zookeeper.properties", zk), /^# A single node \(standalone\): no ensemble\.$/m);
+    t.throws(() => renderTemplate("zookeeper.properties", { ...zk, ensemble: true, servers: [{ id: 1, host: "broker1" }] }), { message: "template zookeeper.properties needs a value for {{quorum_port}}" });
+    t.is(renderTemplate("hosts", { stack: `a&b"c'd/e=f<g>`, hosts }).split("\n")[0], `# BEGIN kafka-lab: managed by the a&b"c'd/e=f<g> stack; a re-run replaces this block`);
+    t.regex(renderServerProperties(view.c, "broker1", view.a), /^controller\.quorum\.voters=1@broker1:9093,2@broker2:9093,3@broker3:9093$/m);
 });
