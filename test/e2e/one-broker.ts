@@ -426,8 +426,9 @@ e2e("a changed broker setting re-renders and restarts Kafka only, and a consumer
         t.is(numbers.duplicated, 0);
     });
     const back = pulumiUp();
-    t.is(back.status, 0);
+    t.is(back.status, 0, `${back.stdout.slice(-3000)}\n${back.stderr.slice(-2000)}`);
     t.deepEqual(back.updated.sort(), ["broker-kafka-broker", "broker-kafka-protocol", "broker-kafka-roll"]);
+    t.regex(onMachine(lab, "broker", `ps -o args= -p ${mainPid("kafka")}`), /-Xmx512m/, "the setting is back");
 });
 
 e2e("a replaced machine is provisioned from scratch, in order, and no other machine's steps run", (t) => {
