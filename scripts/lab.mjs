@@ -270,6 +270,8 @@ async function fault() {
     row("lost (acknowledged, not in the topic)", result.lost);
     row("duplicated", result.duplicated);
     row("missed by the consumer group", result.groupMissed);
+    row("consumer group member restarts", result.groupRestarts);
+    for (const e of result.errors) console.log(chalk.gray(`  error: ${e}`));
     row("first ack of a send begun in the fault", result.secondsToFirstAckAfterFault === null ? "none" : `${result.secondsToFirstAckAfterFault}s after the fault began`);
     row("first ack after healing", result.secondsToFirstAckAfterHeal === null ? "none" : `${result.secondsToFirstAckAfterHeal}s`);
     if (plan.acks === "all" && (result.lost || result.duplicated)) {

@@ -65,14 +65,9 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
     // time (each awaited), one request in flight per connection.
     const requiredAcks = acks === "all" ? -1 : 1;
     const producer = new Producer({ ...options, maxInflights: 1, idempotent: acks === "all", acks: requiredAcks, serializers: stringSerializers });
-    // The group: its committed offsets, else the earliest (a new group reads the topic from its start).
-    const group = new Consumer({ ...options, retries: 50, groupId: `${topic}-group`, sessionTimeout: 10000, heartbeatInterval: 1000, deserializers: stringDeserializers });
-    const groupRead = [];
-    const groupErrors = [];
+    const group = groupMember(options, topic);
     if (acks === "all") await within(60000, producer.initIdempotentProducer({}), "producer connect");
-    const stream = await within(60000, group.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest", autocommit: true }), "consumer subscribe");
-    stream.on("data", (message) => void groupRead.push(message.key));
-    stream.on("error", (e) => groupErrors.length < 5 && groupErrors.push(`${e?.name}: ${String(e?.message).slice(0, 160)}`));
+    await group.start();
 
     const acked = [];
     const errors = [];
@@ -126,12 +121,12 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
 
     // The group had all along to read what was acknowledged: give it a bounded time to catch up.
     const groupMissed = () => {
-        const seen = new Set(groupRead);
+        const seen = new Set(group.read);
         return acked.filter((k) => !seen.has(k)).length;
     };
     for (let i = 0; i < 60 && groupMissed() > 0; i++) await sleep(1000);
-    await within(30000, stream.close().then(() => group.close()), "consumer disconnect").catch(() => group.close(true).catch(() => {}));
-    if (groupErrors.length) errors.push(...groupErrors.map((e) => `group: ${e}`));
+    await group.close();
+    errors.push(...group.errors.map((e) => `group: ${e}`));
     const topicRead = await readTopic(options, topic);
     const secs = (a, b) => (a && b ? Math.round((b - a) / 100) / 10 : null);
     return {
@@ -140,11 +135,53 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
         ...tally(acked, topicRead),
         failedSends: failed,
         groupMissed: groupMissed(),
+        groupRestarts: group.restarts,
         secondsToFirstAckAfterFault: secs(at.inPlace, at.firstAckAfterFault),
         secondsToFirstAckAfterHeal: secs(at.heal, at.firstAckAfterHeal),
         faultSeconds: secs(at.inPlace, at.healStart),
         errors,
     };
+}
+
+/**
+ * The consumer group's one member, run as a service runs it: it reads from the group's committed offsets (else
+ * the earliest) and, when its stream ends before the run does (a metadata or fetch request out of retries ends a
+ * @platformatic/kafka stream with that error), starts again from the committed offsets, as a service's supervisor restarts it.
+ * What it read, its errors and its restarts are the run's figures.
+ */
+function groupMember(options, topic) {
+    const member = { read: [], errors: [], restarts: 0 };
+    let consumer;
+    let closing = false;
+    const note = (e) => member.errors.length < 10 && member.errors.push(`${e?.name}: ${String(e?.message).slice(0, 160)}`);
+    const subscribe = async () => {
+        consumer = new Consumer({ ...options, retries: 50, groupId: `${topic}-group`, sessionTimeout: 10000, heartbeatInterval: 1000, deserializers: stringDeserializers });
+        const stream = await within(60000, consumer.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest", autocommit: true }), "consumer subscribe");
+        stream.on("data", (message) => void member.read.push(message.key));
+        stream.on("error", note);
+        stream.once("close", () => !closing && void restart());
+        member.stream = stream;
+    };
+    const restart = async () => {
+        member.restarts++;
+        await consumer.close(true).catch(() => {});
+        while (!closing) {
+            await sleep(1000);
+            if (closing) return;
+            try {
+                return await subscribe();
+            } catch (e) {
+                note(e);
+                await consumer.close(true).catch(() => {});
+            }
+        }
+    };
+    member.start = subscribe;
+    member.close = async () => {
+        closing = true;
+        await within(30000, member.stream.close().then(() => consumer.close()), "consumer disconnect").catch(() => consumer.close(true).catch(() => {}));
+    };
+    return member;
 }
 
 /** Every key in the topic, read from the start by a fresh consumer up to the end offsets. */
