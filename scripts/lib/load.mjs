@@ -124,7 +124,17 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
         const seen = new Set(group.read);
         return acked.filter((k) => !seen.has(k)).length;
     };
-    for (let i = 0; i < 60 && groupMissed() > 0; i++) await sleep(1000);
+    // A member that reads nothing for 15 s while acknowledged messages wait is restarted, as a liveness probe would.
+    for (let i = 0, missed = groupMissed(), stalled = 0; i < 60 && missed > 0; i++) {
+        await sleep(1000);
+        const now = groupMissed();
+        stalled = now < missed ? 0 : stalled + 1;
+        missed = now;
+        if (stalled >= 15) {
+            stalled = 0;
+            void group.restart();
+        }
+    }
     await group.close();
     errors.push(...group.errors.map((e) => `group: ${e}`));
     const topicRead = await readTopic(options, topic);
@@ -146,7 +156,8 @@ export async function loadThroughFault({ outputs, topic, acks, warmup = 5, secon
 /**
  * The consumer group's one member, run as a service runs it: it reads from the group's committed offsets (else
  * the earliest) and, when its stream ends before the run does (a metadata or fetch request out of retries ends a
- * @platformatic/kafka stream with that error), starts again from the committed offsets, as a service's supervisor restarts it.
+ * @platformatic/kafka stream with that error), or when it stalls, starts again from the committed offsets, as a
+ * service's supervisor or liveness probe restarts it.
  * What it read, its errors and its restarts are the run's figures.
  */
 function groupMember(options, topic) {
@@ -162,8 +173,13 @@ function groupMember(options, topic) {
         stream.once("close", () => !closing && void restart());
         member.stream = stream;
     };
-    const restart = async () => {
+    let restarting;
+    const restart = () => (restarting ??= startAgain().finally(() => (restarting = undefined)));
+    const startAgain = async () => {
         member.restarts++;
+        const stream = member.stream;
+        member.stream = undefined;
+        stream?.removeAllListeners("close");
         await consumer.close(true).catch(() => {});
         while (!closing) {
             await sleep(1000);
@@ -177,9 +193,10 @@ function groupMember(options, topic) {
         }
     };
     member.start = subscribe;
+    member.restart = restart;
     member.close = async () => {
         closing = true;
-        await within(30000, member.stream.close().then(() => consumer.close()), "consumer disconnect").catch(() => consumer.close(true).catch(() => {}));
+        await within(30000, (member.stream?.close() ?? Promise.resolve()).then(() => consumer.close()), "consumer disconnect").catch(() => consumer.close(true).catch(() => {}));
     };
     return member;
 }
