@@ -23,6 +23,7 @@ export = async () => {
         topic: config.kafka.topic.name,
         brokers: config.topology.brokers.length,
         metadata: config.topology.metadata,
+        controllers: config.topology.controllerMode,
         replicationFactor: config.topology.replicationFactor,
         externalSecurity: config.security.external,
         // AWS: what the stack runs on (region, image family, network, zones, key): a later change of these is refused.

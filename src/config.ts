@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isInside, isNetworkOrBroadcast, isPrivateCidr, nextAddress, parseCidr, parseInterfaceAddress, subnetInside } from "./net";
-import { BENCH_STREAM_PORT, CONTROLLER_PORT, MAX_BROKERS, MetadataMode, Topology, ZOOKEEPER_PEER_PORTS, brokerNames, labTopology } from "./topology";
+import { BENCH_STREAM_PORT, CONTROLLER_PORT, ControllerMode, MAX_BROKERS, MetadataMode, Topology, ZOOKEEPER_PEER_PORTS, brokerNames, labTopology } from "./topology";
 
 export const PROJECT = "kafka-lab";
 export const TARGETS = ["local", "aws", "existing"] as const;
@@ -45,6 +45,8 @@ export interface KafkaConfig {
     artifact: { kind: "url"; url: string; sha512?: string; delivery: ArtifactDelivery; cacheDir: string } | { kind: "file"; path: string; sha512?: string };
     brokerHeap: string;
     zookeeperHeap: string;
+    /** KRaft, dedicated controllers: each controller process's heap. */
+    controllerHeap: string;
     internalPort: number;
     externalPort: number;
     zookeeperPort: number;
@@ -176,6 +178,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     scalaVersion: { type: "string", default: "2.13", description: "Scala build of Kafka: 2.13 (default) or 2.12 (3.x only)." },
     brokers: { type: "integer", default: 1, description: "How many broker machines: 1 (default, the guide's lab: broker, producer, consumer) to 9 (broker1..brokerN)." },
     metadata: { type: "string", default: "", description: "zookeeper or kraft. Default: zookeeper on Kafka 3.x, kraft on 4.x (which has no ZooKeeper mode)." },
+    controllers: { type: "string", default: "combined", description: "KRaft: combined (default: the first min(brokers, 3) brokers are controllers too, in the same process) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
@@ -187,6 +190,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     artifactDelivery: { type: "string", default: "", description: "aws and existing: upload (the deploying machine fetches the tarball once and uploads it to every machine; default on aws) or download (every machine fetches it; default on existing)." },
     brokerHeap: { type: "string", default: "1g", description: "Kafka broker JVM heap, e.g. 1g or 512m. Default 1g." },
     zookeeperHeap: { type: "string", default: "512m", description: "ZooKeeper JVM heap, e.g. 512m. Default 512m." },
+    controllerHeap: { type: "string", default: "512m", description: "KRaft with dedicated controllers: each controller process's JVM heap, e.g. 512m. Default 512m." },
     kafkaPort: { type: "integer", default: 9092, description: "Kafka listener inside the lab (advertised as the broker's hostname). Default 9092." },
     kafkaExternalPort: { type: "integer", default: 9094, description: "Kafka listener for clients outside the lab (advertised as the public address). Default 9094." },
     zookeeperPort: { type: "integer", default: 2181, description: "ZooKeeper client port. Default 2181." },
@@ -385,6 +389,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     if (major === "4" && metadata === "zookeeper") {
         problems.push(`${key("metadata")} is zookeeper, but Kafka ${version} has no ZooKeeper mode; allowed with 4.x: kraft (or a 3.x release, e.g. ${DEFAULT_KAFKA_VERSION}, for ZooKeeper)`);
     }
+    const controllers = oneOf<ControllerMode>("controllers", ["combined", "dedicated"]);
+    if (controllers === "dedicated" && metadata === "zookeeper") {
+        problems.push(`${key("controllers")} is dedicated, but ${key("metadata")} is zookeeper: a ZooKeeper-mode cluster has no KRaft controllers; allowed: combined (the default) in ZooKeeper mode, dedicated with metadata kraft`);
+    }
     const racks = strList("racks") ?? [];
     if (racks.length > 0) {
         if (racks.length !== brokers || racks.some((r) => r === "")) {
@@ -394,7 +402,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             if (r && !/^[A-Za-z0-9._-]{1,64}$/.test(r)) problems.push(`${key("racks")}[${i}] "${r}" is not a rack name (letters, digits, '.', '_', '-')`);
         });
     }
-    const topology = labTopology(brokers, metadata, racks);
+    const topology = labTopology(brokers, metadata, racks, controllers);
     const rebuild = raw.rebuildCluster;
     if (rebuild !== undefined && !["true", "false", true, false].includes(rebuild as string | boolean)) problems.push(`${key("rebuildCluster")} is ${JSON.stringify(rebuild)}; allowed: true or false`);
     const brokerHostNames = brokerNames(brokers);
@@ -416,6 +424,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     };
     let brokerHeap = heap("brokerHeap");
     const zookeeperHeap = heap("zookeeperHeap");
+    const controllerHeap = heap("controllerHeap");
+    // What a machine of the first brokers runs beside its broker: a ZooKeeper node or a dedicated controller.
+    const sideHeap = topology.zookeepers.length ? { key: "zookeeperHeap", heap: zookeeperHeap } : topology.controllerMode === "dedicated" ? { key: "controllerHeap", heap: controllerHeap } : undefined;
+    const sideProcesses = topology.zookeepers.length || (topology.controllerMode === "dedicated" ? topology.controllers.length : 0);
 
     const topicName = str("topic");
     if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topicName) || topicName === "." || topicName === "..") {
@@ -562,11 +574,11 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             dataVolumeOnDestroy: oneOf<DataVolumeOnDestroy>("dataVolumeOnDestroy", DATA_VOLUME_ON_DESTROY, opts.stack === "prod" ? "protect" : "delete"),
         };
         const memory = INSTANCE_MEMORY_MIB[aws.brokerInstanceType];
-        // A ZooKeeper node carries both heaps.
-        const heapMiB = heapToMiB(brokerHeap) + (topology.zookeepers.length ? heapToMiB(zookeeperHeap) : 0);
+        // A ZooKeeper node or a dedicated controller's machine carries both heaps.
+        const heapMiB = heapToMiB(brokerHeap) + (sideHeap ? heapToMiB(sideHeap.heap) : 0);
         if (memory !== undefined && heapMiB > memory * 0.8) {
             problems.push(
-                `${key("brokerHeap")} ${brokerHeap}${topology.zookeepers.length ? ` plus ${key("zookeeperHeap")} ${zookeeperHeap}` : ""} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
+                `${key("brokerHeap")} ${brokerHeap}${sideHeap ? ` plus ${key(sideHeap.key)} ${sideHeap.heap}` : ""} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
             );
         }
     } else if (target === "existing") {
@@ -684,7 +696,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         // Every machine shares this host: the brokers' and ZooKeeper's heaps, with room for each JVM beyond
         // its heap and for the clients' tools, must fit in half of its memory (the rest: page cache, host).
         const hostMiB = Math.floor((opts.hostMemoryBytes ?? os.totalmem()) / 1048576);
-        const othersMiB = topology.zookeepers.length * (heapToMiB(zookeeperHeap) + JVM_OVERHEAD_MIB) + 2 * CLIENT_TOOLS_MIB;
+        const othersMiB = (sideHeap ? sideProcesses * (heapToMiB(sideHeap.heap) + JVM_OVERHEAD_MIB) : 0) + 2 * CLIENT_TOOLS_MIB;
         // The default heap is sized from this host's memory: what the brokers may share, down to 256m each.
         // A heap set in config is taken as given (and refused below if it cannot fit).
         if (brokerHeap === dflt("brokerHeap")) {
@@ -695,7 +707,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         const neededMiB = brokers * (heapToMiB(brokerHeap) + JVM_OVERHEAD_MIB) + othersMiB;
         if (neededMiB > hostMiB / 2) {
             problems.push(
-                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${metadata === "zookeeper" ? `, ${key("zookeeperHeap")} ${zookeeperHeap} per ZooKeeper node` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
+                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${sideHeap ? `, ${key(sideHeap.key)} ${sideHeap.heap} per ${sideHeap.key === "zookeeperHeap" ? "ZooKeeper node" : "controller"}` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
             );
         }
         const hostAddress = `${bridgeAddress.split("/")[0]}/32`;
@@ -737,7 +749,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         rebuildCluster: String(raw.rebuildCluster) === "true",
         security,
         network,
-        kafka: { version, scalaVersion, artifact, brokerHeap, zookeeperHeap, internalPort, externalPort, zookeeperPort, topic },
+        kafka: { version, scalaVersion, artifact, brokerHeap, zookeeperHeap, controllerHeap, internalPort, externalPort, zookeeperPort, topic },
         aws,
         local,
         existing,

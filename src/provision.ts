@@ -7,6 +7,7 @@ import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
+import { runsDedicatedController } from "./topology";
 import { ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
@@ -55,6 +56,8 @@ export const STEP_TIMEOUTS: pulumi.CustomTimeouts = { create: "20m", update: "20
 const SERVICE_STEPS: Partial<Record<StepName, { create: string[]; update: string[] | "nothing" }>> = {
     zookeeper: { create: ["start"], update: "nothing" },
     "zookeeper-roll": { create: ["roll"], update: ["roll"] },
+    "kafka-controller": { create: ["start"], update: "nothing" },
+    "kafka-controller-roll": { create: ["roll"], update: ["roll"] },
     "kafka-broker": { create: ["start"], update: "nothing" },
     "kafka-roll": { create: ["roll", "pin-protocol"], update: ["roll", "pin-protocol"] },
     "kafka-protocol": { create: ["roll"], update: ["roll"] },
@@ -159,7 +162,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
         };
 
         // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
-        const clusterSteps: StepName[] = ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "features", "topic", "scram-acls"];
+        const clusterSteps: StepName[] = ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "features", "topic", "scram-acls"];
         const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
         for (const n of hostNames) for (const step of plan[n].filter((s) => !clusterSteps.includes(s))) addStep(n, step);
         /** Runs `step` on each host in turn, each after the one before (and after `first`). */
@@ -172,9 +175,13 @@ export class LabProvisioning extends pulumi.ComponentResource {
         // setting or release rolls through them one at a time. Then the brokers start, side by side; a change
         // rolls through them one after the other (KRaft: the controllers, broker1..3, first); in ZooKeeper mode
         // a second roll raises the protocol, in KRaft the features are raised. Then the topic, once all are up.
+        // Dedicated KRaft controllers are the same: side by side, then rolled one at a time, before any broker.
         const zookeeperStarts = topology.zookeepers.map((z) => addStep(z.name, "zookeeper"));
         const zookeeperRolls = chain(topology.zookeepers, "zookeeper-roll", zookeeperStarts);
-        for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", zookeeperRolls.slice(-1));
+        const dedicated = topology.controllers.filter(runsDedicatedController);
+        const controllerStarts = dedicated.map((c) => addStep(c.name, "kafka-controller"));
+        const controllerRolls = chain(dedicated, "kafka-controller-roll", controllerStarts);
+        for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", [...zookeeperRolls.slice(-1), ...controllerRolls.slice(-1)]);
         const rollSteps = chain(topology.brokers, "kafka-roll", []);
         const afterRolls = topology.metadata === "zookeeper" ? chain(topology.brokers, "kafka-protocol", rollSteps.slice(-1)) : [addStep(topology.brokers[0].name, "features", rollSteps)];
         addStep(topology.brokers[0].name, "topic", afterRolls);

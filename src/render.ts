@@ -6,7 +6,7 @@ import * as path from "path";
 import * as Mustache from "mustache";
 import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
-import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, hasRole } from "./topology";
+import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsDedicatedController } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -146,7 +146,8 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         metadata: zookeeper ? "ZooKeeper" : "KRaft",
         zookeeper,
         kraft: !zookeeper,
-        controller: hasRole(host, "controller"),
+        // The broker's own process is a controller too only when the controllers are combined.
+        controller: hasRole(host, "controller") && !runsDedicatedController(host),
         node_id: host.nodeId!,
         internal_port: k.internalPort,
         external_port: k.externalPort,
@@ -159,7 +160,7 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         admin_user: config.security.adminUser,
         zookeeper_connect: topology.zookeepers.map((z) => `${zookeeperHost(z)}:${k.zookeeperPort}`).join(","),
         protocol_version: protocolVersion(config),
-        controller_quorum_voters: topology.controllers.map((c) => `${c.nodeId}@${c.name}:${CONTROLLER_PORT}`).join(","),
+        controller_quorum_voters: controllerQuorumVoters(config),
         rack: targetRack || host.rack || "",
         data_dir: config.dataDir,
         partitions: k.topic.partitions,
@@ -167,6 +168,34 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         replication_factor: topology.replicationFactor,
         min_insync_replicas: topology.minInsyncReplicas,
     });
+}
+
+/** KRaft's static quorum: each controller's node id at its host's controller port. */
+export function controllerQuorumVoters(config: LabConfig): string {
+    return config.topology.controllers.map((c) => `${controllerNodeId(c)}@${c.name}:${CONTROLLER_PORT}`).join(",");
+}
+
+/** A dedicated controller's controller.properties (controllers: dedicated). */
+export function renderControllerProperties(config: LabConfig, hostName: string): string {
+    const host = labHost(config, hostName);
+    if (!runsDedicatedController(host)) throw new Error(`${hostName} runs no dedicated controller`);
+    return renderTemplate("controller.properties", {
+        stack: config.stack,
+        host: host.name,
+        node_id: host.controllerId!,
+        controller_port: CONTROLLER_PORT,
+        controller_quorum_voters: controllerQuorumVoters(config),
+        sasl_ssl: config.security.external === "sasl_ssl",
+        admin_user: config.security.adminUser,
+        data_dir: config.dataDir,
+        partitions: config.kafka.topic.partitions,
+        replication_factor: config.topology.replicationFactor,
+        min_insync_replicas: config.topology.minInsyncReplicas,
+    });
+}
+
+export function renderControllerUnit(config: LabConfig): string {
+    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
 
 /** An AWS instance's user data: cloud-init installs its SSH host key (made on the deploying machine) at first boot. */
@@ -199,6 +228,7 @@ export function renderKafkaUnit(config: LabConfig, hostName: string): string {
         nofile: NOFILE_LIMIT,
         data_dir: config.dataDir,
         local_zookeeper: hasRole(host, "zookeeper"),
+        local_controller: runsDedicatedController(host),
     });
 }
 
@@ -281,6 +311,8 @@ export type StepName =
     | "install-kafka"
     | "zookeeper"
     | "zookeeper-roll"
+    | "kafka-controller"
+    | "kafka-controller-roll"
     | "kafka-broker"
     | "kafka-roll"
     | "kafka-protocol"
@@ -300,6 +332,7 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
     steps.push("install-kafka");
     if (hasRole(host, "zookeeper")) steps.push("zookeeper", "zookeeper-roll");
+    if (runsDedicatedController(host)) steps.push("kafka-controller", "kafka-controller-roll");
     if (hasRole(host, "broker")) steps.push("kafka-broker", "kafka-roll");
     if (hasRole(host, "broker") && config.topology.metadata === "zookeeper") steps.push("kafka-protocol");
     if (host === config.topology.brokers[0] && config.topology.metadata === "kraft") steps.push("features");
@@ -367,6 +400,23 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         KAFKA_DIR_NAME: kafkaDirName(config),
                     },
                 ];
+            case "kafka-controller":
+            case "kafka-controller-roll":
+                return [
+                    "kafka-controller.sh",
+                    {
+                        CONTROLLER_PROPERTIES: renderControllerProperties(config, host.name),
+                        CONTROLLER_UNIT: renderControllerUnit(config),
+                        KAFKA_DIR_NAME: kafkaDirName(config),
+                        CONTROLLER_ID: host.controllerId!,
+                        CLUSTER_ID: ctx.clusterId,
+                        CONTROLLER_PORT,
+                        QUORUM_SIZE: config.topology.controllers.length,
+                        DATA_DIR: config.dataDir,
+                        INTERNAL_BOOTSTRAP: internalBootstrap(config),
+                        REBUILD: String(config.rebuildCluster),
+                    },
+                ];
             case "kafka-broker":
             case "kafka-roll":
             case "kafka-protocol":
@@ -381,7 +431,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CLUSTER_ID: ctx.clusterId,
                         CLUSTER: String(config.topology.brokers.length > 1),
                         OWN_LISTENER: `${host.name}:${k.internalPort}`,
-                        CONTROLLER_PORT: hasRole(host, "controller") ? CONTROLLER_PORT : "",
+                        CONTROLLER_PORT: hasRole(host, "controller") && !runsDedicatedController(host) ? CONTROLLER_PORT : "",
                         REBUILD: String(config.rebuildCluster),
                         EXTERNAL_KEYSTORE_PATH: EXTERNAL_KEYSTORE,
                         EXTERNAL_KEYSTORE: ctx.credentials?.keystore ?? "",

@@ -5,6 +5,12 @@
 
 export type HostRole = "broker" | "controller" | "zookeeper" | "producer" | "consumer";
 export type MetadataMode = "zookeeper" | "kraft";
+/**
+ * KRaft: where the controllers run. combined: in the broker's own process (process.roles=broker,controller).
+ * dedicated: a process of their own on the same machines (its own unit, properties, data dir and node id),
+ * as Kafka's docs recommend for production and as a ZooKeeper migration needs.
+ */
+export type ControllerMode = "combined" | "dedicated";
 
 export interface LabHost {
     /** The hostname, and the name of the machine and of its steps: broker or broker1..N, producer, consumer. */
@@ -12,6 +18,8 @@ export interface LabHost {
     roles: HostRole[];
     /** Kafka's broker.id / node.id (1..N), on brokers. */
     nodeId?: number;
+    /** KRaft, dedicated controllers: the controller process's node.id (3001..3003), on controller hosts. */
+    controllerId?: number;
     /** ZooKeeper's myid (1..3), on ZooKeeper nodes. */
     zookeeperId?: number;
     /** broker.rack, on brokers when racks are configured. */
@@ -20,10 +28,12 @@ export interface LabHost {
 
 export interface Topology {
     metadata: MetadataMode;
+    /** KRaft: combined broker+controller processes or dedicated controller processes ("combined" in ZooKeeper mode). */
+    controllerMode: ControllerMode;
     /** Brokers first (in node id order), then producer and consumer. */
     hosts: LabHost[];
     brokers: LabHost[];
-    /** KRaft: the controller quorum (combined broker+controller nodes). */
+    /** KRaft: the hosts of the controller quorum (combined nodes, or the machines of the dedicated controllers). */
     controllers: LabHost[];
     /** ZooKeeper mode: the ensemble's nodes. */
     zookeepers: LabHost[];
@@ -43,6 +53,12 @@ export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
  */
 export const BENCH_STREAM_PORT = 5201;
 
+/**
+ * A dedicated controller's node.id: this base plus its place in the quorum (3001..3003), never a broker's id
+ * (1..9), as Kafka's migration docs number theirs.
+ */
+export const DEDICATED_CONTROLLER_ID_BASE = 3000;
+
 /** The most brokers a lab may have: node ids and names stay one digit (broker1..broker9). */
 export const MAX_BROKERS = 9;
 
@@ -55,23 +71,27 @@ export function zookeeperCount(brokers: number): number {
     return brokers >= 3 ? 3 : 1;
 }
 
-/** KRaft: combined broker+controller nodes on the first min(N, 3) brokers. */
+/** KRaft: the controllers (combined or dedicated) are on the first min(N, 3) broker machines. */
 export function controllerCount(brokers: number): number {
     return Math.min(brokers, 3);
 }
 
-export function labTopology(brokers: number, metadata: MetadataMode, racks: string[] = []): Topology {
+export function labTopology(brokers: number, metadata: MetadataMode, racks: string[] = [], controllerMode: ControllerMode = "combined"): Topology {
+    const dedicated = metadata === "kraft" && controllerMode === "dedicated";
     const brokerHosts: LabHost[] = brokerNames(brokers).map((name, i) => {
         const roles: HostRole[] = ["broker"];
-        if (metadata === "kraft" && i < controllerCount(brokers)) roles.push("controller");
+        const controller = metadata === "kraft" && i < controllerCount(brokers);
+        if (controller) roles.push("controller");
         const zookeeperId = metadata === "zookeeper" && i < zookeeperCount(brokers) ? i + 1 : undefined;
         if (zookeeperId) roles.push("zookeeper");
-        return { name, roles, nodeId: i + 1, zookeeperId, rack: racks[i] || undefined };
+        const controllerId = controller && dedicated ? DEDICATED_CONTROLLER_ID_BASE + i + 1 : undefined;
+        return { name, roles, nodeId: i + 1, controllerId, zookeeperId, rack: racks[i] || undefined };
     });
     const hosts: LabHost[] = [...brokerHosts, { name: "producer", roles: ["producer"] }, { name: "consumer", roles: ["consumer"] }];
     const replicationFactor = Math.min(brokers, 3);
     return {
         metadata,
+        controllerMode: dedicated ? "dedicated" : "combined",
         hosts,
         brokers: brokerHosts,
         controllers: brokerHosts.filter((h) => h.roles.includes("controller")),
@@ -82,3 +102,8 @@ export function labTopology(brokers: number, metadata: MetadataMode, racks: stri
 }
 
 export const hasRole = (host: LabHost, role: HostRole) => host.roles.includes(role);
+
+/** The node.id of the controller on a controller host: its own process's when dedicated, else the broker's. */
+export const controllerNodeId = (host: LabHost) => host.controllerId ?? host.nodeId!;
+/** The host runs a dedicated controller process (its own unit, properties and data dir). */
+export const runsDedicatedController = (host: LabHost) => host.controllerId !== undefined;

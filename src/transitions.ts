@@ -28,6 +28,8 @@ export interface DeployedLab {
     target?: string;
     brokers?: number;
     metadata?: string;
+    /** KRaft: combined or dedicated controllers (a stack deployed before the choice existed: combined). */
+    controllers?: string;
     kafkaVersion?: string;
     aws?: DeployedAws;
 }
@@ -84,6 +86,12 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
                 : `this stack runs in KRaft mode; ${PROJECT}:metadata zookeeper cannot take over its data in place. ${rebuild}`,
         );
     }
+    const controllersWere = deployed.controllers ?? "combined";
+    if (was.metadata === "kraft" && now.metadata === "kraft" && controllersWere !== config.topology.controllerMode) {
+        problems.push(
+            `${PROJECT}:controllers ${config.topology.controllerMode} on a cluster whose controllers are ${controllersWere}: the controller quorum (its node ids and the processes that vote) is fixed when a KRaft cluster is made, and the lab does not move it. Keep ${controllersWere}. ${rebuild}`,
+        );
+    }
     if (was.version !== "?" && olderRelease(now.version, was.version)) {
         const why =
             now.metadata === "kraft"
@@ -116,11 +124,11 @@ export function olderRelease(a: string, b: string): boolean {
 export async function deployedLab(): Promise<DeployedLab | undefined> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const read = async (name: string) => (await self.getOutputDetails(name)).value;
-    const [target, brokers, metadata, kafkaVersion, aws] = await Promise.all([read("target"), read("brokers"), read("metadata"), read("kafkaVersion"), read("aws")]);
+    const [target, brokers, metadata, controllers, kafkaVersion, aws] = await Promise.all([read("target"), read("brokers"), read("metadata"), read("controllers"), read("kafkaVersion"), read("aws")]);
     if (kafkaVersion === undefined) return undefined;
     // Deployed before the cluster came: one broker, ZooKeeper.
     if (metadata === undefined) return { target, brokers: 1, metadata: "zookeeper", kafkaVersion, aws };
-    return { target, brokers: Number(brokers), metadata, kafkaVersion, aws };
+    return { target, brokers: Number(brokers), metadata, controllers, kafkaVersion, aws };
 }
 
 /** Refuses, before anything is created, a change the running stack cannot take in place. */

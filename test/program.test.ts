@@ -412,6 +412,26 @@ for (const [metadata, version] of [["zookeeper", "3.9.2"], ["kraft", "4.4.0"]] a
     });
 }
 
+test.serial("AWS, 3 brokers, dedicated controllers: each controller starts beside the others, they roll one at a time, the brokers start after the last; 9093 between the brokers' machines only; the choice is an output", async (t) => {
+    const run = await runProgram("dev", { "kafka-lab:brokers": "3", "kafka-lab:kafkaVersion": "4.4.0", "kafka-lab:controllers": "dedicated" });
+    t.is(run.outputs.controllers, "dedicated", "kept in the outputs: a later change is refused");
+    for (const b of ["broker1", "broker2", "broker3"]) {
+        t.deepEqual(run.byName(`${b}-kafka-controller`).dependsOn, [`${b}-install-kafka`], `${b}: its controller starts beside the others`);
+        t.regex(await resolve(run.byName(`${b}-kafka-controller`).inputs.create), /sudo -n bash -s -- start$/);
+        t.regex(await resolve(run.byName(`${b}-kafka-controller-roll`).inputs.update), /sudo -n bash -s -- roll$/);
+    }
+    t.deepEqual(run.byName("broker1-kafka-controller-roll").dependsOn.sort(), ["broker1-kafka-controller", "broker2-kafka-controller", "broker3-kafka-controller"]);
+    t.deepEqual(run.byName("broker2-kafka-controller-roll").dependsOn.sort(), ["broker1-kafka-controller-roll", "broker2-kafka-controller"]);
+    t.deepEqual(run.byName("broker1-kafka-broker").dependsOn.sort(), ["broker1-kafka-controller-roll", "broker3-kafka-controller-roll"]);
+    t.deepEqual(run.byName("broker2-kafka-broker").dependsOn.sort(), ["broker2-kafka-controller-roll", "broker3-kafka-controller-roll"]);
+    t.regex(await resolve(run.byName("broker2-kafka-controller").inputs.stdin), /^process\.roles=controller$/m);
+    t.regex(await resolve(run.byName("broker2-kafka-broker").inputs.stdin), /^process\.roles=broker$/m);
+    const rules = await Promise.all(
+        ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map(async (r) => ({ port: await resolve(r.inputs.fromPort), group: await resolve(r.inputs.referencedSecurityGroupId), target: await resolve(r.inputs.securityGroupId) })),
+    );
+    t.deepEqual(rules.filter((r) => r.port === 9093).map((r) => [r.group, r.target]), [[groupId(run, "broker"), groupId(run, "broker")]]);
+});
+
 test.serial("existing target, 3 brokers: each listed machine is provisioned as broker1..3 and identified over SSH", async (t) => {
     const key = path.join(tmpDir("kafka-lab-key-"), "id");
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");

@@ -16,6 +16,8 @@ import {
     renderFirewallZone,
     renderHostSteps,
     renderHosts,
+    renderControllerProperties,
+    renderControllerUnit,
     renderKafkaUnit,
     renderServerProperties,
     renderStep,
@@ -473,4 +475,67 @@ test("a template variable without a value is an error naming it; a section may b
     t.throws(() => renderTemplate("zookeeper.properties", { ...zk, ensemble: true, servers: [{ id: 1, host: "broker1" }] }), { message: "template zookeeper.properties needs a value for {{quorum_port}}" });
     t.is(renderTemplate("hosts", { stack: `a&b"c'd/e=f<g>`, hosts }).split("\n")[0], `# BEGIN kafka-lab: managed by the a&b"c'd/e=f<g> stack; a re-run replaces this block`);
     t.regex(renderServerProperties(view.c, "broker1", view.a), /^controller\.quorum\.voters=1@broker1:9093,2@broker2:9093,3@broker3:9093$/m);
+});
+
+test("controllers dedicated: a controller process of its own on broker1..3 (node ids 3001..3003, own unit, data dir, logs); brokers are brokers only; started and rolled before any broker", (t) => {
+    const { c, a } = awsLab({ brokers: "4", kafkaVersion: "4.4.0", controllers: "dedicated" });
+    t.is(c.topology.controllerMode, "dedicated");
+    const voters = "3001@broker1:9093,3002@broker2:9093,3003@broker3:9093";
+    for (const [i, host] of ["broker1", "broker2", "broker3"].entries()) {
+        const controller = parseProperties(renderControllerProperties(c, host));
+        t.is(controller["process.roles"], "controller");
+        t.is(controller["node.id"], String(3001 + i));
+        t.is(controller["listeners"], "CONTROLLER://0.0.0.0:9093");
+        t.is(controller["controller.listener.names"], "CONTROLLER");
+        t.is(controller["listener.security.protocol.map"], "CONTROLLER:PLAINTEXT");
+        t.is(controller["controller.quorum.voters"], voters);
+        t.is(controller["log.dirs"], "/var/lib/kafka/controller", "its metadata log beside the broker's data, not in it");
+        t.is(controller["default.replication.factor"], "3", "the controllers apply the cluster's topic defaults");
+        t.false("advertised.listeners" in controller, "no advertised.listeners (Kafka before 3.9 refuses it on a controller)");
+        t.false("authorizer.class.name" in controller, "plaintext: no authorizer");
+        const steps = stepsFor(c, host, false);
+        t.true(steps.indexOf("kafka-controller") < steps.indexOf("kafka-controller-roll") && steps.indexOf("kafka-controller-roll") < steps.indexOf("kafka-broker"));
+        const broker = parseUnit(renderKafkaUnit(c, host)).Unit;
+        t.deepEqual(broker.Wants, ["kafka-controller.service", "network-online.target"], "the broker wants its controller, not Requires: it keeps running through a controller's restart");
+        t.regex(broker.After.join(" "), /kafka-controller\.service/);
+        t.false("Requires" in broker);
+    }
+    for (const host of ["broker1", "broker4"]) {
+        const server = parseProperties(renderServerProperties(c, host, a, ""));
+        t.is(server["process.roles"], "broker", `${host}: the broker's process is a broker only`);
+        t.is(server["node.id"], host.slice(6));
+        t.false(server["listeners"].includes("CONTROLLER"), `${host}: no controller listener in the broker`);
+        t.is(server["controller.quorum.voters"], voters, `${host}: the quorum is the dedicated controllers`);
+        t.is(server["controller.listener.names"], "CONTROLLER");
+    }
+    t.false(stepsFor(c, "broker4", false).includes("kafka-controller"), "broker4 runs no controller");
+    t.deepEqual(parseUnit(renderKafkaUnit(c, "broker4")).Unit.After, ["network-online.target"]);
+    t.throws(() => renderControllerProperties(c, "broker4"), { message: "broker4 runs no dedicated controller" });
+    const unit = parseUnit(renderControllerUnit(c));
+    t.deepEqual(unit.Service.ExecStart, ["/opt/kafka_2.13-4.4.0/bin/kafka-server-start.sh /etc/kafka/controller.properties"]);
+    t.is(parseEnvironment(unit.Service.Environment).LOG_DIR, "/var/log/kafka-controller", "its own server.log and GC log");
+    t.is(parseEnvironment(unit.Service.Environment).KAFKA_HEAP_OPTS, "-Xms512m -Xmx512m", "controllerHeap's default");
+    t.deepEqual(unit.Unit.RequiresMountsFor, ["/var/lib/kafka"]);
+    // The script: formatted with the cluster's id, rolled only behind a caught-up quorum.
+    const script = renderStep("kafka-controller-roll", "broker2", { ...ctx, config: c, addresses: a, clusterId: "-AbCdEfGhIjKlMnOpQrStUv" }).script;
+    t.regex(script, /kafka-storage\.sh format --cluster-id="\$CLUSTER_ID" -c \/etc\/kafka\/controller\.properties/);
+    t.regex(script, /^CONTROLLER_ID='3002'$/m);
+    t.regex(script, /^QUORUM_SIZE='3'$/m);
+    t.is(spawnSync("bash", ["-n"], { input: script }).status, 0, "valid bash");
+    // sasl_ssl: the controllers check forwarded requests with the KRaft authorizer; the brokers' ANONYMOUS is a super user.
+    const secured = awsLab({ ...sasl, brokers: "3", kafkaVersion: "4.4.0", controllers: "dedicated" });
+    const securedController = parseProperties(renderControllerProperties(secured.c, "broker1"));
+    t.is(securedController["authorizer.class.name"], "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    t.is(securedController["super.users"], "User:ANONYMOUS;User:kafka-lab-admin");
+    // One broker: its controller beside it, a quorum of one.
+    const single = awsLab({ metadata: "kraft", controllers: "dedicated" });
+    t.is(parseProperties(renderControllerProperties(single.c, "broker"))["controller.quorum.voters"], "3001@broker:9093");
+    t.is(parseProperties(renderServerProperties(single.c, "broker", single.a, ""))["process.roles"], "broker");
+});
+
+test("controllers dedicated in ZooKeeper mode is refused, naming what is allowed", (t) => {
+    t.throws(() => validateConfig({ ...awsRaw, controllers: "dedicated" }, { stack: "dev", awsRegion: "eu-west-1" }), {
+        message: /controllers is dedicated, but kafka-lab:metadata is zookeeper.*allowed: combined \(the default\) in ZooKeeper mode, dedicated with metadata kraft/,
+    });
+    t.throws(() => validateConfig({ ...awsRaw, metadata: "kraft", controllers: "separate" }, { stack: "dev", awsRegion: "eu-west-1" }), { message: /controllers.*separate.*combined.*dedicated/ });
 });

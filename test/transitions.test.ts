@@ -40,6 +40,15 @@ test("fewer brokers, or a change of the controller set or ensemble, is refused",
     t.regex(transitionProblems({ brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3" }))[0], /would turn the one-broker lab \(host broker\) into a cluster of broker1..broker3/);
 });
 
+test("combined and dedicated controllers: the choice is kept; a stack deployed before it had combined ones", (t) => {
+    const kraft3 = { brokers: 3, metadata: "kraft", kafkaVersion: "4.4.0" };
+    t.regex(transitionProblems(kraft3, config({ brokers: "3", kafkaVersion: "4.4.0", controllers: "dedicated" }))[0], /kafka-lab:controllers dedicated on a cluster whose controllers are combined: the controller quorum .* is fixed when a KRaft cluster is made.*Keep combined\. Set kafka-lab:rebuildCluster to true/);
+    t.regex(transitionProblems({ ...kraft3, controllers: "dedicated" }, config({ brokers: "3", kafkaVersion: "4.4.0" }))[0], /kafka-lab:controllers combined on a cluster whose controllers are dedicated.*Keep dedicated/);
+    t.deepEqual(transitionProblems({ ...kraft3, controllers: "dedicated" }, config({ brokers: "4", kafkaVersion: "4.4.0", controllers: "dedicated" })), [], "a broker added to a cluster with dedicated controllers");
+    t.deepEqual(transitionProblems(kraft3, config({ brokers: "3", kafkaVersion: "4.4.0", controllers: "combined" })), []);
+    t.deepEqual(transitionProblems(kraft3, config({ brokers: "3", kafkaVersion: "4.4.0", controllers: "dedicated", rebuildCluster: "true" })), [], "rebuildCluster lets it through");
+});
+
 test("the local lab's refusals say how to start it anew; another target is refused", (t) => {
     t.regex(transitionProblems({ brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3" }))[0], /\(the local lab: npm run lab -- down, then npm run lab\)/);
     t.regex(transitionProblems({ target: "aws", brokers: 1, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({}))[0], /kafka-lab:target local on a stack deployed to aws: its machines cannot move to another target/);

@@ -2,12 +2,12 @@
 # what the lab installed and changed, and leaves the rest of the machine as it was. Java and firewalld
 # stay installed (other software may use them); Kafka's data stays unless PURGE_DATA is true.
 # Inputs: DATA_DIR, PURGE_DATA.
-for unit in kafka zookeeper; do
+for unit in kafka kafka-controller zookeeper; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit.service"
 done
 systemctl daemon-reload
-rm -rf /opt/kafka /opt/kafka_* /opt/kafka-lab /etc/kafka /etc/kafka-lab /var/log/kafka /var/tmp/kafka-lab /var/tmp/kafka_*.tgz /etc/profile.d/kafka-lab.sh
+rm -rf /opt/kafka /opt/kafka_* /opt/kafka-lab /etc/kafka /etc/kafka-lab /var/log/kafka /var/log/kafka-controller /var/tmp/kafka-lab /var/tmp/kafka_*.tgz /etc/profile.d/kafka-lab.sh
 if [ "$PURGE_DATA" = true ]; then
     if mountpoint -q "$DATA_DIR"; then find "$DATA_DIR" -mindepth 1 -delete; else rm -rf "$DATA_DIR"; fi
     if getent passwd kafka >/dev/null; then userdel kafka; fi

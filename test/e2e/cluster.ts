@@ -471,7 +471,7 @@ async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (stackFil
     const stored = tally(sent.acked, readAll(cluster, topic).filter((m) => sent.acked.includes(m.key)));
     // Each service start during the deploy, from the machines' journals (they share this host's clock).
     const since = Math.floor(producing.from / 1000);
-    const starts = (host: string, unit: "kafka" | "zookeeper") =>
+    const starts = (host: string, unit: "kafka" | "kafka-controller" | "zookeeper") =>
         onMachine(cluster.lab, host, `journalctl -u ${unit} --since @${since} -o short-unix --no-pager | awk '/Started .*Apache (Kafka|ZooKeeper)/ { print $1 }'`)
             .trim()
             .split("\n")
@@ -611,22 +611,44 @@ e2e("the KRaft cluster is destroyed and leaves the host clean", (t) => {
     t.is(clean.status, 0, clean.stderr);
 });
 
-e2e("a 3-broker KRaft cluster on Kafka 3.9: up, smoke test, every tool of the release starts, destroyed clean", (t) => {
-    t.timeout(20 * 60 * 1000);
+e2e("a 3-broker KRaft cluster on Kafka 3.9 with dedicated controllers: up, smoke test, every tool of the release starts; a controller setting rolls the controllers one at a time under load, no broker restarted, nothing lost; destroyed clean", async (t) => {
+    t.timeout(25 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-kraft39", "10.73.0", { brokers: "3", metadata: "kraft" });
+    const { cluster, seconds } = clusterUp(t, "e2e-kraft39", "10.73.0", { brokers: "3", metadata: "kraft", controllers: "dedicated", controllerHeap: "256m" });
     try {
         t.is(cluster.lab.outputs.metadata, "kraft");
+        t.is(cluster.lab.outputs.controllers, "dedicated");
         t.is(cluster.lab.outputs.kafkaVersion, DEFAULT_KAFKA_VERSION);
-        t.regex(onMachine(cluster.lab, "broker2", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker,controller$/m);
+        // Each of broker1..3 runs two processes: its broker (a broker only) and a controller of its own.
+        for (const [i, b] of ["broker1", "broker2", "broker3"].entries()) {
+            t.regex(onMachine(cluster.lab, b, "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m, `${b}: the broker is a broker only`);
+            t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/controller.properties"), new RegExp(`^process\\.roles=controller\nnode\\.id=${3001 + i}$`, "m"));
+            t.is(onMachine(cluster.lab, b, "systemctl is-active kafka-controller kafka").trim(), "active\nactive", `${b}: both services run`);
+            t.regex(onMachine(cluster.lab, b, "ls /var/lib/kafka/controller"), /meta\.properties/, `${b}: the controller's metadata log has its own dir`);
+        }
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
         t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
         const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} describe --status`, 90);
-        t.regex(quorum, /LeaderId:\s*[123]\s*$/m, "a controller of broker1-3 leads the quorum");
+        t.regex(quorum, /LeaderId:\s*300[123]\s*$/m, "a dedicated controller leads the quorum");
+        t.deepEqual([...(/CurrentVoters:\s*(.*)$/m.exec(quorum)?.[1] ?? "").matchAll(/\b(300[123])\b/g)].map((m) => m[1]).sort(), ["3001", "3002", "3003"], `the voters are the three controllers: ${quorum}`);
         const tools = assertToolsStart(t, cluster.lab, "broker1");
-        record("3-broker KRaft cluster on 3.9", { kafka: DEFAULT_KAFKA_VERSION, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut });
-        t.log(`KRaft on ${DEFAULT_KAFKA_VERSION}: pulumi up ${seconds.toFixed(1)}s; smoke test passed; ${tools.started} tools started`);
+        // A controller setting: the controllers roll one at a time (a caught-up quorum before and after each), the brokers keep running.
+        const r = await rollUnderLoad(cluster, `${runId}-controllers`, (file) => file.replace(/kafka-lab:controllerHeap: 256m/, "kafka-lab:controllerHeap: 320m"));
+        t.is(r.up.status, 0, r.up.out.slice(-4000));
+        const controllerStarts = Object.fromEntries(r.brokers.map((b) => [b, r.starts(b, "kafka-controller")]));
+        assertRolledOnce(t, "controllers", controllerStarts, ["broker1", "broker2", "broker3"], r.producing);
+        for (const b of r.brokers) t.deepEqual(r.starts(b, "kafka"), [], `${b}: its broker was not restarted`);
+        t.regex(onMachine(cluster.lab, "broker2", "tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value kafka-controller)/cmdline"), /-Xmx320m/, "the controllers run the new heap");
+        t.is(r.sent.failed, 0, `failed sends: ${r.sent.errors.slice(0, 5).join(" | ")}`);
+        t.true(r.sent.acked.length > 100, `acknowledged ${r.sent.acked.length}`);
+        t.is(r.numbers.lost, 0, `the group missed ${r.missing.slice(0, 10).join(", ")}`);
+        t.is(r.stored.lost, 0, "every acknowledged message is in the topic");
+        t.is(r.stored.duplicated, 0);
+        const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
+        record("3-broker KRaft cluster on 3.9, dedicated controllers", { kafka: DEFAULT_KAFKA_VERSION, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut, rollAcknowledged: r.sent.acked.length, rollFailedSends: r.sent.failed, rollLost: r.stored.lost, longestAckGapSeconds: r.sent.longestGapSeconds });
+        t.log(`KRaft on ${DEFAULT_KAFKA_VERSION}, dedicated controllers: pulumi up ${seconds.toFixed(1)}s; smoke test passed; ${tools.started} tools started; controller roll: acknowledged ${r.sent.acked.length}, failed ${r.sent.failed}, lost ${r.stored.lost}, longest gap between acknowledgements ${r.sent.longestGapSeconds}s`);
     } finally {
         const clean = clusterDown(cluster);
         t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);
