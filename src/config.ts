@@ -425,9 +425,12 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     let brokerHeap = heap("brokerHeap");
     const zookeeperHeap = heap("zookeeperHeap");
     const controllerHeap = heap("controllerHeap");
-    // What a machine of the first brokers runs beside its broker: a ZooKeeper node or a dedicated controller.
-    const sideHeap = topology.zookeepers.length ? { key: "zookeeperHeap", heap: zookeeperHeap } : topology.controllerMode === "dedicated" ? { key: "controllerHeap", heap: controllerHeap } : undefined;
-    const sideProcesses = topology.zookeepers.length || (topology.controllerMode === "dedicated" ? topology.controllers.length : 0);
+    // What a machine of the first brokers runs beside its broker, and how many of them: a ZooKeeper node or a dedicated controller.
+    const sideHeap = topology.zookeepers.length
+        ? { key: "zookeeperHeap", heap: zookeeperHeap, what: "ZooKeeper node", count: topology.zookeepers.length }
+        : topology.controllerMode === "dedicated"
+          ? { key: "controllerHeap", heap: controllerHeap, what: "controller", count: topology.controllers.length }
+          : undefined;
 
     const topicName = str("topic");
     if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topicName) || topicName === "." || topicName === "..") {
@@ -696,7 +699,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         // Every machine shares this host: the brokers' and ZooKeeper's heaps, with room for each JVM beyond
         // its heap and for the clients' tools, must fit in half of its memory (the rest: page cache, host).
         const hostMiB = Math.floor((opts.hostMemoryBytes ?? os.totalmem()) / 1048576);
-        const othersMiB = (sideHeap ? sideProcesses * (heapToMiB(sideHeap.heap) + JVM_OVERHEAD_MIB) : 0) + 2 * CLIENT_TOOLS_MIB;
+        const othersMiB = (sideHeap ? sideHeap.count * (heapToMiB(sideHeap.heap) + JVM_OVERHEAD_MIB) : 0) + 2 * CLIENT_TOOLS_MIB;
         // The default heap is sized from this host's memory: what the brokers may share, down to 256m each.
         // A heap set in config is taken as given (and refused below if it cannot fit).
         if (brokerHeap === dflt("brokerHeap")) {
@@ -707,7 +710,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         const neededMiB = brokers * (heapToMiB(brokerHeap) + JVM_OVERHEAD_MIB) + othersMiB;
         if (neededMiB > hostMiB / 2) {
             problems.push(
-                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${sideHeap ? `, ${key(sideHeap.key)} ${sideHeap.heap} per ${sideHeap.key === "zookeeperHeap" ? "ZooKeeper node" : "controller"}` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
+                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${sideHeap ? `, ${key(sideHeap.key)} ${sideHeap.heap} per ${sideHeap.what}` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
             );
         }
         const hostAddress = `${bridgeAddress.split("/")[0]}/32`;

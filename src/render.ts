@@ -6,7 +6,7 @@ import * as path from "path";
 import * as Mustache from "mustache";
 import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
-import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsDedicatedController } from "./topology";
+import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsCombinedController, runsDedicatedController } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -146,8 +146,7 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         metadata: zookeeper ? "ZooKeeper" : "KRaft",
         zookeeper,
         kraft: !zookeeper,
-        // The broker's own process is a controller too only when the controllers are combined.
-        controller: hasRole(host, "controller") && !runsDedicatedController(host),
+        controller: runsCombinedController(host),
         node_id: host.nodeId!,
         internal_port: k.internalPort,
         external_port: k.externalPort,
@@ -431,7 +430,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CLUSTER_ID: ctx.clusterId,
                         CLUSTER: String(config.topology.brokers.length > 1),
                         OWN_LISTENER: `${host.name}:${k.internalPort}`,
-                        CONTROLLER_PORT: hasRole(host, "controller") && !runsDedicatedController(host) ? CONTROLLER_PORT : "",
+                        CONTROLLER_PORT: runsCombinedController(host) ? CONTROLLER_PORT : "",
                         REBUILD: String(config.rebuildCluster),
                         EXTERNAL_KEYSTORE_PATH: EXTERNAL_KEYSTORE,
                         EXTERNAL_KEYSTORE: ctx.credentials?.keystore ?? "",

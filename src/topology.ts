@@ -107,3 +107,5 @@ export const hasRole = (host: LabHost, role: HostRole) => host.roles.includes(ro
 export const controllerNodeId = (host: LabHost) => host.controllerId ?? host.nodeId!;
 /** The host runs a dedicated controller process (its own unit, properties and data dir). */
 export const runsDedicatedController = (host: LabHost) => host.controllerId !== undefined;
+/** The host's broker process is a controller too (controllers: combined). */
+export const runsCombinedController = (host: LabHost) => hasRole(host, "controller") && !runsDedicatedController(host);

@@ -489,10 +489,14 @@ function assertRollLostNothing(t: any, r: Awaited<ReturnType<typeof rollUnderLoa
 /** The stack file with another kafkaVersion. */
 const withKafkaVersion = (file: string, version: string) => file.replace(/kafka-lab:kafkaVersion: "?[\d.]+"?/, `kafka-lab:kafkaVersion: ${version}`);
 
+/** The command line of the JVM a service of a machine runs now. */
+const serviceCommandLine = (cluster: ClusterLab, host: string, unit: "kafka" | "kafka-controller") =>
+    onMachine(cluster.lab, host, `tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value ${unit})/cmdline`);
+
 /** Each broker's running JVM loads the release's own jars. */
 function assertRunsRelease(t: any, cluster: ClusterLab, brokers: string[], version: string) {
     const jars = new RegExp(`kafka_2\\.13-${version.replace(/\./g, "\\.")}/`);
-    for (const b of brokers) t.regex(onMachine(cluster.lab, b, "tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value kafka)/cmdline"), jars, `${b} runs ${version}`);
+    for (const b of brokers) t.regex(serviceCommandLine(cluster, b, "kafka"), jars, `${b} runs ${version}`);
 }
 
 /** Each node restarted exactly once, one after the other, all inside the producer's window. */
@@ -650,7 +654,7 @@ e2e("a 3-broker KRaft cluster on Kafka 3.9 with dedicated controllers: up, smoke
         const controllerStarts = Object.fromEntries(r.brokers.map((b) => [b, r.starts(b, "kafka-controller")]));
         assertRolledOnce(t, "controllers", controllerStarts, ["broker1", "broker2", "broker3"], r.producing);
         for (const b of r.brokers) t.deepEqual(r.starts(b, "kafka"), [], `${b}: its broker was not restarted`);
-        t.regex(onMachine(cluster.lab, "broker2", "tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value kafka-controller)/cmdline"), /-Xmx320m/, "the controllers run the new heap");
+        t.regex(serviceCommandLine(cluster, "broker2", "kafka-controller"), /-Xmx320m/, "the controllers run the new heap");
         t.true(r.sent.acked.length > 100, `acknowledged ${r.sent.acked.length}`);
         assertRollLostNothing(t, r);
         const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
