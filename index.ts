@@ -24,6 +24,7 @@ export = async () => {
         brokers: config.topology.brokers.length,
         metadata: config.topology.metadata,
         controllers: config.topology.controllerMode,
+        kraftMigration: config.topology.migration,
         replicationFactor: config.topology.replicationFactor,
         externalSecurity: config.security.external,
         // AWS: what the stack runs on (region, image family, network, zones, key): a later change of these is refused.

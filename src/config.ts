@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isInside, isNetworkOrBroadcast, isPrivateCidr, nextAddress, parseCidr, parseInterfaceAddress, subnetInside } from "./net";
-import { BENCH_STREAM_PORT, CONTROLLER_PORT, ControllerMode, MAX_BROKERS, MetadataMode, Topology, ZOOKEEPER_PEER_PORTS, brokerNames, labTopology } from "./topology";
+import { BENCH_STREAM_PORT, CONTROLLER_JMX_PORT, CONTROLLER_PORT, ControllerMode, KRAFT_MIGRATIONS, KraftMigration, MAX_BROKERS, MetadataMode, Topology, ZOOKEEPER_PEER_PORTS, brokerNames, labTopology } from "./topology";
 
 export const PROJECT = "kafka-lab";
 export const TARGETS = ["local", "aws", "existing"] as const;
@@ -178,7 +178,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     scalaVersion: { type: "string", default: "2.13", description: "Scala build of Kafka: 2.13 (default) or 2.12 (3.x only)." },
     brokers: { type: "integer", default: 1, description: "How many broker machines: 1 (default, the guide's lab: broker, producer, consumer) to 9 (broker1..brokerN)." },
     metadata: { type: "string", default: "", description: "zookeeper or kraft. Default: zookeeper on Kafka 3.x, kraft on 4.x (which has no ZooKeeper mode)." },
-    controllers: { type: "string", default: "combined", description: "KRaft: combined (default: the first min(brokers, 3) brokers are controllers too, in the same process) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003)." },
+    kraftMigration: { type: "string", default: "none", description: "ZooKeeper to KRaft in place (Kafka 3.9.x), one phase per pulumi up: none (default), dual-write (dedicated controllers take the metadata over, the brokers become KRaft brokers, ZooKeeper still written), finalize (ZooKeeper left and removed; keep it set afterwards), or rollback (from dual-write: back to ZooKeeper mode)." },
+    controllers: { type: "string", default: "", description: "KRaft: combined (the first min(brokers, 3) brokers are controllers too, in the same process; the default) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003; the default, and the only choice, during a kraftMigration)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
@@ -365,6 +366,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     const fixedPorts = new Map<number, string>([
         [22, "SSH"],
         [CONTROLLER_PORT, "the KRaft controllers' listener"],
+        [CONTROLLER_JMX_PORT, "a dedicated controller's JMX (on its machine's loopback)"],
         [ZOOKEEPER_PEER_PORTS[0], "the ZooKeeper ensemble's quorum"],
         [ZOOKEEPER_PEER_PORTS[1], "the ZooKeeper ensemble's leader election"],
         [BENCH_STREAM_PORT, "the bench's TCP stream"],
@@ -385,12 +387,32 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
 
     // The cluster: how many brokers, how they keep their metadata, their racks.
     const brokers = int("brokers", 1, MAX_BROKERS, "a broker count");
-    const metadata = oneOf<MetadataMode>("metadata", ["zookeeper", "kraft"], major === "4" ? "kraft" : "zookeeper");
+    const kraftMigration = oneOf<KraftMigration>("kraftMigration", KRAFT_MIGRATIONS);
+    // A finalized migration left a KRaft cluster: that is the default from then on.
+    const metadata = oneOf<MetadataMode>("metadata", ["zookeeper", "kraft"], major === "4" || kraftMigration === "finalize" ? "kraft" : "zookeeper");
     if (major === "4" && metadata === "zookeeper") {
         problems.push(`${key("metadata")} is zookeeper, but Kafka ${version} has no ZooKeeper mode; allowed with 4.x: kraft (or a 3.x release, e.g. ${DEFAULT_KAFKA_VERSION}, for ZooKeeper)`);
     }
-    const controllers = oneOf<ControllerMode>("controllers", ["combined", "dedicated"]);
-    if (controllers === "dedicated" && metadata === "zookeeper") {
+    const controllers = oneOf<ControllerMode>("controllers", ["combined", "dedicated"], kraftMigration === "none" ? "combined" : "dedicated");
+    if (kraftMigration !== "none") {
+        const bridge = /^3\.9\.\d+$/.test(version);
+        if (kraftMigration !== "finalize" && !bridge) {
+            problems.push(`${key("kraftMigration")} ${kraftMigration} needs Kafka 3.9.x, the last release with ZooKeeper and the one the migration runs on; ${key("kafkaVersion")} is ${version}; allowed: a 3.9.x release, e.g. ${DEFAULT_KAFKA_VERSION} (upgrade to 3.9 first, and to 4.x once the migration is finalized)`);
+        }
+        if (kraftMigration === "finalize" && major === "3" && !bridge) {
+            problems.push(`${key("kraftMigration")} finalize needs Kafka 3.9.x or, once finalized, 4.x; ${key("kafkaVersion")} is ${version}`);
+        }
+        if (kraftMigration !== "finalize" && metadata !== "zookeeper") {
+            problems.push(`${key("kraftMigration")} ${kraftMigration} runs on a ZooKeeper-mode cluster: ${key("metadata")} stays zookeeper (or unset) until ${key("kraftMigration")} finalize; it is ${metadata}`);
+        }
+        if (kraftMigration === "finalize" && metadata !== "kraft") {
+            problems.push(`${key("kraftMigration")} finalize makes the cluster KRaft: set ${key("metadata")} to kraft or leave it unset (it is ${metadata})`);
+        }
+        if (controllers !== "dedicated") {
+            problems.push(`${key("kraftMigration")} ${kraftMigration} moves the metadata into dedicated controllers (KIP-866 does not migrate into combined broker+controller nodes): set ${key("controllers")} to dedicated or leave it unset`);
+        }
+    }
+    if (controllers === "dedicated" && metadata === "zookeeper" && kraftMigration === "none") {
         problems.push(`${key("controllers")} is dedicated, but ${key("metadata")} is zookeeper: a ZooKeeper-mode cluster has no KRaft controllers; allowed: combined (the default) in ZooKeeper mode, dedicated with metadata kraft`);
     }
     const racks = strList("racks") ?? [];
@@ -402,7 +424,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             if (r && !/^[A-Za-z0-9._-]{1,64}$/.test(r)) problems.push(`${key("racks")}[${i}] "${r}" is not a rack name (letters, digits, '.', '_', '-')`);
         });
     }
-    const topology = labTopology(brokers, metadata, racks, controllers);
+    const topology = labTopology(brokers, metadata, racks, controllers, kraftMigration);
     const rebuild = raw.rebuildCluster;
     if (rebuild !== undefined && !["true", "false", true, false].includes(rebuild as string | boolean)) problems.push(`${key("rebuildCluster")} is ${JSON.stringify(rebuild)}; allowed: true or false`);
     const brokerHostNames = brokerNames(brokers);
@@ -425,12 +447,11 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     let brokerHeap = heap("brokerHeap");
     const zookeeperHeap = heap("zookeeperHeap");
     const controllerHeap = heap("controllerHeap");
-    // What a machine of the first brokers runs beside its broker, and how many of them: a ZooKeeper node or a dedicated controller.
-    const sideHeap = topology.zookeepers.length
-        ? { key: "zookeeperHeap", heap: zookeeperHeap, what: "ZooKeeper node", count: topology.zookeepers.length }
-        : topology.controllerMode === "dedicated"
-          ? { key: "controllerHeap", heap: controllerHeap, what: "controller", count: topology.controllers.length }
-          : undefined;
+    // What runs beside the brokers on their machines: ZooKeeper nodes, dedicated controllers (both during a migration).
+    const sideJvms = [
+        ...(topology.zookeepers.length ? [{ key: "zookeeperHeap", heap: zookeeperHeap, what: "ZooKeeper node", count: topology.zookeepers.length }] : []),
+        ...(topology.controllerMode === "dedicated" ? [{ key: "controllerHeap", heap: controllerHeap, what: "controller", count: topology.controllers.length }] : []),
+    ];
 
     const topicName = str("topic");
     if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topicName) || topicName === "." || topicName === "..") {
@@ -578,10 +599,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         };
         const memory = INSTANCE_MEMORY_MIB[aws.brokerInstanceType];
         // A ZooKeeper node or a dedicated controller's machine carries both heaps.
-        const heapMiB = heapToMiB(brokerHeap) + (sideHeap ? heapToMiB(sideHeap.heap) : 0);
+        const heapMiB = heapToMiB(brokerHeap) + sideJvms.reduce((n, j) => n + heapToMiB(j.heap), 0);
         if (memory !== undefined && heapMiB > memory * 0.8) {
             problems.push(
-                `${key("brokerHeap")} ${brokerHeap}${sideHeap ? ` plus ${key(sideHeap.key)} ${sideHeap.heap}` : ""} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
+                `${key("brokerHeap")} ${brokerHeap}${sideJvms.map((j) => ` plus ${key(j.key)} ${j.heap}`).join("")} (${heapMiB} MiB) does not fit ${aws.brokerInstanceType} (${memory} MiB; at most 80% may go to heaps, the rest is the OS page cache Kafka relies on)`,
             );
         }
     } else if (target === "existing") {
@@ -699,7 +720,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         // Every machine shares this host: the brokers' and ZooKeeper's heaps, with room for each JVM beyond
         // its heap and for the clients' tools, must fit in half of its memory (the rest: page cache, host).
         const hostMiB = Math.floor((opts.hostMemoryBytes ?? os.totalmem()) / 1048576);
-        const othersMiB = (sideHeap ? sideHeap.count * (heapToMiB(sideHeap.heap) + JVM_OVERHEAD_MIB) : 0) + 2 * CLIENT_TOOLS_MIB;
+        const othersMiB = sideJvms.reduce((n, j) => n + j.count * (heapToMiB(j.heap) + JVM_OVERHEAD_MIB), 0) + 2 * CLIENT_TOOLS_MIB;
         // The default heap is sized from this host's memory: what the brokers may share, down to 256m each.
         // A heap set in config is taken as given (and refused below if it cannot fit).
         if (brokerHeap === dflt("brokerHeap")) {
@@ -710,7 +731,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         const neededMiB = brokers * (heapToMiB(brokerHeap) + JVM_OVERHEAD_MIB) + othersMiB;
         if (neededMiB > hostMiB / 2) {
             problems.push(
-                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${sideHeap ? `, ${key(sideHeap.key)} ${sideHeap.heap} per ${sideHeap.what}` : ""}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
+                `${key("brokers")} ${brokers} needs about ${neededMiB} MiB (${key("brokerHeap")} ${brokerHeap} per broker${sideJvms.map((j) => `, ${key(j.key)} ${j.heap} per ${j.what}`).join("")}, and the JVMs beyond their heaps), more than half of this host's ${hostMiB} MiB; allowed here: fewer brokers or smaller heaps`,
             );
         }
         const hostAddress = `${bridgeAddress.split("/")[0]}/32`;

@@ -85,8 +85,9 @@ export class KafkaLab extends pulumi.ComponentResource {
                     : new LocalLabMachines("local", { config }, { parent: this });
         }
         // Made once and kept in the state: never per host, never per run (formatting with another id fails).
+        // A migrated cluster keeps the id ZooKeeper gave it, which its brokers' data holds (the steps read it there).
         const clusterId =
-            config.topology.metadata === "kraft"
+            config.topology.metadata === "kraft" && config.topology.migration === "none"
                 ? new command.local.Command("kafka-cluster-id", { create: NEW_CLUSTER_ID, update: "true", addPreviousOutputInEnv: false }, { parent: this }).stdout
                 : pulumi.output("");
         const addresses = labAddresses(this.machines, hostNames);

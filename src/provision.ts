@@ -59,6 +59,7 @@ const SERVICE_STEPS: Partial<Record<StepName, { create: string[]; update: string
     "kafka-controller": { create: ["start"], update: "nothing" },
     "kafka-controller-roll": { create: ["roll"], update: ["roll"] },
     "kafka-broker": { create: ["start"], update: "nothing" },
+    "kafka-migrate": { create: ["migrate"], update: ["migrate"] },
     "kafka-roll": { create: ["roll", "pin-protocol"], update: ["roll", "pin-protocol"] },
     "kafka-protocol": { create: ["roll"], update: ["roll"] },
 };
@@ -162,7 +163,10 @@ export class LabProvisioning extends pulumi.ComponentResource {
         };
 
         // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
-        const clusterSteps: StepName[] = ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "features", "topic", "scram-acls"];
+        const clusterSteps: StepName[] = [
+            "zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-controller-retire",
+            "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "migration-finalized", "zookeeper-retire", "features", "topic", "scram-acls",
+        ];
         const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
         for (const n of hostNames) for (const step of plan[n].filter((s) => !clusterSteps.includes(s))) addStep(n, step);
         /** Runs `step` on each host in turn, each after the one before (and after `first`). */
@@ -172,20 +176,42 @@ export class LabProvisioning extends pulumi.ComponentResource {
             return chained;
         };
         // ZooKeeper's nodes start side by side (an ensemble forms only with its majority), then a changed
-        // setting or release rolls through them one at a time. Then the brokers start, side by side; a change
-        // rolls through them one after the other (KRaft: the controllers, broker1..3, first); in ZooKeeper mode
-        // a second roll raises the protocol, in KRaft the features are raised. Then the topic, once all are up.
-        // Dedicated KRaft controllers are the same: side by side, then rolled one at a time, before any broker.
+        // setting or release rolls through them one at a time. Dedicated KRaft controllers are the same: side by
+        // side, then rolled one at a time. Then the brokers start, side by side; a change rolls through them one
+        // after the other (KRaft: the controllers, broker1..3, first); in ZooKeeper mode a second roll raises the
+        // protocol, in KRaft the features are raised. Then the topic, once all are up.
+        const first = topology.brokers[0].name;
+        const migration = topology.migration;
         const zookeeperStarts = topology.zookeepers.map((z) => addStep(z.name, "zookeeper"));
         const zookeeperRolls = chain(topology.zookeepers, "zookeeper-roll", zookeeperStarts);
-        const dedicated = topology.controllers.filter(runsDedicatedController);
+        const dedicated = migration === "rollback" ? [] : topology.controllers.filter(runsDedicatedController);
         const controllerStarts = dedicated.map((c) => addStep(c.name, "kafka-controller"));
         const controllerRolls = chain(dedicated, "kafka-controller-roll", controllerStarts);
         for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", [...zookeeperRolls.slice(-1), ...controllerRolls.slice(-1)]);
-        const rollSteps = chain(topology.brokers, "kafka-roll", []);
-        const afterRolls = topology.metadata === "zookeeper" ? chain(topology.brokers, "kafka-protocol", rollSteps.slice(-1)) : [addStep(topology.brokers[0].name, "features", rollSteps)];
-        addStep(topology.brokers[0].name, "topic", afterRolls);
-        if (plan[topology.brokers[0].name].includes("scram-acls")) addStep(topology.brokers[0].name, "scram-acls");
+        // A migration's phase rolls the brokers twice (see stepsFor). dual-write: the first roll registers them
+        // with the controllers, which copy the metadata; the second makes them KRaft brokers. rollback: the first
+        // takes them back to ZooKeeper mode, the controllers go and ZooKeeper's migration state is cleared, the
+        // second drops the migration's settings.
+        let beforeRoll: pulumi.Resource[] = [];
+        if (migration === "dual-write" || migration === "rollback") {
+            const migrated = chain(topology.brokers, "kafka-migrate", []);
+            if (migration === "dual-write") beforeRoll = [addStep(first, "migration-copied", migrated.slice(-1))];
+            else {
+                const retired = topology.controllers.map((c) => addStep(c.name, "kafka-controller-retire", migrated.slice(-1)));
+                beforeRoll = [addStep(first, "zookeeper-unmigrate", retired)];
+            }
+        }
+        const rollSteps = chain(topology.brokers, "kafka-roll", beforeRoll);
+        let afterRolls: pulumi.Resource[] = rollSteps;
+        if (topology.metadata === "zookeeper" && migration !== "dual-write") afterRolls = chain(topology.brokers, "kafka-protocol", rollSteps.slice(-1));
+        if (migration === "finalize") {
+            // The controllers rolled without ZooKeeper: once they say so, ZooKeeper goes.
+            const finalized = addStep(first, "migration-finalized", [...controllerRolls.slice(-1), ...afterRolls]);
+            afterRolls = topology.retiredZookeepers.map((z) => addStep(z.name, "zookeeper-retire", [finalized]));
+        }
+        if (topology.metadata === "kraft") afterRolls = [addStep(first, "features", afterRolls)];
+        addStep(first, "topic", afterRolls);
+        if (plan[first].includes("scram-acls")) addStep(first, "scram-acls");
         this.registerOutputs({});
     }
 }

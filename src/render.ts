@@ -6,7 +6,7 @@ import * as path from "path";
 import * as Mustache from "mustache";
 import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
-import { CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsCombinedController, runsDedicatedController } from "./topology";
+import { CONTROLLER_JMX_PORT, CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsCombinedController, runsDedicatedController } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -133,18 +133,17 @@ export function renderZookeeperProperties(config: LabConfig): string {
  * A broker's server.properties. Its lines are all in the template, a section for each thing they depend
  * on (ZooKeeper or KRaft, controller, sasl_ssl, rack); here only their values.
  */
-export function renderServerProperties(config: LabConfig, hostName: string, addresses: LabAddresses, targetRack = ""): string {
+export function renderServerProperties(config: LabConfig, hostName: string, addresses: LabAddresses, targetRack = "", mode: BrokerMode = brokerMode(config)): string {
     const host = labHost(config, hostName);
     const topology = config.topology;
     const k = config.kafka;
-    const zookeeper = topology.metadata === "zookeeper";
-    // The broker on the only ZooKeeper node talks to it locally, as the guide's lab did.
-    const zookeeperHost = (z: LabHost) => (topology.zookeepers.length === 1 && z.name === host.name ? "localhost" : z.name);
+    const zookeeper = mode !== "kraft";
     return renderTemplate("server.properties", {
         stack: config.stack,
         host: host.name,
-        metadata: zookeeper ? "ZooKeeper" : "KRaft",
+        metadata: mode === "kraft" ? "KRaft" : mode === "migrating" ? "ZooKeeper (migrating to KRaft)" : "ZooKeeper",
         zookeeper,
+        migrating: mode === "migrating",
         kraft: !zookeeper,
         controller: runsCombinedController(host),
         node_id: host.nodeId!,
@@ -157,7 +156,7 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         external_protocol: config.security.external === "sasl_ssl" ? "SASL_SSL" : "PLAINTEXT",
         external_keystore: EXTERNAL_KEYSTORE,
         admin_user: config.security.adminUser,
-        zookeeper_connect: topology.zookeepers.map((z) => `${zookeeperHost(z)}:${k.zookeeperPort}`).join(","),
+        zookeeper_connect: zookeeperConnect(config, host),
         protocol_version: protocolVersion(config),
         controller_quorum_voters: controllerQuorumVoters(config),
         rack: targetRack || host.rack || "",
@@ -167,6 +166,26 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         replication_factor: topology.replicationFactor,
         min_insync_replicas: topology.minInsyncReplicas,
     });
+}
+
+/**
+ * How a broker runs: in ZooKeeper mode, in ZooKeeper mode registered with the KRaft controllers too (a
+ * migration's first roll, or a rollback's), or as a KRaft broker.
+ */
+export type BrokerMode = "zookeeper" | "migrating" | "kraft";
+
+/** The mode a broker ends a `pulumi up` in: a migration's dual-write phase ends with KRaft brokers, a rollback with ZooKeeper ones. */
+export function brokerMode(config: LabConfig): BrokerMode {
+    const m = config.topology.migration;
+    if (m === "dual-write" || m === "finalize") return "kraft";
+    if (m === "rollback") return "zookeeper";
+    return config.topology.metadata === "kraft" ? "kraft" : "zookeeper";
+}
+
+/** ZooKeeper's connect string as a host sees it: the host running the only node talks to it locally, as the guide's lab did. */
+export function zookeeperConnect(config: LabConfig, host: LabHost): string {
+    const zookeepers = config.topology.zookeepers;
+    return zookeepers.map((z) => `${zookeepers.length === 1 && z.name === host.name ? "localhost" : z.name}:${config.kafka.zookeeperPort}`).join(",");
 }
 
 /** KRaft's static quorum: each controller's node id at its host's controller port. */
@@ -184,6 +203,9 @@ export function renderControllerProperties(config: LabConfig, hostName: string):
         node_id: host.controllerId!,
         controller_port: CONTROLLER_PORT,
         controller_quorum_voters: controllerQuorumVoters(config),
+        // dual-write: ZooKeeper's metadata copied, then written there too (finalize renders without it).
+        migration: config.topology.migration === "dual-write",
+        zookeeper_connect: zookeeperConnect(config, host),
         sasl_ssl: config.security.external === "sasl_ssl",
         admin_user: config.security.adminUser,
         data_dir: config.dataDir,
@@ -194,7 +216,7 @@ export function renderControllerProperties(config: LabConfig, hostName: string):
 }
 
 export function renderControllerUnit(config: LabConfig): string {
-    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir });
+    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, jmx_port: CONTROLLER_JMX_PORT });
 }
 
 /** An AWS instance's user data: cloud-init installs its SSH host key (made on the deploying machine) at first boot. */
@@ -219,14 +241,15 @@ export function renderZookeeperUnit(config: LabConfig): string {
     return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir });
 }
 
-export function renderKafkaUnit(config: LabConfig, hostName: string): string {
+export function renderKafkaUnit(config: LabConfig, hostName: string, mode: BrokerMode = brokerMode(config)): string {
     const host = labHost(config, hostName);
     return renderTemplate("kafka.service", {
         heap: config.kafka.brokerHeap,
         kafka_home: releaseHome(config),
         nofile: NOFILE_LIMIT,
         data_dir: config.dataDir,
-        local_zookeeper: hasRole(host, "zookeeper"),
+        // A KRaft broker has no use for the ZooKeeper beside it (dual-write): its unit is then the finalized one.
+        local_zookeeper: hasRole(host, "zookeeper") && mode !== "kraft",
         local_controller: runsDedicatedController(host),
     });
 }
@@ -251,10 +274,13 @@ export function firewallRules(hostName: string, config: LabConfig, addresses: La
     if (hasRole(host, "controller")) {
         rules.push(...from(config.topology.brokers).map((source) => ({ port: CONTROLLER_PORT, source, why: "kraft controllers, from the brokers" })));
     }
-    if (hasRole(host, "zookeeper")) {
+    // finalize keeps ZooKeeper's ports until its nodes are retired: the firewall step runs first, while the
+    // controllers still write to ZooKeeper (nothing listens on them afterwards).
+    const retiring = config.topology.retiredZookeepers.includes(host);
+    if (hasRole(host, "zookeeper") || retiring) {
         // ZooKeeper holds the SCRAM credentials and ACLs, unauthenticated: only the brokers need it.
         rules.push(...[...from(config.topology.brokers), ...config.network.zookeeperCidrs].map((source) => ({ port: k.zookeeperPort, source, why: "zookeeper, from the brokers" })));
-        const peers = from(config.topology.zookeepers.filter((z) => z.name !== host.name));
+        const peers = from((retiring ? config.topology.retiredZookeepers : config.topology.zookeepers).filter((z) => z.name !== host.name));
         for (const port of ZOOKEEPER_PEER_PORTS) rules.push(...peers.map((source) => ({ port, source, why: "zookeeper ensemble peers" })));
     }
     // One rule per (port, source): a source listed twice must not yield a duplicate firewalld rule.
@@ -313,9 +339,15 @@ export type StepName =
     | "kafka-controller"
     | "kafka-controller-roll"
     | "kafka-broker"
+    | "kafka-migrate"
+    | "migration-copied"
+    | "kafka-controller-retire"
+    | "zookeeper-unmigrate"
     | "kafka-roll"
     | "kafka-protocol"
     | "features"
+    | "migration-finalized"
+    | "zookeeper-retire"
     | "topic"
     | "scram-acls"
     | "clients";
@@ -327,16 +359,29 @@ export type StepName =
  */
 export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boolean): StepName[] {
     const host = labHost(config, hostName);
+    const { topology } = config;
+    const first = host === topology.brokers[0];
+    const migration = topology.migration;
     const steps: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java"];
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
     steps.push("install-kafka");
     if (hasRole(host, "zookeeper")) steps.push("zookeeper", "zookeeper-roll");
-    if (runsDedicatedController(host)) steps.push("kafka-controller", "kafka-controller-roll");
-    if (hasRole(host, "broker")) steps.push("kafka-broker", "kafka-roll");
-    if (hasRole(host, "broker") && config.topology.metadata === "zookeeper") steps.push("kafka-protocol");
-    if (host === config.topology.brokers[0] && config.topology.metadata === "kraft") steps.push("features");
-    if (host === config.topology.brokers[0]) steps.push("topic");
-    if (host === config.topology.brokers[0] && config.security.external === "sasl_ssl") steps.push("scram-acls");
+    if (runsDedicatedController(host) && migration !== "rollback") steps.push("kafka-controller", "kafka-controller-roll");
+    if (hasRole(host, "broker")) {
+        steps.push("kafka-broker");
+        // A migration's phases roll the brokers twice: dual-write into ZooKeeper mode with the migration's
+        // settings, then as KRaft brokers; a rollback back into that mode, then as plain ZooKeeper brokers.
+        if (migration === "dual-write") steps.push("kafka-migrate", ...(first ? (["migration-copied"] as StepName[]) : []));
+        if (migration === "rollback") steps.push("kafka-migrate", ...(runsDedicatedController(host) ? (["kafka-controller-retire"] as StepName[]) : []), ...(first ? (["zookeeper-unmigrate"] as StepName[]) : []));
+        steps.push("kafka-roll");
+    }
+    if (hasRole(host, "broker") && topology.metadata === "zookeeper" && migration !== "dual-write") steps.push("kafka-protocol");
+    if (first && migration === "finalize") steps.push("migration-finalized");
+    if (topology.retiredZookeepers.includes(host)) steps.push("zookeeper-retire");
+    // metadata.version stays as it is during a migration (Kafka refuses a change before it is finalized).
+    if (first && topology.metadata === "kraft") steps.push("features");
+    if (first) steps.push("topic");
+    if (first && config.security.external === "sasl_ssl") steps.push("scram-acls");
     if (hasRole(host, "producer") || hasRole(host, "consumer")) steps.push("clients");
     return steps;
 }
@@ -417,16 +462,22 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                     },
                 ];
             case "kafka-broker":
+            case "kafka-migrate":
             case "kafka-roll":
-            case "kafka-protocol":
+            case "kafka-protocol": {
+                const mode = name === "kafka-migrate" ? "migrating" : brokerMode(config);
+                const migration = config.topology.migration;
                 return [
                     "kafka-broker.sh",
                     {
-                        SERVER_PROPERTIES: renderServerProperties(config, host.name, addresses, ctx.rack),
-                        KAFKA_UNIT: renderKafkaUnit(config, host.name),
+                        SERVER_PROPERTIES: renderServerProperties(config, host.name, addresses, ctx.rack, mode),
+                        KAFKA_UNIT: renderKafkaUnit(config, host.name, mode),
                         KAFKA_DIR_NAME: kafkaDirName(config),
                         NODE_ID: host.nodeId!,
-                        METADATA: config.topology.metadata,
+                        METADATA: mode === "kraft" ? "kraft" : "zookeeper",
+                        MIGRATION: migration,
+                        // The mode a broker must run in for the migration's roll to move it (dual-write: out of ZooKeeper mode; rollback: out of KRaft).
+                        MIGRATE_FROM: name !== "kafka-migrate" ? "" : migration === "dual-write" ? "zookeeper" : "kraft",
                         CLUSTER_ID: ctx.clusterId,
                         CLUSTER: String(config.topology.brokers.length > 1),
                         OWN_LISTENER: `${host.name}:${k.internalPort}`,
@@ -436,6 +487,24 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         EXTERNAL_KEYSTORE: ctx.credentials?.keystore ?? "",
                     },
                 ];
+            }
+            case "migration-copied":
+            case "migration-finalized":
+                return [
+                    "migration-state.sh",
+                    {
+                        // ZkMigrationState: 1 MIGRATION (the metadata copied, dual-write), 3 POST_MIGRATION (finalized).
+                        EXPECTED_STATE: name === "migration-copied" ? 1 : 3,
+                        JMX_URL: `service:jmx:rmi:///jndi/rmi://127.0.0.1:${CONTROLLER_JMX_PORT}/jmxrmi`,
+                        INTERNAL_BOOTSTRAP: internalBootstrap(config),
+                    },
+                ];
+            case "kafka-controller-retire":
+                return ["kafka-controller-retire.sh", { DATA_DIR: config.dataDir }];
+            case "zookeeper-unmigrate":
+                return ["zookeeper-unmigrate.sh", { ZOOKEEPER_CONNECT: zookeeperConnect(config, host) }];
+            case "zookeeper-retire":
+                return ["zookeeper-retire.sh", { DATA_DIR: config.dataDir }];
             case "features":
                 return ["features.sh", { INTERNAL_BOOTSTRAP: internalBootstrap(config), RELEASE: protocolVersion(config) }];
             case "topic":

@@ -11,6 +11,15 @@ export type MetadataMode = "zookeeper" | "kraft";
  * as Kafka's docs recommend for production and as a ZooKeeper migration needs.
  */
 export type ControllerMode = "combined" | "dedicated";
+/**
+ * ZooKeeper to KRaft in place (KIP-866), one phase per `pulumi up` (Kafka 3.9). none: no migration.
+ * dual-write: dedicated controllers (formatted with ZooKeeper's cluster id) copy the metadata, the brokers
+ * become KRaft brokers; the controllers still write every change to ZooKeeper too. finalize: the controllers
+ * leave ZooKeeper, which is stopped and removed: a KRaft cluster. rollback (from dual-write only): the brokers
+ * back to ZooKeeper mode, the controllers removed, ZooKeeper's migration state cleared.
+ */
+export type KraftMigration = "none" | "dual-write" | "finalize" | "rollback";
+export const KRAFT_MIGRATIONS: readonly KraftMigration[] = ["none", "dual-write", "finalize", "rollback"];
 
 export interface LabHost {
     /** The hostname, and the name of the machine and of its steps: broker or broker1..N, producer, consumer. */
@@ -37,6 +46,10 @@ export interface Topology {
     controllers: LabHost[];
     /** ZooKeeper mode: the ensemble's nodes. */
     zookeepers: LabHost[];
+    /** The ZooKeeper to KRaft migration's phase ("none" without one; "finalize" stays for good after it). */
+    migration: KraftMigration;
+    /** finalize: the machines whose ZooKeeper the migration stops and removes. */
+    retiredZookeepers: LabHost[];
     /** Default for every topic the lab creates, internal ones included: min(brokers, 3). */
     replicationFactor: number;
     /** min(2, RF) from three brokers on, else 1: acks=all then survives one broker down. */
@@ -45,6 +58,8 @@ export interface Topology {
 
 /** KRaft controllers listen here, reachable from the lab's brokers only. */
 export const CONTROLLER_PORT = 9093;
+/** A dedicated controller's JMX, on its machine's loopback only: the migration's gate reads ZkMigrationState there. */
+export const CONTROLLER_JMX_PORT = 9999;
 /** A ZooKeeper ensemble's quorum (2888) and leader election (3888) ports, between its nodes only. */
 export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
 /**
@@ -76,11 +91,14 @@ export function controllerCount(brokers: number): number {
     return Math.min(brokers, 3);
 }
 
-export function labTopology(brokers: number, metadata: MetadataMode, racks: string[] = [], controllerMode: ControllerMode = "combined"): Topology {
-    const dedicated = metadata === "kraft" && controllerMode === "dedicated";
+export function labTopology(brokers: number, metadata: MetadataMode, racks: string[] = [], controllerMode: ControllerMode = "combined", migration: KraftMigration = "none"): Topology {
+    // A migration runs ZooKeeper (until finalize) and dedicated controllers side by side.
+    const migrating = migration === "dual-write" || migration === "rollback";
+    if (migration !== "none") controllerMode = "dedicated";
+    const dedicated = (metadata === "kraft" || migrating) && controllerMode === "dedicated";
     const brokerHosts: LabHost[] = brokerNames(brokers).map((name, i) => {
         const roles: HostRole[] = ["broker"];
-        const controller = metadata === "kraft" && i < controllerCount(brokers);
+        const controller = (metadata === "kraft" || migrating) && i < controllerCount(brokers);
         if (controller) roles.push("controller");
         const zookeeperId = metadata === "zookeeper" && i < zookeeperCount(brokers) ? i + 1 : undefined;
         if (zookeeperId) roles.push("zookeeper");
@@ -96,6 +114,8 @@ export function labTopology(brokers: number, metadata: MetadataMode, racks: stri
         brokers: brokerHosts,
         controllers: brokerHosts.filter((h) => h.roles.includes("controller")),
         zookeepers: brokerHosts.filter((h) => h.roles.includes("zookeeper")),
+        migration,
+        retiredZookeepers: migration === "finalize" ? brokerHosts.slice(0, zookeeperCount(brokers)) : [],
         replicationFactor,
         minInsyncReplicas: brokers >= 3 ? Math.min(2, replicationFactor) : 1,
     };

@@ -30,6 +30,8 @@ export interface DeployedLab {
     metadata?: string;
     /** KRaft: combined or dedicated controllers (a stack deployed before the choice existed: combined). */
     controllers?: string;
+    /** The ZooKeeper to KRaft migration's phase it ran last ("none", or absent before migrations existed). */
+    kraftMigration?: string;
     kafkaVersion?: string;
     aws?: DeployedAws;
 }
@@ -79,10 +81,15 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
     const now = { brokers: config.topology.brokers.length, metadata: config.topology.metadata, version: config.kafka.version };
     const rebuild = `Set ${PROJECT}:rebuildCluster to true to rebuild the cluster instead (its data is lost), or destroy the stack and deploy it anew${config.target === "local" ? " (the local lab: npm run lab -- down, then npm run lab)" : ""}.`;
     const problems: string[] = [];
-    if (was.metadata !== now.metadata) {
+    const migrationWas = deployed.kraftMigration ?? "none";
+    const migrationNow = config.topology.migration;
+    const phases = `${PROJECT}:kraftMigration dual-write, then finalize (one pulumi up each, on Kafka 3.9.x; see README "Day two")`;
+    const migrating = migrationWas !== "none" || migrationNow !== "none";
+    if (migrating) problems.push(...migrationProblems(migrationWas, migrationNow, was, now));
+    if (was.metadata !== now.metadata && !(migrationWas === "dual-write" && migrationNow === "finalize")) {
         problems.push(
             was.metadata === "zookeeper"
-                ? `this stack runs Kafka ${was.version} in ZooKeeper mode; ${PROJECT}:kafkaVersion ${now.version} with ${PROJECT}:metadata kraft cannot take over its data in place (Kafka 4.x has no ZooKeeper mode, and a ZooKeeper cluster must first be migrated to KRaft on 3.9, which the lab does not do). Keep a 3.x kafkaVersion with metadata zookeeper. ${rebuild}`
+                ? `this stack runs Kafka ${was.version} in ZooKeeper mode; ${PROJECT}:kafkaVersion ${now.version} with ${PROJECT}:metadata kraft cannot take over its data directly (Kafka 4.x has no ZooKeeper mode). Migrate it in place instead: ${phases}, then the 4.x kafkaVersion. ${rebuild}`
                 : `this stack runs in KRaft mode; ${PROJECT}:metadata zookeeper cannot take over its data in place. ${rebuild}`,
         );
     }
@@ -99,7 +106,9 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
                 : "its brokers speak the newer release's inter.broker.protocol.version, which an older release does not know";
         problems.push(`${PROJECT}:kafkaVersion ${now.version} is older than the running ${was.version}: the lab upgrades in place, never back (${why}). Keep ${was.version} or a newer release. ${rebuild}`);
     }
-    if (now.brokers < was.brokers) {
+    if (migrating && now.brokers !== was.brokers && !(migrationWas === "finalize" && migrationNow === "finalize")) {
+        problems.push(`${PROJECT}:brokers ${was.brokers} -> ${now.brokers} during a ZooKeeper to KRaft migration: the lab keeps the brokers as they are until it is finalized. Keep ${was.brokers}.`);
+    } else if (now.brokers < was.brokers) {
         problems.push(`${PROJECT}:brokers ${now.brokers} would remove brokers from the running ${was.brokers}-broker cluster, and with them replicas the lab does not move first. ${rebuild}`);
     } else if (now.brokers > was.brokers) {
         if (was.brokers === 1) {
@@ -113,6 +122,27 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
     return [...aws, ...problems];
 }
 
+/** What a ZooKeeper to KRaft migration's phases allow: dual-write from ZooKeeper mode on 3.9, then finalize or rollback, never back from finalize. */
+function migrationProblems(from: string, to: string, was: { metadata: string; version: string }, now: { version: string }): string[] {
+    const key = `${PROJECT}:kraftMigration`;
+    if (from === to) {
+        return from !== "finalize" && now.version !== was.version ? [`${PROJECT}:kafkaVersion ${now.version} during the migration's ${from} phase: the release stays ${was.version} until the migration is finalized (Kafka forbids a release or metadata.version change meanwhile). Keep ${was.version}.`] : [];
+    }
+    const phaseVersion = now.version !== was.version ? [`${PROJECT}:kafkaVersion ${now.version} with ${key} ${to}: a phase of the migration runs on the release it started on (${was.version}); change the release in a pulumi up of its own.`] : [];
+    const allowed: Record<string, string[]> = { none: ["dual-write"], "dual-write": ["finalize", "rollback"], rollback: ["none"], finalize: [] };
+    if ((allowed[from] ?? []).includes(to)) {
+        if (from === "none" && was.metadata !== "zookeeper") return [`${key} dual-write on a cluster that already runs in KRaft mode: there is nothing to migrate. Remove ${key}.`];
+        return phaseVersion;
+    }
+    const why: Record<string, string> = {
+        none: `the migration starts with ${key} dual-write (then finalize, or rollback); it is ${to} on a cluster that has not started one`,
+        "dual-write": `from dual-write the migration goes on to finalize, or back with rollback`,
+        rollback: `after a rollback, set ${key} none (a pulumi up), then dual-write again to start over`,
+        finalize: `a finalized migration cannot be undone: ZooKeeper is gone and the metadata lives in the controllers' log only. Keep ${key} finalize`,
+    };
+    return [`${key} ${to} after ${from}: ${why[from] ?? "an unknown phase"}.`];
+}
+
 /** Release a is older than release b (x.y.z, compared as numbers). */
 export function olderRelease(a: string, b: string): boolean {
     const [x, y] = [a, b].map((v) => v.split(".").map(Number));
@@ -124,11 +154,13 @@ export function olderRelease(a: string, b: string): boolean {
 export async function deployedLab(): Promise<DeployedLab | undefined> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const read = async (name: string) => (await self.getOutputDetails(name)).value;
-    const [target, brokers, metadata, controllers, kafkaVersion, aws] = await Promise.all([read("target"), read("brokers"), read("metadata"), read("controllers"), read("kafkaVersion"), read("aws")]);
+    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, aws] = await Promise.all([
+        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"), read("aws"),
+    ]);
     if (kafkaVersion === undefined) return undefined;
     // Deployed before the cluster came: one broker, ZooKeeper.
     if (metadata === undefined) return { target, brokers: 1, metadata: "zookeeper", kafkaVersion, aws };
-    return { target, brokers: Number(brokers), metadata, controllers, kafkaVersion, aws };
+    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, aws };
 }
 
 /** Refuses, before anything is created, a change the running stack cannot take in place. */

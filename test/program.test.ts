@@ -432,6 +432,36 @@ test.serial("AWS, 3 brokers, dedicated controllers: each controller starts besid
     t.deepEqual(rules.filter((r) => r.port === 9093).map((r) => [r.group, r.target]), [[groupId(run, "broker"), groupId(run, "broker")]]);
 });
 
+test.serial("ZooKeeper to KRaft on AWS: dual-write starts the controllers, rolls the brokers into migration, waits for the copy, rolls them as KRaft brokers; rollback and finalize order their steps as Kafka's procedure does; ports for both while both run", async (t) => {
+    const run = await runProgram("dev", { "kafka-lab:brokers": "3", "kafka-lab:kraftMigration": "dual-write" });
+    t.is(run.outputs.kraftMigration, "dual-write");
+    t.is(run.outputs.metadata, "zookeeper");
+    t.deepEqual(run.byName("broker1-kafka-broker").dependsOn.sort(), ["broker1-kafka-controller-roll", "broker3-kafka-controller-roll", "broker3-zookeeper-roll"]);
+    t.deepEqual(run.byName("broker1-kafka-migrate").dependsOn, ["broker1-kafka-broker"]);
+    t.deepEqual(run.byName("broker2-kafka-migrate").dependsOn.sort(), ["broker1-kafka-migrate", "broker2-kafka-broker"]);
+    t.deepEqual(run.byName("broker1-migration-copied").dependsOn.sort(), ["broker1-kafka-migrate", "broker3-kafka-migrate"]);
+    t.deepEqual(run.byName("broker1-kafka-roll").dependsOn, ["broker1-migration-copied"]);
+    t.deepEqual(run.byName("broker2-kafka-roll").dependsOn.sort(), ["broker1-kafka-roll", "broker2-kafka-migrate"]);
+    t.regex(await resolve(run.byName("broker2-kafka-migrate").inputs.update), /sudo -n bash -s -- migrate$/);
+    t.false(run.resources.some((r) => /-(features|kafka-protocol)$/.test(r.name)), "metadata.version and the protocol stay as they are");
+    const ports = async (r: Run) => new Set(await Promise.all(ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((x) => resolve(x.inputs.fromPort))));
+    for (const port of [2181, 2888, 3888, 9093]) t.true((await ports(run)).has(port), `${port} open between the brokers during dual-write`);
+
+    const back = await runProgram("dev", { "kafka-lab:brokers": "3", "kafka-lab:kraftMigration": "rollback" });
+    t.deepEqual(back.byName("broker2-kafka-controller-retire").dependsOn.sort(), ["broker2-kafka-migrate", "broker3-kafka-migrate"], "the controllers go once every broker is back in ZooKeeper mode");
+    t.deepEqual(back.byName("broker1-zookeeper-unmigrate").dependsOn.sort(), ["broker1-kafka-controller-retire", "broker2-kafka-controller-retire", "broker3-kafka-controller-retire"]);
+    t.deepEqual(back.byName("broker1-kafka-roll").dependsOn, ["broker1-zookeeper-unmigrate"]);
+    t.false(back.resources.some((r) => r.name.endsWith("-kafka-controller")), "no controller started in a rollback");
+
+    const fin = await runProgram("dev", { "kafka-lab:brokers": "3", "kafka-lab:kraftMigration": "finalize" });
+    t.is(fin.outputs.metadata, "kraft");
+    t.deepEqual(fin.byName("broker1-migration-finalized").dependsOn.sort(), ["broker1-kafka-roll", "broker2-kafka-roll", "broker3-kafka-controller-roll", "broker3-kafka-roll"]);
+    t.deepEqual(fin.byName("broker2-zookeeper-retire").dependsOn.sort(), ["broker1-migration-finalized", "broker2-kafka-roll"]);
+    t.deepEqual(fin.byName("broker1-features").dependsOn.sort(), ["broker1-zookeeper-retire", "broker2-zookeeper-retire", "broker3-zookeeper-retire"]);
+    t.false(fin.resources.some((r) => /-zookeeper(-roll)?$/.test(r.name)), "ZooKeeper's steps gone");
+    t.false(fin.resources.some((r) => r.name === "kafka-cluster-id"), "no new cluster id: the cluster keeps ZooKeeper's");
+});
+
 test.serial("existing target, 3 brokers: each listed machine is provisioned as broker1..3 and identified over SSH", async (t) => {
     const key = path.join(tmpDir("kafka-lab-key-"), "id");
     fs.writeFileSync(key, "-----BEGIN OPENSSH PRIVATE KEY-----\nEXISTING\n-----END OPENSSH PRIVATE KEY-----\n");

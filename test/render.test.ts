@@ -539,3 +539,89 @@ test("controllers dedicated in ZooKeeper mode is refused, naming what is allowed
     });
     t.throws(() => validateConfig({ ...awsRaw, metadata: "kraft", controllers: "separate" }, { stack: "dev", awsRegion: "eu-west-1" }), { message: /controllers.*separate.*combined.*dedicated/ });
 });
+
+test("ZooKeeper to KRaft, dual-write: controllers with the migration settings; brokers rolled first as ZooKeeper brokers registered with them, then as KRaft brokers; metadata.version untouched", (t) => {
+    const { c, a } = awsLab({ brokers: "3", kraftMigration: "dual-write" });
+    t.is(c.topology.metadata, "zookeeper", "still a ZooKeeper cluster until finalize");
+    t.is(c.topology.controllerMode, "dedicated");
+    t.deepEqual(c.topology.zookeepers.map((z) => z.name), ["broker1", "broker2", "broker3"], "ZooKeeper keeps running");
+    const controller = parseProperties(renderControllerProperties(c, "broker2"));
+    t.is(controller["zookeeper.metadata.migration.enable"], "true");
+    t.is(controller["zookeeper.connect"], "broker1:2181,broker2:2181,broker3:2181");
+    t.is(controller["inter.broker.listener.name"], "INTERNAL", "the controllers reach the ZooKeeper-mode brokers on their inter-broker listener");
+    t.is(controller["listener.security.protocol.map"], "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT");
+    t.is(controller["node.id"], "3002");
+    // The first roll: a ZooKeeper broker, its id, ZooKeeper and the 3.9 protocol kept, registered with the controllers.
+    const migrating = parseProperties(renderServerProperties(c, "broker2", a, "", "migrating"));
+    t.is(migrating["broker.id"], "2");
+    t.is(migrating["zookeeper.metadata.migration.enable"], "true");
+    t.is(migrating["controller.quorum.voters"], "3001@broker1:9093,3002@broker2:9093,3003@broker3:9093");
+    t.is(migrating["controller.listener.names"], "CONTROLLER");
+    t.regex(migrating["listener.security.protocol.map"], /,CONTROLLER:PLAINTEXT$/);
+    t.is(migrating["inter.broker.protocol.version"], "3.9", "the migration needs the 3.9 protocol");
+    t.true("zookeeper.connect" in migrating);
+    t.false("process.roles" in migrating);
+    // The second: a KRaft broker, no ZooKeeper left in its properties.
+    const kraft = parseProperties(renderServerProperties(c, "broker2", a, ""));
+    t.is(kraft["process.roles"], "broker");
+    t.is(kraft["node.id"], "2", "node.id is the broker.id it had");
+    for (const gone of ["broker.id", "zookeeper.connect", "inter.broker.protocol.version", "zookeeper.metadata.migration.enable"]) t.false(gone in kraft, gone);
+    // Steps: the controllers before the brokers, two rolls, the state gate between them, no features, no protocol roll.
+    t.deepEqual(stepsFor(c, "broker1", false).slice(7), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-roll", "topic"]);
+    t.deepEqual(stepsFor(c, "broker3", false).slice(7), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "kafka-roll"]);
+    const migrate = renderStep("kafka-migrate", "broker3", { ...ctx, config: c, addresses: a }).script;
+    t.regex(migrate, /^MIGRATE_FROM='zookeeper'$/m, "the first roll moves only brokers still in ZooKeeper mode");
+    t.regex(migrate, /^METADATA='zookeeper'$/m);
+    t.regex(renderStep("kafka-roll", "broker3", { ...ctx, config: c, addresses: a }).script, /^METADATA='kraft'$/m);
+    const gate = renderStep("migration-copied", "broker1", { ...ctx, config: c, addresses: a }).script;
+    t.regex(gate, /^EXPECTED_STATE='1'$/m, "MIGRATION: the metadata copied");
+    t.regex(gate, /ZkMigrationState/);
+    t.regex(parseUnit(renderControllerUnit(c)).Service.Environment.join(" "), /JMX_PORT=9999.*jmxremote\.host=127\.0\.0\.1/, "JMX on the controller's loopback only");
+    for (const step of ["kafka-migrate", "migration-copied", "kafka-controller"] as const) t.is(spawnSync("bash", ["-n"], { input: renderStep(step, "broker1", { ...ctx, config: c, addresses: a }).script }).status, 0, step);
+});
+
+test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooKeeper retired once they report POST_MIGRATION; rollback: brokers back, controllers removed, /controller and /migration cleared", (t) => {
+    const fin = awsLab({ brokers: "3", kraftMigration: "finalize" });
+    t.is(fin.c.topology.metadata, "kraft");
+    t.deepEqual(fin.c.topology.zookeepers, []);
+    t.deepEqual(fin.c.topology.retiredZookeepers.map((z) => z.name), ["broker1", "broker2", "broker3"]);
+    const controller = parseProperties(renderControllerProperties(fin.c, "broker1"));
+    t.false("zookeeper.connect" in controller);
+    t.false("zookeeper.metadata.migration.enable" in controller);
+    t.is(controller["listener.security.protocol.map"], "CONTROLLER:PLAINTEXT");
+    t.deepEqual(stepsFor(fin.c, "broker1", false).slice(7), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "migration-finalized", "zookeeper-retire", "features", "topic"]);
+    t.deepEqual(stepsFor(fin.c, "broker2", false).slice(7), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "zookeeper-retire"]);
+    t.regex(renderStep("migration-finalized", "broker1", { ...ctx, config: fin.c, addresses: fin.a }).script, /^EXPECTED_STATE='3'$/m);
+    const kraft = parseProperties(renderServerProperties(fin.c, "broker2", fin.a, ""));
+    const dualWrite = awsLab({ brokers: "3", kraftMigration: "dual-write" });
+    t.deepEqual(kraft, parseProperties(renderServerProperties(dualWrite.c, "broker2", dualWrite.a, "")), "the brokers run as they did in dual-write: finalize does not roll them");
+    t.regex(renderStep("kafka-roll", "broker2", { ...ctx, config: fin.c, addresses: fin.a, clusterId: "" }).script, /^CLUSTER_ID=''$/m, "the cluster keeps ZooKeeper's id, which its data holds");
+    t.is(renderKafkaUnit(fin.c, "broker2"), renderKafkaUnit(dualWrite.c, "broker2"), "nor their unit: a KRaft broker in dual-write does not want the ZooKeeper beside it");
+    t.regex(renderKafkaUnit(dualWrite.c, "broker2", "migrating"), /^Wants=zookeeper\.service$/m, "the migration's first roll still does");
+
+    const back = awsLab({ brokers: "3", kraftMigration: "rollback" });
+    t.is(back.c.topology.metadata, "zookeeper");
+    t.deepEqual(stepsFor(back.c, "broker1", false).slice(7), ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-migrate", "kafka-controller-retire", "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "topic"]);
+    t.regex(renderStep("kafka-migrate", "broker2", { ...ctx, config: back.c, addresses: back.a }).script, /^MIGRATE_FROM='kraft'$/m, "the first roll moves only KRaft brokers, back into ZooKeeper mode with the migration's settings");
+    const plain = parseProperties(renderServerProperties(back.c, "broker2", back.a, ""));
+    t.is(plain["broker.id"], "2");
+    for (const gone of ["zookeeper.metadata.migration.enable", "controller.quorum.voters", "process.roles"]) t.false(gone in plain, gone);
+    const unmigrate = renderStep("zookeeper-unmigrate", "broker1", { ...ctx, config: back.c, addresses: back.a }).script;
+    t.regex(unmigrate, /deleteall \/migration/, "KAFKA-17146: the migration's state goes too");
+    t.regex(unmigrate, /delete \/controller/);
+    for (const step of ["zookeeper-unmigrate", "kafka-controller-retire", "zookeeper-retire"] as const) {
+        const host = step === "zookeeper-retire" ? fin : back;
+        t.is(spawnSync("bash", ["-n"], { input: renderStep(step, "broker1", { ...ctx, config: host.c, addresses: host.a }).script }).status, 0, step);
+    }
+});
+
+test("kraftMigration needs Kafka 3.9.x and dedicated controllers; finalize makes the cluster KRaft", (t) => {
+    const refused = (raw: Record<string, unknown>) => t.throws(() => validateConfig({ ...awsRaw, ...raw }, { stack: "dev", awsRegion: "eu-west-1" }))!.message;
+    t.regex(refused({ kraftMigration: "dual-write", kafkaVersion: "3.8.1" }), /kraftMigration dual-write needs Kafka 3\.9\.x.*kafkaVersion is 3\.8\.1/);
+    t.regex(refused({ kraftMigration: "dual-write", controllers: "combined" }), /moves the metadata into dedicated controllers \(KIP-866 does not migrate into combined/);
+    t.regex(refused({ kraftMigration: "dual-write", metadata: "kraft" }), /runs on a ZooKeeper-mode cluster: kafka-lab:metadata stays zookeeper/);
+    t.regex(refused({ kraftMigration: "finalize", metadata: "zookeeper" }), /finalize makes the cluster KRaft: set kafka-lab:metadata to kraft or leave it unset/);
+    t.regex(refused({ kraftMigration: "halfway" }), /kraftMigration is "halfway"; allowed: none, dual-write, finalize, rollback/);
+    const after = validateConfig({ ...awsRaw, zookeeperCidrs: [], kraftMigration: "finalize", kafkaVersion: "4.4.0" }, { stack: "dev", awsRegion: "eu-west-1" });
+    t.is(after.topology.metadata, "kraft", "after finalize, 4.x like any KRaft cluster");
+});

@@ -19,7 +19,7 @@ test("brokers may be added from three on: the controllers and the ensemble stay 
 test("ZooKeeper to Kafka 4.x is refused with what to do instead; rebuildCluster lets it through", (t) => {
     const [problem, ...rest] = transitionProblems({ brokers: 3, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3", kafkaVersion: "4.4.0" }));
     t.deepEqual(rest, []);
-    t.regex(problem, /this stack runs Kafka 3\.9\.2 in ZooKeeper mode; kafka-lab:kafkaVersion 4\.4\.0 with kafka-lab:metadata kraft cannot take over its data in place \(Kafka 4\.x has no ZooKeeper mode, and a ZooKeeper cluster must first be migrated to KRaft on 3\.9/);
+    t.regex(problem, /this stack runs Kafka 3\.9\.2 in ZooKeeper mode; kafka-lab:kafkaVersion 4\.4\.0 with kafka-lab:metadata kraft cannot take over its data directly \(Kafka 4\.x has no ZooKeeper mode\)\. Migrate it in place instead: kafka-lab:kraftMigration dual-write, then finalize \(one pulumi up each, on Kafka 3\.9\.x; see README "Day two"\), then the 4\.x kafkaVersion/);
     t.regex(problem, /Set kafka-lab:rebuildCluster to true/);
     t.deepEqual(transitionProblems({ brokers: 3, metadata: "zookeeper", kafkaVersion: "3.9.2" }, config({ brokers: "3", kafkaVersion: "4.4.0", rebuildCluster: "true" })), []);
 });
@@ -71,4 +71,31 @@ test("AWS: what would replace every instance or move the data volumes is refused
         [{ dataVolumeGiB: "10" }, /kafka-lab:dataVolumeGiB 10 is smaller than the deployed 20 GiB: EBS volumes can grow, never shrink/],
     ];
     for (const [raw, expected, region] of refusals) t.regex(transitionProblems(deployed, aws(raw, region)).join("\n"), expected);
+});
+
+test("ZooKeeper to KRaft in place: dual-write from ZooKeeper mode on 3.9, then finalize or rollback; every other order refused, naming the phases", (t) => {
+    const zk3 = { brokers: 3, metadata: "zookeeper", kafkaVersion: "3.9.2" };
+    const phase = (m: string, extra: Record<string, string> = {}) => config({ brokers: "3", kraftMigration: m, ...extra });
+    t.deepEqual(transitionProblems(zk3, phase("dual-write")), [], "ZooKeeper mode -> dual-write");
+    t.deepEqual(transitionProblems({ ...zk3, kraftMigration: "dual-write" }, phase("dual-write")), [], "dual-write again (a re-run)");
+    t.deepEqual(transitionProblems({ ...zk3, kraftMigration: "dual-write" }, phase("finalize")), [], "dual-write -> finalize");
+    t.deepEqual(transitionProblems({ ...zk3, kraftMigration: "dual-write" }, phase("rollback")), [], "dual-write -> rollback");
+    t.deepEqual(transitionProblems({ ...zk3, kraftMigration: "rollback" }, config({ brokers: "3" })), [], "rollback -> none");
+    const finalized = { brokers: 3, metadata: "kraft", controllers: "dedicated", kraftMigration: "finalize", kafkaVersion: "3.9.2" };
+    t.deepEqual(transitionProblems(finalized, phase("finalize", { kafkaVersion: "4.4.0" })), [], "finalized, then 4.x like any KRaft cluster");
+    t.deepEqual(transitionProblems(finalized, phase("finalize", { brokers: "4" })), [], "a broker added once finalized");
+    const refused: [object, Record<string, string>, RegExp][] = [
+        [zk3, { kraftMigration: "finalize" }, /kraftMigration finalize after none: the migration starts with kafka-lab:kraftMigration dual-write/],
+        [zk3, { kraftMigration: "rollback" }, /kraftMigration rollback after none/],
+        [{ ...zk3, kraftMigration: "dual-write" }, { kraftMigration: "none" }, /kraftMigration none after dual-write: from dual-write the migration goes on to finalize, or back with rollback/],
+        [{ ...zk3, kraftMigration: "rollback" }, { kraftMigration: "dual-write" }, /after a rollback, set kafka-lab:kraftMigration none \(a pulumi up\), then dual-write again/],
+        [finalized, { kraftMigration: "rollback" }, /a finalized migration cannot be undone: ZooKeeper is gone/],
+        [{ ...zk3, kafkaVersion: "3.9.1" }, { kraftMigration: "dual-write" }, /kafkaVersion 3\.9\.2 with kafka-lab:kraftMigration dual-write: a phase of the migration runs on the release it started on \(3\.9\.1\)/],
+        [{ ...zk3, kraftMigration: "dual-write" }, { kraftMigration: "dual-write", brokers: "4" }, /brokers 3 -> 4 during a ZooKeeper to KRaft migration/],
+        [{ brokers: 3, metadata: "kraft", kafkaVersion: "3.9.2" }, { kraftMigration: "dual-write" }, /on a cluster that already runs in KRaft mode: there is nothing to migrate/],
+    ];
+    for (const [deployed, raw, expected] of refused) {
+        const problems = transitionProblems(deployed, config({ brokers: "3", ...raw }));
+        t.true(problems.some((p) => expected.test(p)), `${JSON.stringify(raw)} after ${JSON.stringify(deployed)}: ${problems.join(" | ")}`);
+    }
 });

@@ -170,14 +170,16 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         const broker = this.securityGroups.broker;
         for (const kind of KINDS) rule(`broker-kafka-from-${kind}`, broker, kafka.internalPort, { group: this.securityGroups[kind] }, `Kafka (inside the lab) from ${kind}`);
         network.clientCidrs.forEach((cidr, i) => rule(`broker-kafka-client-${i}`, broker, kafka.externalPort, { cidr }, "Kafka (external listener) from clients"));
-        if (topology.metadata === "zookeeper") {
+        // A migration's dual-write phase runs both: ZooKeeper until finalize, the controllers from dual-write on.
+        if (topology.zookeepers.length > 0 || topology.retiredZookeepers.length > 0) {
             // ZooKeeper holds the SCRAM credentials and ACLs, unauthenticated: the brokers alone reach it.
             rule("broker-zookeeper-from-broker", broker, kafka.zookeeperPort, { group: broker }, "ZooKeeper, from the lab's brokers only");
             network.zookeeperCidrs.forEach((cidr, i) => rule(`broker-zookeeper-private-${i}`, broker, kafka.zookeeperPort, { cidr }, "ZooKeeper from a private range"));
-            if (topology.zookeepers.length > 1) {
+            if (topology.zookeepers.length > 1 || topology.retiredZookeepers.length > 1) {
                 for (const port of ZOOKEEPER_PEER_PORTS) rule(`broker-zookeeper-peers-${port}`, broker, port, { group: broker }, "ZooKeeper ensemble, between the lab's brokers only");
             }
-        } else {
+        }
+        if (topology.controllers.length > 0) {
             rule("broker-controller-from-broker", broker, CONTROLLER_PORT, { group: broker }, "KRaft controllers, between the lab's brokers only");
         }
         // `npm run bench` measures the network with a plain TCP stream; firewalld opens it only while it runs.

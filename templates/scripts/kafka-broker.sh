@@ -1,12 +1,15 @@
 # Step: configure and (re)start the Kafka broker as a systemd service. Inputs: SERVER_PROPERTIES,
 # KAFKA_UNIT, KAFKA_DIR_NAME (the installed release: a new one restarts the broker on it), NODE_ID,
-# METADATA (zookeeper or kraft), CLUSTER_ID (kraft), CLUSTER (true with more than one broker), OWN_LISTENER
+# METADATA (zookeeper or kraft: the mode this configuration runs the broker in), MIGRATION (the ZooKeeper to
+# KRaft migration's phase, none without one), MIGRATE_FROM (step kafka-migrate: the mode a broker must run in
+# for this roll to move it), CLUSTER_ID (kraft; empty after a migration: the data is the cluster's own), CLUSTER (true with more than one broker), OWN_LISTENER
 # (host:port), CONTROLLER_PORT (kraft controllers; empty on other nodes), REBUILD (rebuildCluster: data of
 # another cluster or metadata mode is removed instead of refused), EXTERNAL_KEYSTORE (sasl_ssl: the
 # external listener's PEM key and certificates, a secret; empty with plaintext) and EXTERNAL_KEYSTORE_PATH.
 # Nothing here names the other brokers: adding one changes no broker's inputs, so none restarts for it.
-# Arguments: start (step kafka-broker: a new machine; the brokers start side by side) or roll (steps
-# kafka-roll and kafka-protocol, one broker after the other: a changed setting, release or certificate);
+# Arguments: start (step kafka-broker: a new machine; the brokers start side by side), roll (steps
+# kafka-roll and kafka-protocol, one broker after the other: a changed setting, release or certificate) or
+# migrate (step kafka-migrate: a roll of a migration's phase, which leaves a broker already past it alone);
 # then pin-protocol (kafka-roll in ZooKeeper mode): while the brokers move to a newer release, each keeps
 # the inter.broker.protocol.version it runs; kafka-protocol raises it once every broker runs the release.
 #
@@ -19,6 +22,8 @@
 #   broker's restart never takes a partition's last replica.
 MODE=${1:-start}
 PIN=${2:-}
+# The mode the broker runs in now: KRaft brokers have process.roles.
+running_mode() { if grep -q '^process.roles=' /etc/kafka/server.properties 2>/dev/null; then echo kraft; else echo zookeeper; fi; }
 # The protocol the running broker speaks: its properties' pin, else its release's major.minor (a broker
 # started before the lab pinned it), read from the jar on its class path.
 running_protocol() {
@@ -34,6 +39,13 @@ fi
 # What the running broker was started with: written after each (re)start, compared by roll.
 applied=/etc/kafka/.kafka-lab-applied
 desired=$(printf '%s\n' "$SERVER_PROPERTIES" "$KAFKA_UNIT" "$EXTERNAL_KEYSTORE" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
+if [ "$MODE" = migrate ]; then
+    if systemctl is-active --quiet kafka && [ "$(running_mode)" != "$MIGRATE_FROM" ] && [ "$(cat "$applied" 2>/dev/null)" != "$desired" ]; then
+        log "broker $NODE_ID runs in $(running_mode) mode, past this roll of the migration ($MIGRATION): left as it is"
+        exit 0
+    fi
+    MODE=roll
+fi
 own_host=${OWN_LISTENER%:*}
 own_port=${OWN_LISTENER##*:}
 # How many partitions are under-replicated, as this broker sees them; "unknown" when it cannot tell (a
@@ -77,7 +89,8 @@ systemctl enable kafka >/dev/null 2>&1
 # meta.properties says whose data this is: version=1 (with node.id) is KRaft's, version=0 ZooKeeper mode's.
 meta=/var/lib/kafka/data/meta.properties
 foreign=""
-if [ -f "$meta" ]; then
+# A migration keeps the ZooKeeper cluster's data: it is this cluster's own, in whichever mode.
+if [ -f "$meta" ] && [ "$MIGRATION" = none ]; then
     if [ "$METADATA" = kraft ] && { ! grep -q '^version=1' "$meta" || [ "$(sed -n 's/^cluster.id=//p' "$meta")" != "$CLUSTER_ID" ]; }; then
         foreign="another cluster's (cluster.id $(sed -n 's/^cluster.id=//p' "$meta"), not $CLUSTER_ID) or ZooKeeper mode's"
     fi
@@ -97,6 +110,12 @@ if [ "$METADATA" = kraft ] && [ ! -f "$meta" ]; then
     log "storage formatted for cluster $CLUSTER_ID"
 fi
 
+if [ "$MIGRATION" = rollback ] && [ "$METADATA" = zookeeper ] && [ "$MODE" = roll ] && [ -d /var/lib/kafka/data/__cluster_metadata-0 ]; then
+    # A rolled-back migration leaves the KRaft metadata log it replicated: a later migration must not find it.
+    systemctl stop kafka
+    rm -rf /var/lib/kafka/data/__cluster_metadata-0
+    log "removed the KRaft metadata log the migration left in the broker's data"
+fi
 rm -f "$applied"
 systemctl restart kafka
 if [ "$MODE" = start ] && [ -n "$CONTROLLER_PORT" ] && [ "$CLUSTER" = true ]; then

@@ -1,6 +1,7 @@
 # Step (controllers: dedicated): configure and (re)start the KRaft controller as a systemd service of its
 # own, kafka-controller, beside the broker. Inputs: CONTROLLER_PROPERTIES, CONTROLLER_UNIT, KAFKA_DIR_NAME
 # (the installed release: a new one restarts the controller on it), CONTROLLER_ID, CLUSTER_ID,
+# (empty in a ZooKeeper migration: the ZooKeeper cluster's own, from the broker's data beside it),
 # CONTROLLER_PORT, QUORUM_SIZE, DATA_DIR, INTERNAL_BOOTSTRAP, REBUILD.
 # Arguments: start (step kafka-controller: a new machine; the controllers start side by side, as a quorum
 # forms only with its majority) or roll (step kafka-controller-roll, one controller after the other, before
@@ -9,6 +10,11 @@
 #   Otherwise: first every voter of the quorum caught up with its leader, then the restart, then its own
 #   listener, then again every voter caught up, so that the next restart never takes the quorum's majority.
 MODE=${1:-start}
+if [ -z "$CLUSTER_ID" ]; then
+    # KIP-866: the controllers are formatted with the id ZooKeeper gave the cluster, which every broker keeps.
+    CLUSTER_ID=$(sed -n 's/^cluster.id=//p' "$DATA_DIR/data/meta.properties" 2>/dev/null)
+    [ -n "$CLUSTER_ID" ] || die "no cluster id: the ZooKeeper cluster's broker beside this controller has no $DATA_DIR/data/meta.properties (has it ever started?)"
+fi
 applied=/etc/kafka/.kafka-lab-controller-applied
 desired=$(printf '%s\n' "$CONTROLLER_PROPERTIES" "$CONTROLLER_UNIT" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
 metadata_dir=$DATA_DIR/controller

@@ -25,6 +25,7 @@ import {
     faultCommand,
     assertNothingLost,
     removeLeftovers,
+    tryExternal,
 } from "./context";
 import { assertToolsStart } from "./tools";
 import { shellQuote } from "../../src/render";
@@ -568,8 +569,8 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     t.log(`broker4 added and registered; restarted on the way: ${restarted.join(", ") || "none"}; going back to 3 refused`);
 });
 
-e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing; upgraded to ${DEFAULT_KAFKA_VERSION} under load, one ZooKeeper node and one broker at a time, the quorum kept`, async (t) => {
-    t.timeout(35 * 60 * 1000);
+e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing; upgraded to ${DEFAULT_KAFKA_VERSION} under load, one ZooKeeper node and one broker at a time, the quorum kept; then ZooKeeper to KRaft in place under load (dual-write, finalize), SCRAM users and ACLs kept, and on to ${KAFKA_4_VERSION}`, async (t) => {
+    t.timeout(60 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_3_PREVIOUS, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
     const { cluster, seconds } = clusterUp(t, "e2e-zk3", "10.75.0", { brokers: "3", externalSecurity: "sasl_ssl", kafkaVersion: KAFKA_3_PREVIOUS });
@@ -614,6 +615,34 @@ e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: u
         const registered = () => onMachine(cluster.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} | grep -c '(id: '`, 90).trim();
         waitFor("every broker registered and no partition under-replicated", 300, () => registered() === "3" && underReplicated(cluster) === "0");
         assertZookeeperUpgrade(t, cluster, await rollUnderLoad(cluster, `smoke-${runId}-upgrade`, (file) => withKafkaVersion(file, DEFAULT_KAFKA_VERSION), () => watchEnsemble(cluster)));
+
+        // Then ZooKeeper to KRaft in place over SASL_SSL: the SCRAM users and the ACLs move from ZooKeeper into the
+        // metadata log; the client user still gets in where its ACLs say, and still not elsewhere.
+        const bootstrap = cluster.lab.outputs.internalBootstrapServers;
+        const privateTopic = `private-${runId}-zk`;
+        onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${privateTopic} --partitions 1 --replication-factor 3`, 90);
+        const acls = () => onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-acls.sh --bootstrap-server ${bootstrap} --list`, 90).split("\n").map((l) => l.trim()).filter((l) => l.startsWith("(principal=")).sort();
+        const aclsBefore = acls();
+        t.true(aclsBefore.length > 0, "the client user has ACLs in ZooKeeper");
+        const refusedOnPrivate = async () => (await tryExternal(cluster.lab.outputs, externalClient(cluster.lab.outputs), privateTopic)).errors.join(" | ");
+        t.regex(await refusedOnPrivate(), /TOPIC_AUTHORIZATION_FAILED|not authorized/i, "before: refused on a topic its ACLs do not cover");
+        await migrationPhase(t, cluster, "dual-write (SASL_SSL)", (f) => withSetting(f, "kraftMigration", "dual-write"));
+        t.is(migrationState(cluster), "1");
+        t.regex(onMachine(cluster.lab, "broker2", "grep ^authorizer.class.name= /etc/kafka/server.properties"), /StandardAuthorizer/, "the KRaft brokers authorize with the metadata log's ACLs");
+        const finalized = await migrationPhase(t, cluster, "finalize (SASL_SSL)", (f) => withSetting(f, "kraftMigration", "finalize"));
+        for (const b of finalized.brokers) t.is(finalized.restarts[b].kafka, 0, `finalize: ${b}'s broker not restarted (it already ran as a KRaft broker)`);
+        t.is(migrationState(cluster), "3");
+        t.deepEqual(acls(), aclsBefore, "the ACLs came through the migration");
+        t.regex(await refusedOnPrivate(), /TOPIC_AUTHORIZATION_FAILED|not authorized/i, "after: still refused where its ACLs say");
+        const migratedSmoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
+        t.is(migratedSmoke.status, 0, `the client user (its SCRAM credentials migrated) produces and consumes: ${migratedSmoke.stdout}${migratedSmoke.stderr}`);
+        // And then 4.x, like any KRaft cluster.
+        const dist4 = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
+        t.is(dist4.status, 0, dist4.stderr);
+        const upgraded = await migrationPhase(t, cluster, `upgrade to ${KAFKA_4_VERSION} (migrated, SASL_SSL)`, (f) => withKafkaVersion(f, KAFKA_4_VERSION));
+        assertRunsRelease(t, cluster, upgraded.brokers, KAFKA_4_VERSION);
+        t.regex(onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${bootstrap} describe`, 90), new RegExp(`Feature: metadata\\.version\\s.*FinalizedVersionLevel: ${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
+        t.deepEqual(acls(), aclsBefore, "the ACLs after the upgrade");
     } finally {
         const clean = clusterDown(cluster);
         t.is(clean.status, 0, `the ensemble's stack leaves the host clean: ${clean.stderr}`);
@@ -661,6 +690,88 @@ e2e("a 3-broker KRaft cluster on Kafka 3.9 with dedicated controllers: up, smoke
         t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
         record("3-broker KRaft cluster on 3.9, dedicated controllers", { kafka: DEFAULT_KAFKA_VERSION, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut, rollAcknowledged: r.sent.acked.length, rollFailedSends: r.sent.failed, rollLost: r.stored.lost, longestAckGapSeconds: r.sent.longestGapSeconds });
         t.log(`KRaft on ${DEFAULT_KAFKA_VERSION}, dedicated controllers: pulumi up ${seconds.toFixed(1)}s; smoke test passed; ${tools.started} tools started; controller roll: acknowledged ${r.sent.acked.length}, failed ${r.sent.failed}, lost ${r.stored.lost}, longest gap between acknowledgements ${r.sent.longestGapSeconds}s`);
+    } finally {
+        const clean = clusterDown(cluster);
+        t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);
+    }
+});
+
+// ---- ZooKeeper to KRaft in place (KIP-866): one phase per `pulumi up`, each under load.
+
+/** The stack file with `kafka-lab:KEY: VALUE`, changed or added. */
+function withSetting(file: string, key: string, value: string) {
+    const line = `  kafka-lab:${key}: ${value}`;
+    const existing = new RegExp(`^  kafka-lab:${key}: .*$`, "m");
+    if (existing.test(file)) return file.replace(existing, line);
+    // Into the config block, after its last key (pulumi writes encryptionsalt after it).
+    const lines = file.split("\n");
+    const last = lines.map((l) => l.startsWith("  kafka-lab:")).lastIndexOf(true);
+    return [...lines.slice(0, last + 1), line, ...lines.slice(last + 1)].join("\n");
+}
+
+/** The controllers' ZkMigrationState (1 MIGRATION, 3 POST_MIGRATION), from broker1's controller over its loopback JMX. */
+const migrationState = (cluster: ClusterLab) =>
+    onMachine(cluster.lab, "broker1", "/opt/kafka/bin/kafka-jmx.sh --jmx-url service:jmx:rmi:///jndi/rmi://127.0.0.1:9999/jmxrmi --object-name kafka.controller:type=KafkaController,name=ZkMigrationState --attributes Value --one-time true 2>/dev/null | tail -n1 | awk -F, '{ print $NF }'", 90).trim();
+const activeUnits = (cluster: ClusterLab, host: string) => onMachine(cluster.lab, host, "for u in zookeeper kafka-controller kafka; do printf '%s=%s\\n' $u $(systemctl is-active $u); done");
+
+/** A migration's phase under load: the deploy beside an idempotent producer and a consumer group; nothing lost. */
+async function migrationPhase(t: any, cluster: ClusterLab, phase: string, edit: (file: string) => string) {
+    // smoke-...: the client user's ACLs cover it, on a sasl_ssl stack.
+    const r = await rollUnderLoad(cluster, `smoke-${runId}-${phase.replace(/\W+/g, "-")}`, edit);
+    t.is(r.up.status, 0, `${phase}: ${r.up.out.slice(-4000)}`);
+    const deploySeconds = Math.round((r.producing.to - r.producing.from) / 1000);
+    t.log(`${phase}: deploy ${deploySeconds}s; acknowledged ${r.sent.acked.length}, failed sends ${r.sent.failed}, group read ${r.numbers.received} (${r.rest.length} after the deploy), lost ${r.numbers.lost}; in the topic: lost ${r.stored.lost}; longest gap between acknowledgements ${r.sent.longestGapSeconds}s`);
+    record(`ZooKeeper to KRaft: ${phase} under load`, { ...r.numbers, failedSends: r.sent.failed, lostFromTheTopic: r.stored.lost, longestAckGapSeconds: r.sent.longestGapSeconds, deploySeconds });
+    const restarts = Object.fromEntries(r.brokers.map((b) => [b, Object.fromEntries((["zookeeper", "kafka-controller", "kafka"] as const).map((u) => [u, r.starts(b, u).length]))]));
+    t.log(`${phase}: services started during the deploy: ${JSON.stringify(restarts)}`);
+    t.true(r.sent.acked.length > 100, `${phase}: acknowledged ${r.sent.acked.length}`);
+    assertRollLostNothing(t, r);
+    return { ...r, restarts };
+}
+
+e2e("ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka 3.9: dual-write, rolled back to ZooKeeper, dual-write again, finalized, each under load: nothing lost, the group resumes, topic configs kept, ZooKeeper gone", async (t) => {
+    t.timeout(60 * 60 * 1000);
+    const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
+    t.is(dist.status, 0, dist.stderr);
+    const { cluster, seconds } = clusterUp(t, "e2e-zkmig", "10.72.0", { brokers: "3", kafkaVersion: DEFAULT_KAFKA_VERSION });
+    try {
+        t.is(cluster.lab.outputs.metadata, "zookeeper");
+        const bootstrap = cluster.lab.outputs.internalBootstrapServers;
+        const configured = `${runId}-configured`;
+        onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${configured} --partitions 3 --replication-factor 3 --config retention.ms=123456789`, 90);
+        const topicConfig = () => onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-configs.sh --bootstrap-server ${bootstrap} --describe --entity-type topics --entity-name ${configured}`, 90);
+        t.regex(topicConfig(), /retention\.ms=123456789/);
+
+        await migrationPhase(t, cluster, "dual-write", (f) => withSetting(f, "kraftMigration", "dual-write"));
+        t.is(migrationState(cluster), "1", "the controllers report MIGRATION: the metadata copied, ZooKeeper still written");
+        for (const b of ["broker1", "broker2", "broker3"]) {
+            t.is(activeUnits(cluster, b), "zookeeper=active\nkafka-controller=active\nkafka=active\n", b);
+            t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/server.properties"), /^process\.roles=broker\nnode\.id=\d$/m, `${b}: a KRaft broker`);
+        }
+        const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, `dual-write: a second up changes nothing: ${again.stdout.slice(-3000)}`);
+
+        await migrationPhase(t, cluster, "rollback", (f) => withSetting(f, "kraftMigration", "rollback"));
+        for (const b of ["broker1", "broker2", "broker3"]) {
+            t.is(activeUnits(cluster, b), "zookeeper=active\nkafka-controller=inactive\nkafka=active\n", `${b}: its controller removed`);
+            t.notRegex(onMachine(cluster.lab, b, "cat /etc/kafka/server.properties"), /^(process\.roles|zookeeper\.metadata\.migration\.enable|controller\.quorum\.voters)=/m, `${b}: a plain ZooKeeper broker again`);
+        }
+        t.notRegex(onMachine(cluster.lab, "broker1", "/opt/kafka/bin/zookeeper-shell.sh broker1:2181 ls / 2>/dev/null | tail -n1"), /\bmigration\b/, "/migration cleared (KAFKA-17146)");
+        fs.writeFileSync(cluster.file, withSetting(fs.readFileSync(cluster.file, "utf8"), "kraftMigration", "none"));
+        const none = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive");
+        t.is(none.status, 0, `back to no migration: ${none.stdout.slice(-3000)}`);
+        t.regex(topicConfig(), /retention\.ms=123456789/, "the rollback kept the topic's config");
+
+        await migrationPhase(t, cluster, "dual-write again", (f) => withSetting(f, "kraftMigration", "dual-write"));
+        t.is(migrationState(cluster), "1");
+        await migrationPhase(t, cluster, "finalize", (f) => withSetting(f, "kraftMigration", "finalize"));
+        t.is(migrationState(cluster), "3", "the controllers report POST_MIGRATION");
+        t.is(labAccess(cluster.stack).outputs.metadata, "kraft", "the stack's outputs say KRaft");
+        for (const b of ["broker1", "broker2", "broker3"]) t.is(activeUnits(cluster, b), "zookeeper=inactive\nkafka-controller=active\nkafka=active\n", `${b}: ZooKeeper gone`);
+        t.regex(topicConfig(), /retention\.ms=123456789/, "the topic's config came through the migration");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        t.log(`ZooKeeper to KRaft: up ${seconds.toFixed(1)}s; finalized; smoke test passed`);
     } finally {
         const clean = clusterDown(cluster);
         t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);

@@ -3,6 +3,7 @@
 import test from "ava";
 import * as fs from "fs";
 import * as path from "path";
+import { Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import {
     LabAccess,
     REPO,
@@ -151,4 +152,52 @@ export function removeLeftovers(prefix: string, bridge: string): string[] {
     for (const machine of found) run("bash", ["scripts/local/machine.sh", "down", machine]);
     run("bash", ["scripts/local/network.sh", "down", bridge]);
     return found;
+}
+
+/**
+ * An error as the client reports it, whole: @platformatic/kafka nests the reason (MultipleErrors of each
+ * attempt, a cause, the broker's error id and message), so every level's name, code, message, error id and
+ * server message is kept.
+ */
+export function errorText(e: any, depth = 0): string {
+    if (!e || depth > 6) return "";
+    const own = [e.name, e.code, e.apiId, e.message, e.serverErrorMessage].filter((x) => typeof x === "string" && x).join(": ");
+    const nested = [...(Array.isArray(e.errors) ? e.errors : []), ...(e.cause ? [e.cause] : [])].map((c: any) => errorText(c, depth + 1)).filter(Boolean);
+    return [own, ...new Set(nested)].join(" <- ");
+}
+
+/** What a @platformatic/kafka client gets from a topic over the external listener: the messages, or the error. */
+export async function tryExternal(outputs: Record<string, any>, client: Record<string, any>, topic: string) {
+    const options = { clientId: "kafka-lab-e2e-refused", bootstrapBrokers: outputs.bootstrapServers.split(","), connectTimeout: 5000, requestTimeout: 10000, retries: 1, ...client };
+    const got: string[] = [];
+    const errors: string[] = [];
+    const producer = new Producer({ ...options, acks: -1, serializers: stringSerializers });
+    try {
+        await producer.send({ messages: [{ topic, key: "refused", value: "should not land" }] });
+    } catch (e: any) {
+        errors.push(`produce: ${errorText(e)}`);
+    } finally {
+        await producer.close(true).catch(() => {});
+    }
+    // A fresh group: its committed offsets (none), else the earliest.
+    const consumer = new Consumer({ ...options, groupId: `smoke-refused-${Date.now()}`, deserializers: stringDeserializers });
+    try {
+        const stream = await consumer.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest" });
+        try {
+            await Promise.race([
+                new Promise<void>((_, reject) => {
+                    stream.on("error", reject);
+                    stream.on("data", (message) => void got.push(String(message.value)));
+                }),
+                new Promise((r) => setTimeout(r, 8000)),
+            ]);
+        } finally {
+            await stream.close().catch(() => {});
+        }
+    } catch (e: any) {
+        errors.push(`consume: ${errorText(e)}`);
+    } finally {
+        await consumer.close(true).catch(() => {});
+    }
+    return { got, errors };
 }
