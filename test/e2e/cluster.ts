@@ -26,6 +26,8 @@ import {
     assertNothingLost,
     removeLeftovers,
     tryExternal,
+    migrationState,
+    activeUnits,
 } from "./context";
 import { assertToolsStart } from "./tools";
 import { shellQuote } from "../../src/render";
@@ -424,7 +426,7 @@ async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (stackFil
     const group = `${topic}-group`;
     clusterTopic(cluster, topic);
     const brokers = Object.keys(cluster.lab.outputs.hosts).filter((h) => h.startsWith("broker")).sort();
-    const consumerCmd = `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${cluster.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${group} --json --idle-timeout 45 --commit-every 1`;
+    const consumerCmd = `python3 /opt/kafka-lab/clients/consumer.py --bootstrap ${cluster.lab.outputs.internalBootstrapServers} --topic ${topic} --group ${group} --json --idle-timeout 15 --commit-every 1`;
     let consumedOut = "";
     const consumerDone = new Promise<void>((resolve) => {
         const p = spawn("ssh", [...sshArgs(cluster.lab, cluster.lab.outputs.hosts.consumer.publicIp), `timeout 900 ${consumerCmd}`]);
@@ -627,11 +629,11 @@ e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: u
         const refusedOnPrivate = async () => (await tryExternal(cluster.lab.outputs, externalClient(cluster.lab.outputs), privateTopic)).errors.join(" | ");
         t.regex(await refusedOnPrivate(), /TOPIC_AUTHORIZATION_FAILED|not authorized/i, "before: refused on a topic its ACLs do not cover");
         await migrationPhase(t, cluster, "dual-write (SASL_SSL)", (f) => withSetting(f, "kraftMigration", "dual-write"));
-        t.is(migrationState(cluster), "1");
+        t.is(migrationState(cluster.lab, "broker1"), "1");
         t.regex(onMachine(cluster.lab, "broker2", "grep ^authorizer.class.name= /etc/kafka/server.properties"), /StandardAuthorizer/, "the KRaft brokers authorize with the metadata log's ACLs");
         const finalized = await migrationPhase(t, cluster, "finalize (SASL_SSL)", (f) => withSetting(f, "kraftMigration", "finalize"));
         for (const b of finalized.brokers) t.is(finalized.restarts[b].kafka, 0, `finalize: ${b}'s broker not restarted (it already ran as a KRaft broker)`);
-        t.is(migrationState(cluster), "3");
+        t.is(migrationState(cluster.lab, "broker1"), "3");
         t.deepEqual(acls(), aclsBefore, "the ACLs came through the migration");
         t.regex(await refusedOnPrivate(), /TOPIC_AUTHORIZATION_FAILED|not authorized/i, "after: still refused where its ACLs say");
         const migratedSmoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
@@ -655,47 +657,6 @@ e2e("the KRaft cluster is destroyed and leaves the host clean", (t) => {
     t.is(clean.status, 0, clean.stderr);
 });
 
-e2e("a 3-broker KRaft cluster on Kafka 3.9 with dedicated controllers: up, smoke test, every tool of the release starts; a controller setting rolls the controllers one at a time under load, no broker restarted, nothing lost; destroyed clean", async (t) => {
-    t.timeout(25 * 60 * 1000);
-    const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
-    t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-kraft39", "10.73.0", { brokers: "3", metadata: "kraft", controllers: "dedicated", controllerHeap: "256m" });
-    try {
-        t.is(cluster.lab.outputs.metadata, "kraft");
-        t.is(cluster.lab.outputs.controllers, "dedicated");
-        t.is(cluster.lab.outputs.kafkaVersion, DEFAULT_KAFKA_VERSION);
-        // Each of broker1..3 runs two processes: its broker (a broker only) and a controller of its own.
-        for (const [i, b] of ["broker1", "broker2", "broker3"].entries()) {
-            t.regex(onMachine(cluster.lab, b, "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m, `${b}: the broker is a broker only`);
-            t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/controller.properties"), new RegExp(`^process\\.roles=controller\nnode\\.id=${3001 + i}$`, "m"));
-            t.is(onMachine(cluster.lab, b, "systemctl is-active kafka-controller kafka").trim(), "active\nactive", `${b}: both services run`);
-            t.regex(onMachine(cluster.lab, b, "ls /var/lib/kafka/controller"), /meta\.properties/, `${b}: the controller's metadata log has its own dir`);
-        }
-        const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
-        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
-        const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} describe --status`, 90);
-        t.regex(quorum, /LeaderId:\s*300[123]\s*$/m, "a dedicated controller leads the quorum");
-        t.deepEqual([...(/CurrentVoters:\s*(.*)$/m.exec(quorum)?.[1] ?? "").matchAll(/\b(300[123])\b/g)].map((m) => m[1]).sort(), ["3001", "3002", "3003"], `the voters are the three controllers: ${quorum}`);
-        const tools = assertToolsStart(t, cluster.lab, "broker1");
-        // A controller setting: the controllers roll one at a time (a caught-up quorum before and after each), the brokers keep running.
-        const r = await rollUnderLoad(cluster, `${runId}-controllers`, (file) => file.replace(/kafka-lab:controllerHeap: 256m/, "kafka-lab:controllerHeap: 320m"));
-        t.is(r.up.status, 0, r.up.out.slice(-4000));
-        const controllerStarts = Object.fromEntries(r.brokers.map((b) => [b, r.starts(b, "kafka-controller")]));
-        assertRolledOnce(t, "controllers", controllerStarts, ["broker1", "broker2", "broker3"], r.producing);
-        for (const b of r.brokers) t.deepEqual(r.starts(b, "kafka"), [], `${b}: its broker was not restarted`);
-        t.regex(serviceCommandLine(cluster, "broker2", "kafka-controller"), /-Xmx320m/, "the controllers run the new heap");
-        t.true(r.sent.acked.length > 100, `acknowledged ${r.sent.acked.length}`);
-        assertRollLostNothing(t, r);
-        const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
-        t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
-        record("3-broker KRaft cluster on 3.9, dedicated controllers", { kafka: DEFAULT_KAFKA_VERSION, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut, rollAcknowledged: r.sent.acked.length, rollFailedSends: r.sent.failed, rollLost: r.stored.lost, longestAckGapSeconds: r.sent.longestGapSeconds });
-        t.log(`KRaft on ${DEFAULT_KAFKA_VERSION}, dedicated controllers: pulumi up ${seconds.toFixed(1)}s; smoke test passed; ${tools.started} tools started; controller roll: acknowledged ${r.sent.acked.length}, failed ${r.sent.failed}, lost ${r.stored.lost}, longest gap between acknowledgements ${r.sent.longestGapSeconds}s`);
-    } finally {
-        const clean = clusterDown(cluster);
-        t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);
-    }
-});
-
 // ---- ZooKeeper to KRaft in place (KIP-866): one phase per `pulumi up`, each under load.
 
 /** The stack file with `kafka-lab:KEY: VALUE`, changed or added. */
@@ -708,11 +669,6 @@ function withSetting(file: string, key: string, value: string) {
     const last = lines.map((l) => l.startsWith("  kafka-lab:")).lastIndexOf(true);
     return [...lines.slice(0, last + 1), line, ...lines.slice(last + 1)].join("\n");
 }
-
-/** The controllers' ZkMigrationState (1 MIGRATION, 3 POST_MIGRATION), from broker1's controller over its loopback JMX. */
-const migrationState = (cluster: ClusterLab) =>
-    onMachine(cluster.lab, "broker1", "/opt/kafka/bin/kafka-jmx.sh --jmx-url service:jmx:rmi:///jndi/rmi://127.0.0.1:9999/jmxrmi --object-name kafka.controller:type=KafkaController,name=ZkMigrationState --attributes Value --one-time true 2>/dev/null | tail -n1 | awk -F, '{ print $NF }'", 90).trim();
-const activeUnits = (cluster: ClusterLab, host: string) => onMachine(cluster.lab, host, "for u in zookeeper kafka-controller kafka; do printf '%s=%s\\n' $u $(systemctl is-active $u); done");
 
 /** A migration's phase under load: the deploy beside an idempotent producer and a consumer group; nothing lost. */
 async function migrationPhase(t: any, cluster: ClusterLab, phase: string, edit: (file: string) => string) {
@@ -729,11 +685,11 @@ async function migrationPhase(t: any, cluster: ClusterLab, phase: string, edit: 
     return { ...r, restarts };
 }
 
-e2e("ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka 3.9: dual-write, rolled back to ZooKeeper, dual-write again, finalized, each under load: nothing lost, the group resumes, topic configs kept, ZooKeeper gone", async (t) => {
+e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAULT_KAFKA_VERSION}: dual-write, then finalize, each under load (nothing lost, the group resumes, topic configs kept, ZooKeeper gone); the KRaft cluster on 3.9 with dedicated controllers runs every tool of the release; then on to ${KAFKA_4_VERSION} under load, controllers first`, async (t) => {
     t.timeout(60 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-zkmig", "10.72.0", { brokers: "3", kafkaVersion: DEFAULT_KAFKA_VERSION });
+    const { cluster, seconds } = clusterUp(t, "e2e-zkmig", "10.72.0", { brokers: "3", kafkaVersion: DEFAULT_KAFKA_VERSION, controllerHeap: "256m" });
     try {
         t.is(cluster.lab.outputs.metadata, "zookeeper");
         const bootstrap = cluster.lab.outputs.internalBootstrapServers;
@@ -742,36 +698,53 @@ e2e("ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka 3.9: dua
         const topicConfig = () => onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-configs.sh --bootstrap-server ${bootstrap} --describe --entity-type topics --entity-name ${configured}`, 90);
         t.regex(topicConfig(), /retention\.ms=123456789/);
 
-        await migrationPhase(t, cluster, "dual-write", (f) => withSetting(f, "kraftMigration", "dual-write"));
-        t.is(migrationState(cluster), "1", "the controllers report MIGRATION: the metadata copied, ZooKeeper still written");
+        const dualWrite = await migrationPhase(t, cluster, "dual-write", (f) => withSetting(f, "kraftMigration", "dual-write"));
+        for (const b of dualWrite.brokers) t.deepEqual(dualWrite.restarts[b], { zookeeper: 0, "kafka-controller": 1, kafka: 2 }, `dual-write: ${b}'s controller started once, its broker rolled twice (migration settings, then KRaft), its ZooKeeper kept`);
+        t.is(migrationState(cluster.lab, "broker1"), "1", "the controllers report MIGRATION: the metadata copied, ZooKeeper still written");
         for (const b of ["broker1", "broker2", "broker3"]) {
-            t.is(activeUnits(cluster, b), "zookeeper=active\nkafka-controller=active\nkafka=active\n", b);
+            t.is(activeUnits(cluster.lab, b), "zookeeper=active\nkafka-controller=active\nkafka=active\n", b);
             t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/server.properties"), /^process\.roles=broker\nnode\.id=\d$/m, `${b}: a KRaft broker`);
         }
-        const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
-        t.is(again.status, 0, `dual-write: a second up changes nothing: ${again.stdout.slice(-3000)}`);
 
-        await migrationPhase(t, cluster, "rollback", (f) => withSetting(f, "kraftMigration", "rollback"));
-        for (const b of ["broker1", "broker2", "broker3"]) {
-            t.is(activeUnits(cluster, b), "zookeeper=active\nkafka-controller=inactive\nkafka=active\n", `${b}: its controller removed`);
-            t.notRegex(onMachine(cluster.lab, b, "cat /etc/kafka/server.properties"), /^(process\.roles|zookeeper\.metadata\.migration\.enable|controller\.quorum\.voters)=/m, `${b}: a plain ZooKeeper broker again`);
-        }
-        t.notRegex(onMachine(cluster.lab, "broker1", "/opt/kafka/bin/zookeeper-shell.sh broker1:2181 ls / 2>/dev/null | tail -n1"), /\bmigration\b/, "/migration cleared (KAFKA-17146)");
-        fs.writeFileSync(cluster.file, withSetting(fs.readFileSync(cluster.file, "utf8"), "kraftMigration", "none"));
-        const none = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive");
-        t.is(none.status, 0, `back to no migration: ${none.stdout.slice(-3000)}`);
-        t.regex(topicConfig(), /retention\.ms=123456789/, "the rollback kept the topic's config");
-
-        await migrationPhase(t, cluster, "dual-write again", (f) => withSetting(f, "kraftMigration", "dual-write"));
-        t.is(migrationState(cluster), "1");
-        await migrationPhase(t, cluster, "finalize", (f) => withSetting(f, "kraftMigration", "finalize"));
-        t.is(migrationState(cluster), "3", "the controllers report POST_MIGRATION");
+        // With a controller setting changed at the same time: finalize rolls the controllers anyway, one at a time.
+        const finalized = await migrationPhase(t, cluster, "finalize", (f) => withSetting(withSetting(f, "kraftMigration", "finalize"), "controllerHeap", "320m"));
+        assertRolledOnce(t, "finalize: controllers", Object.fromEntries(finalized.brokers.map((b) => [b, finalized.starts(b, "kafka-controller")])), finalized.brokers, finalized.producing);
+        for (const b of finalized.brokers) t.is(finalized.restarts[b].kafka, 0, `finalize: ${b}'s broker not restarted (it already ran as a KRaft broker)`);
+        t.regex(serviceCommandLine(cluster, "broker2", "kafka-controller"), /-Xmx320m/, "the controllers run the new heap");
+        t.is(migrationState(cluster.lab, "broker1"), "3", "the controllers report POST_MIGRATION");
         t.is(labAccess(cluster.stack).outputs.metadata, "kraft", "the stack's outputs say KRaft");
-        for (const b of ["broker1", "broker2", "broker3"]) t.is(activeUnits(cluster, b), "zookeeper=inactive\nkafka-controller=active\nkafka=active\n", `${b}: ZooKeeper gone`);
+        t.is(labAccess(cluster.stack).outputs.controllers, "dedicated");
         t.regex(topicConfig(), /retention\.ms=123456789/, "the topic's config came through the migration");
+        // A 3-broker KRaft cluster on 3.9 with dedicated controllers: each of broker1..3 runs its broker (a broker
+        // only) and a controller of its own, with its own metadata log.
+        for (const [i, b] of ["broker1", "broker2", "broker3"].entries()) {
+            t.is(activeUnits(cluster.lab, b), "zookeeper=inactive\nkafka-controller=active\nkafka=active\n", `${b}: ZooKeeper gone`);
+            t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/controller.properties"), new RegExp(`^process\\.roles=controller\nnode\\.id=${3001 + i}$`, "m"));
+            t.notRegex(onMachine(cluster.lab, b, "cat /etc/kafka/controller.properties /etc/kafka/server.properties"), /^zookeeper\./m, `${b}: nothing of ZooKeeper left in its settings`);
+            t.regex(onMachine(cluster.lab, b, "ls /var/lib/kafka/controller"), /meta\.properties/, `${b}: the controller's metadata log has its own dir`);
+        }
+        const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server ${bootstrap} describe --status`, 90);
+        t.regex(quorum, /LeaderId:\s*300[123]\s*$/m, "a dedicated controller leads the quorum");
+        t.deepEqual([...(/CurrentVoters:\s*(.*)$/m.exec(quorum)?.[1] ?? "").matchAll(/\b(300[123])\b/g)].map((m) => m[1]).sort(), ["3001", "3002", "3003"], `the voters are the three controllers: ${quorum}`);
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);
         t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
-        t.log(`ZooKeeper to KRaft: up ${seconds.toFixed(1)}s; finalized; smoke test passed`);
+        const tools = assertToolsStart(t, cluster.lab, "broker1");
+
+        // And then 4.x, like any KRaft cluster: the controllers one at a time, then the brokers.
+        const dist4 = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
+        t.is(dist4.status, 0, dist4.stderr);
+        const upgraded = await migrationPhase(t, cluster, `upgrade to ${KAFKA_4_VERSION} (migrated)`, (f) => withKafkaVersion(f, KAFKA_4_VERSION));
+        const startsOf = (unit: "kafka" | "kafka-controller") => Object.fromEntries(upgraded.brokers.map((b) => [b, upgraded.starts(b, unit)]));
+        assertRolledOnce(t, "controllers", startsOf("kafka-controller"), upgraded.brokers, upgraded.producing);
+        assertRolledOnce(t, "brokers", startsOf("kafka"), upgraded.brokers, upgraded.producing);
+        t.true(Math.max(...Object.values(startsOf("kafka-controller")).flat()) < Math.min(...Object.values(startsOf("kafka")).flat()), "every controller before any broker");
+        assertRunsRelease(t, cluster, upgraded.brokers, KAFKA_4_VERSION);
+        t.regex(onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${bootstrap} describe`, 90), new RegExp(`Feature: metadata\\.version\\s.*FinalizedVersionLevel: ${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
+        t.regex(topicConfig(), /retention\.ms=123456789/, "and through the upgrade");
+        const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
+        record("3-broker KRaft cluster on 3.9, dedicated controllers", { kafka: DEFAULT_KAFKA_VERSION, migratedFromZookeeper: true, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut });
+        t.log(`ZooKeeper to KRaft: up ${seconds.toFixed(1)}s; finalized; smoke test passed; ${tools.started} tools started; upgraded to ${KAFKA_4_VERSION}`);
     } finally {
         const clean = clusterDown(cluster);
         t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);

@@ -201,3 +201,10 @@ export async function tryExternal(outputs: Record<string, any>, client: Record<s
     }
     return { got, errors };
 }
+
+/** The controllers' ZkMigrationState (1 MIGRATION, 3 POST_MIGRATION), from the controller on `host`, over its loopback JMX. */
+export const migrationState = (on: LabAccess, host: string) =>
+    onMachine(on, host, "/opt/kafka/bin/kafka-jmx.sh --jmx-url service:jmx:rmi:///jndi/rmi://127.0.0.1:9999/jmxrmi --object-name kafka.controller:type=KafkaController,name=ZkMigrationState --attributes Value --one-time true 2>/dev/null | tail -n1 | awk -F, '{ print $NF }'", 90).trim();
+
+/** Which of ZooKeeper, the controller and the broker run on `host`, one `unit=state` line each. */
+export const activeUnits = (on: LabAccess, host: string) => onMachine(on, host, "for u in zookeeper kafka-controller kafka; do printf '%s=%s\\n' $u $(systemctl is-active $u); done");

@@ -40,6 +40,8 @@ import {
     faultCommand,
     assertNothingLost,
     removeLeftovers,
+    migrationState,
+    activeUnits,
 } from "./context";
 import { assertToolsStart } from "./tools";
 
@@ -504,6 +506,68 @@ e2e("invalid config and a mismatched checksum stop the real engine before any re
             fs.rmSync(file, { force: true });
         }
     }
+});
+
+e2e("the one-broker lab to KRaft in place, through the cluster's phases: dual-write, rolled back to ZooKeeper, dual-write again, finalize; every message and the group's offsets kept", async (t) => {
+    t.timeout(30 * 60 * 1000);
+    const topic = `${runId}-to-kraft`;
+    const group = `${runId}-to-kraft`;
+    createTopic(lab, topic);
+    const sent: string[] = [];
+    const read: ReturnType<typeof consume> = [];
+    // Between phases: 100 more messages, of which the group reads 50 (committing), so that every phase starts
+    // with a group behind and must keep its offsets.
+    const traffic = (phase: string) => {
+        const id = `${runId}k${sent.length}`;
+        t.is(produce(lab, topic, 100, id), 100, `${phase}: the producer's messages acknowledged`);
+        sent.push(...jsonKeys(id, 100));
+        read.push(...consume(lab, topic, group, "--max-messages 50"));
+    };
+    const phase = async (value: string, check: () => void) => {
+        traffic(`before ${value}`);
+        await withStackConfig({ "kafka-lab:kraftMigration": value }, () => {
+            const started = Date.now();
+            const up = pulumiUp();
+            t.is(up.status, 0, `${value}: ${up.stdout.slice(-3000)}\n${up.stderr.slice(-2000)}`);
+            const seconds = Math.round((Date.now() - started) / 1000);
+            t.log(`one-broker lab, ${value}: pulumi up ${seconds}s`);
+            record(`one-broker lab to KRaft: ${value}`, { deploySeconds: seconds });
+            check();
+        });
+    };
+    const units = () => activeUnits(lab, "broker");
+    const settings = () => onMachine(lab, "broker", "cat /etc/kafka/server.properties");
+
+    await phase("dual-write", () => {
+        t.is(migrationState(lab, "broker"), "1", "the controller reports MIGRATION");
+        t.is(units(), "zookeeper=active\nkafka-controller=active\nkafka=active\n");
+        t.regex(settings(), /^process\.roles=broker$/m, "a KRaft broker, ZooKeeper still written");
+        t.is(pulumiUp("--expect-no-changes").status, 0, "a second up changes nothing");
+    });
+    await phase("rollback", () => {
+        t.is(units(), "zookeeper=active\nkafka-controller=inactive\nkafka=active\n", "the controller removed");
+        t.notRegex(settings(), /^(process\.roles|zookeeper\.metadata\.migration\.enable|controller\.quorum\.voters)=/m, "a ZooKeeper broker again");
+        t.notRegex(onMachine(lab, "broker", "/opt/kafka/bin/zookeeper-shell.sh localhost:2181 ls / 2>/dev/null | tail -n1"), /\bmigration\b/, "/migration cleared (KAFKA-17146)");
+    });
+    // After a rollback, the migration is over: no phase set (the stack file as it was), then dual-write again.
+    traffic("after rollback");
+    const none = pulumiUp();
+    t.is(none.status, 0, `back to no migration: ${none.stdout.slice(-3000)}`);
+    await phase("dual-write", () => t.is(migrationState(lab, "broker"), "1"));
+    await phase("finalize", () => {
+        t.is(migrationState(lab, "broker"), "3", "the controller reports POST_MIGRATION");
+        t.is(units(), "zookeeper=inactive\nkafka-controller=active\nkafka=active\n", "ZooKeeper gone");
+        t.is(labAccess().outputs.metadata, "kraft", "the stack's outputs say KRaft");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", "local", "--messages", "50"]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        traffic("after finalize");
+        read.push(...consume(lab, topic, group));
+    });
+    const numbers = tally(sent, read);
+    t.log(`one-broker lab to KRaft: sent ${numbers.sent}, the group read ${read.length}, lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
+    record("one-broker lab to KRaft: the group across the phases", numbers);
+    t.is(numbers.lost, 0, "every message read by the group, which resumed at each phase where it was");
+    t.is(numbers.duplicated, 0, "none twice: the offsets came through");
 });
 
 e2e("destroy, then a pulumi up killed half-way, then npm run lab: a fresh, working lab", async (t) => {
