@@ -151,13 +151,14 @@ e2e("a second pulumi up reports no changes and touches no machine", (t) => {
     record("pulumi up with no change", { resources: up.changes.same, changed: 0 });
 });
 
-e2e("the running ZooKeeper-mode lab asked for Kafka 4.x: the real engine refuses before anything changes, naming the key", async (t) => {
+e2e("the running ZooKeeper-mode lab asked for Kafka 4.x: the real engine refuses before anything changes, naming the key and the migration's phases", async (t) => {
     t.timeout(10 * 60 * 1000);
     const kafkaPid = mainPid("kafka");
     await withStackConfig({ "kafka-lab:kafkaVersion": KAFKA_4_VERSION }, () => {
         const up = pulumiUp();
         t.not(up.status, 0);
-        t.regex(up.stdout + up.stderr, new RegExp(`this stack runs Kafka ${config.kafka.version} in ZooKeeper mode; kafka-lab:kafkaVersion ${KAFKA_4_VERSION.replace(/\./g, "\\.")} with kafka-lab:metadata kraft cannot take over its data in place`));
+        t.regex(up.stdout + up.stderr, new RegExp(`this stack runs Kafka ${config.kafka.version} in ZooKeeper mode; kafka-lab:kafkaVersion ${KAFKA_4_VERSION.replace(/\./g, "\\.")} with kafka-lab:metadata kraft cannot take over its data directly`));
+        t.regex(up.stdout + up.stderr, /Migrate it in place instead: kafka-lab:kraftMigration dual-write, then finalize/, "and names the migration's phases");
         t.deepEqual(Object.keys(up.changes).filter((k) => k !== "same" && k !== "read"), [], `nothing changed: ${JSON.stringify(up.changes)}`);
     });
     t.is(mainPid("kafka"), kafkaPid, "Kafka runs on, untouched");
