@@ -7,7 +7,7 @@ import type { DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
-import { runsDedicatedController } from "./topology";
+import type { LabHost } from "./topology";
 import { ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
@@ -184,7 +184,9 @@ export class LabProvisioning extends pulumi.ComponentResource {
         const migration = topology.migration;
         const zookeeperStarts = topology.zookeepers.map((z) => addStep(z.name, "zookeeper"));
         const zookeeperRolls = chain(topology.zookeepers, "zookeeper-roll", zookeeperStarts);
-        const dedicated = migration === "rollback" ? [] : topology.controllers.filter(runsDedicatedController);
+        /** The hosts whose plan has `step` (stepsFor decides which run what; the chains here only order them). */
+        const planned = (hosts: LabHost[], step: StepName) => hosts.filter((h) => plan[h.name].includes(step));
+        const dedicated = planned(topology.controllers, "kafka-controller");
         const controllerStarts = dedicated.map((c) => addStep(c.name, "kafka-controller"));
         const controllerRolls = chain(dedicated, "kafka-controller-roll", controllerStarts);
         for (const broker of topology.brokers) addStep(broker.name, "kafka-broker", [...zookeeperRolls.slice(-1), ...controllerRolls.slice(-1)]);
@@ -197,7 +199,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
             const migrated = chain(topology.brokers, "kafka-migrate", []);
             if (migration === "dual-write") beforeRoll = [addStep(first, "migration-copied", migrated.slice(-1))];
             else {
-                const retired = topology.controllers.map((c) => addStep(c.name, "kafka-controller-retire", migrated.slice(-1)));
+                const retired = planned(topology.controllers, "kafka-controller-retire").map((c) => addStep(c.name, "kafka-controller-retire", migrated.slice(-1)));
                 beforeRoll = [addStep(first, "zookeeper-unmigrate", retired)];
             }
         }

@@ -496,7 +496,6 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         // ZkMigrationState: 1 MIGRATION (the metadata copied, dual-write), 3 POST_MIGRATION (finalized).
                         EXPECTED_STATE: name === "migration-copied" ? 1 : 3,
                         JMX_URL: `service:jmx:rmi:///jndi/rmi://127.0.0.1:${CONTROLLER_JMX_PORT}/jmxrmi`,
-                        INTERNAL_BOOTSTRAP: internalBootstrap(config),
                     },
                 ];
             case "kafka-controller-retire":

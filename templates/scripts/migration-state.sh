@@ -3,8 +3,7 @@
 # controller's JMX gauge kafka.controller:type=KafkaController,name=ZkMigrationState (0 NONE, 1 MIGRATION:
 # the metadata copied and written to ZooKeeper too, 2 PRE_MIGRATION: waiting for every broker, 3
 # POST_MIGRATION: finalized, 4 ZK). Every controller replays the state from the metadata log, so the one on
-# this machine tells. Inputs: EXPECTED_STATE, JMX_URL (the controller's JMX, on this machine's loopback),
-# INTERNAL_BOOTSTRAP.
+# this machine tells. Inputs: EXPECTED_STATE, JMX_URL (the controller's JMX, on this machine's loopback).
 names=([0]=NONE [1]=MIGRATION [2]=PRE_MIGRATION [3]=POST_MIGRATION [4]=ZK)
 state() {
     timeout 60 runuser -u kafka -- /opt/kafka/bin/kafka-jmx.sh --jmx-url "$JMX_URL" \
@@ -16,6 +15,6 @@ log "waiting for the controllers' ZkMigrationState ${names[$EXPECTED_STATE]} ($E
 if ! retry_until "ZkMigrationState ${names[$EXPECTED_STATE]}" 300 2 reached; then
     now=$(state)
     journalctl -u kafka-controller -n 30 --no-pager >&2 || true
-    die "the controllers report ZkMigrationState ${names[${now:-9}]:-unknown (JMX did not answer)} (${now:-?}) after 600s, not ${names[$EXPECTED_STATE]}; their log is above (TRACE on org.apache.kafka.metadata.migration tells more)"
+    die "the controllers report ZkMigrationState ${names[${now:-9}]:-unknown (JMX did not answer)} (${now:-?}) after 300 tries 2 s apart, not ${names[$EXPECTED_STATE]}; their log is above (TRACE on org.apache.kafka.metadata.migration tells more)"
 fi
 log "the controllers report ZkMigrationState ${names[$EXPECTED_STATE]}"
