@@ -28,6 +28,7 @@ import {
     tryExternal,
     migrationState,
     activeUnits,
+    withConfigLine,
 } from "./context";
 import { assertToolsStart } from "./tools";
 import { shellQuote } from "../../src/render";
@@ -660,15 +661,7 @@ e2e("the KRaft cluster is destroyed and leaves the host clean", (t) => {
 // ---- ZooKeeper to KRaft in place (KIP-866): one phase per `pulumi up`, each under load.
 
 /** The stack file with `kafka-lab:KEY: VALUE`, changed or added. */
-function withSetting(file: string, key: string, value: string) {
-    const line = `  kafka-lab:${key}: ${value}`;
-    const existing = new RegExp(`^  kafka-lab:${key}: .*$`, "m");
-    if (existing.test(file)) return file.replace(existing, line);
-    // Into the config block, after its last key (pulumi writes encryptionsalt after it).
-    const lines = file.split("\n");
-    const last = lines.map((l) => l.startsWith("  kafka-lab:")).lastIndexOf(true);
-    return [...lines.slice(0, last + 1), line, ...lines.slice(last + 1)].join("\n");
-}
+const withSetting = (file: string, key: string, value: string) => withConfigLine(file, `kafka-lab:${key}`, value);
 
 /** A migration's phase under load: the deploy beside an idempotent producer and a consumer group; nothing lost. */
 async function migrationPhase(t: any, cluster: ClusterLab, phase: string, edit: (file: string) => string) {

@@ -70,14 +70,16 @@ export function brokerAnswers(): boolean {
 
 export const mainPid = (unit: string) => onMachine(lab, "broker", `systemctl show -p MainPID --value ${unit}`).trim();
 
+/** A stack file's text with `key: value` in its config block: the key's line (and its list items) replaced, or added. */
+export function withConfigLine(text: string, key: string, value: string): string {
+    const re = new RegExp(`^  ${key}:.*(\\n    - .*)*$`, "m");
+    return re.test(text) ? text.replace(re, `  ${key}: ${value}`) : text.replace(/^config:\n/m, `config:\n  ${key}: ${value}\n`);
+}
+
 /** Runs `fn` with a temporary change of the local stack's config file, restored afterwards. */
 export async function withStackConfig(lines: Record<string, string>, fn: () => Promise<void> | void) {
     const original = fs.readFileSync(stackFile, "utf8");
-    let changed = original;
-    for (const [k, v] of Object.entries(lines)) {
-        const re = new RegExp(`^  ${k}:.*(\\n    - .*)*$`, "m");
-        changed = re.test(changed) ? changed.replace(re, `  ${k}: ${v}`) : changed.replace(/^config:\n/m, `config:\n  ${k}: ${v}\n`);
-    }
+    const changed = Object.entries(lines).reduce((text, [k, v]) => withConfigLine(text, k, v), original);
     fs.writeFileSync(stackFile, changed);
     try {
         await fn();
