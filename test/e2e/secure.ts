@@ -1,5 +1,5 @@
 // The secure external listener (README: "Secure external listener"): TLS + SASL/SCRAM-SHA-512, one broker
-// on Kafka 4.x (KRaft), on a bridge of its own.
+// on Kafka 4.x (KRaft) beside a dedicated controller, on a bridge of its own.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -26,12 +26,18 @@ import {
 // ---- The secure external listener: TLS + SASL/SCRAM-SHA-512, one broker on Kafka 4.x (KRaft), own bridge.
 
 
-e2e("sasl_ssl, KRaft, one broker: smoke test over SASL_SSL; wrong clients refused, no data leaks; no secret in plain text; a second up changes nothing; certificate renewal keeps clients; rotation re-issues", async (t) => {
+e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over SASL_SSL; wrong clients refused, no data leaks; no secret in plain text; a second up changes nothing; certificate renewal keeps clients; rotation re-issues", async (t) => {
     t.timeout(25 * 60 * 1000);
-    const { cluster: tls, seconds, log: upLog } = clusterUp(t, "e2e-tls", "10.74.0", { kafkaVersion: KAFKA_4_VERSION, externalSecurity: "sasl_ssl" });
+    const { cluster: tls, seconds, log: upLog } = clusterUp(t, "e2e-tls", "10.74.0", { kafkaVersion: KAFKA_4_VERSION, externalSecurity: "sasl_ssl", controllers: "dedicated", controllerHeap: "256m" });
     try {
         const o = tls.lab.outputs;
         t.is(o.externalSecurity, "sasl_ssl");
+        // A new KRaft cluster with a dedicated controller (the cluster id made by the stack, not taken from
+        // ZooKeeper as in a migration): the controller process beside the broker, which is a broker only.
+        t.is(o.controllers, "dedicated");
+        t.is(onMachine(tls.lab, "broker", "systemctl is-active kafka-controller kafka").trim(), "active\nactive");
+        t.regex(onMachine(tls.lab, "broker", "grep -E '^(process.roles|node.id)=' /etc/kafka/controller.properties"), /^process\.roles=controller\nnode\.id=3001$/m);
+        t.regex(onMachine(tls.lab, "broker", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m);
         t.regex(o.caCertificate, /^-----BEGIN CERTIFICATE-----/);
         t.is(o.clientUsername, "kafka-lab-client");
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", tls.stack]);
