@@ -15,6 +15,7 @@ export = async () => {
         hosts: lab.hosts,
         bootstrapServers: lab.bootstrapServers,
         internalBootstrapServers: lab.internalBootstrapServers,
+        prometheusUrl: lab.prometheusUrl,
         sshUser: lab.sshUser,
         sshPort: lab.machines.sshPort,
         sshPrivateKey: lab.sshPrivateKey,

@@ -158,6 +158,8 @@ export interface LabConfig {
     rebuildCluster: boolean;
     /** Data directory on the broker: a dedicated volume is mounted here. Never under /tmp. */
     dataDir: string;
+    /** The deploying machine's cache: downloads it uploads to the machines (the JMX exporter agent, a tarball). */
+    cacheDir: string;
 }
 
 type KeyType = "string" | "integer" | "boolean" | "array";
@@ -778,6 +780,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         local,
         existing,
         dataDir: "/var/lib/kafka",
+        cacheDir,
     };
 }
 

@@ -2,7 +2,7 @@
 // same way on every target, and the outputs the smoke test and the lab commands rely on.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DeliveredArtifact, deliverArtifact } from "./artifact";
+import { DeliveredAgent, DeliveredArtifact, deliverArtifact, deliverExporterAgent } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials, renderClientProperties } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
@@ -11,6 +11,7 @@ import { externalBootstrap, internalBootstrap, tarballName } from "./render";
 import { AwsLabMachines, AwsZonePlacement, placeAwsLab } from "./targets/aws";
 import { ExistingLabMachines, refuseUnknownHostKeys } from "./targets/existing";
 import { LocalLabMachines } from "./targets/local";
+import { PROMETHEUS_PORT } from "./topology";
 import { DeployedAws, deployedLab, refuseImpossibleChange } from "./transitions";
 
 /** What is settled before anything is created. */
@@ -18,19 +19,23 @@ export interface LabPlan {
     /** AWS: the brokers' zones (and subnets, on an existing network). */
     placement?: AwsZonePlacement[];
     artifact: DeliveredArtifact;
+    /** The JMX exporter agent, fetched and checked on the deploying machine. */
+    agent: DeliveredAgent;
 }
 
 /**
  * Everything that can refuse the run, in the order of its cost, before a single resource exists: a change
  * the running stack cannot take, too few zones or a foreign subnet (AWS), a machine whose host key is
- * unknown (existing), then the Kafka tarball (fetched once and checked, when it is uploaded).
+ * unknown (existing), then the Kafka tarball (fetched once and checked, when it is uploaded) and the JMX
+ * exporter agent.
  */
 export async function prepareLab(config: LabConfig): Promise<LabPlan> {
     const deployed = await deployedLab();
     refuseImpossibleChange(config, deployed);
     const placement = config.target === "aws" ? await placeAwsLab(config, deployed?.aws) : undefined;
     if (config.target === "existing") await refuseUnknownHostKeys(config);
-    return { placement, artifact: await deliverArtifact(config.kafka.artifact, tarballName(config)) };
+    const artifact = await deliverArtifact(config.kafka.artifact, tarballName(config));
+    return { placement, artifact, agent: await deliverExporterAgent(config.cacheDir) };
 }
 
 export interface KafkaLabArgs {
@@ -59,6 +64,8 @@ export class KafkaLab extends pulumi.ComponentResource {
     readonly hosts: pulumi.Output<Record<string, HostOutput>>;
     readonly bootstrapServers: pulumi.Output<string>;
     readonly internalBootstrapServers: pulumi.Output<string>;
+    /** Prometheus on the monitoring host: its UI, API and the lab's dashboard (/consoles/kafka-lab.html). */
+    readonly prometheusUrl: pulumi.Output<string>;
     readonly sshUser: string;
     readonly sshPrivateKey: pulumi.Output<string>;
     /** AWS: what the stack runs on (region, image family, network, zones, key), which no later change may touch. */
@@ -92,7 +99,7 @@ export class KafkaLab extends pulumi.ComponentResource {
                 : pulumi.output("");
         const addresses = labAddresses(this.machines, hostNames);
         this.credentials = config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
-        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, clusterId, credentials: this.credentials }, { parent: this });
+        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, agent: plan.agent, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
         const done = pulumi.all(hostNames.map((n) => this.provisioning.steps[n].at(-1)!.stdout));
@@ -101,6 +108,7 @@ export class KafkaLab extends pulumi.ComponentResource {
             .apply(([, a]) => Object.fromEntries(hostNames.map((n) => [n, { hostname: n, publicIp: a[n].publicIp, privateIp: a[n].privateIp }])));
         this.bootstrapServers = this.hosts.apply((h) => externalBootstrap(config, h));
         this.internalBootstrapServers = done.apply(() => internalBootstrap(config));
+        this.prometheusUrl = this.hosts.apply((h) => `http://${h[config.topology.monitoring.name].publicIp}:${PROMETHEUS_PORT}`);
         this.sshUser = this.machines.sshUser;
         this.sshPrivateKey = pulumi.secret(this.machines.sshPrivateKey);
         this.sshHostKeys = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, this.machines.machines[n].hostKey])));

@@ -3,18 +3,21 @@
 // the machine under it changes. The hosts and their steps come from the topology.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeliveredArtifact } from "./artifact";
+import type { DeliveredAgent, DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
 import type { LabHost } from "./topology";
-import { ProvisionContext, StepName, renderStep, renderUninstall, stagedUploadPath, stepsFor } from "./render";
+import { runsJvmService } from "./monitoring";
+import { ProvisionContext, StepName, renderStep, renderUninstall, stagedAgentPath, stagedUploadPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
     config: LabConfig;
     lab: LabMachines;
     /** How the Kafka tarball reaches the machines, and its expected SHA-512. */
     artifact: DeliveredArtifact;
+    /** The JMX exporter agent, checked on the deploying machine, uploaded to the machines of JVM services. */
+    agent: DeliveredAgent;
     /** KRaft: the cluster's id, kept in the stack's state ("" in ZooKeeper mode). */
     clusterId: pulumi.Input<string>;
     /** externalSecurity sasl_ssl: the stack's CA, certificates and SCRAM passwords. */
@@ -112,6 +115,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                         clusterId,
                         rack,
                         artifact: args.artifact,
+                        agent: args.agent,
                         credentials,
                     }));
                 return [n, { machine, connection, ctx }];
@@ -132,6 +136,16 @@ export class LabProvisioning extends pulumi.ComponentResource {
                             remotePath: stagedUploadPath(config),
                             triggers: [args.artifact.sha512, machine.identity],
                         },
+                        options(previous[hostName]),
+                    ),
+                ];
+            }
+            if (step === "exporters" && runsJvmService(config.topology.hosts.find((h) => h.name === hostName)!)) {
+                // The JMX exporter agent as the deploying machine checked it; the step checks it again on the machine.
+                previous[hostName] = [
+                    new command.remote.CopyToRemote(
+                        `${hostName}-upload-jmx-exporter`,
+                        { connection, source: new pulumi.asset.FileAsset(args.agent.upload), remotePath: stagedAgentPath(), triggers: [args.agent.sha256, machine.identity] },
                         options(previous[hostName]),
                     ),
                 ];

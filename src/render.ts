@@ -4,9 +4,22 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as Mustache from "mustache";
-import type { DeliveredArtifact } from "./artifact";
+import type { DeliveredAgent, DeliveredArtifact } from "./artifact";
 import { LabConfig } from "./config";
-import { CONTROLLER_JMX_PORT, CONTROLLER_PORT, LabHost, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsCombinedController, runsDedicatedController } from "./topology";
+import {
+    AGENT_JAR,
+    AGENT_RULES,
+    DISK_ALERT_RATIO,
+    LAG_ALERT_THRESHOLD,
+    LAG_EXPORTER,
+    PROMETHEUS_CONFIG_DIR,
+    PROMETHEUS_DATA_DIR,
+    WATCHED_GROUP,
+    exporterPorts,
+    runsJvmService,
+    scrapeTargets,
+} from "./monitoring";
+import { CONTROLLER_JMX_PORT, CONTROLLER_PORT, LabHost, METRICS_PORTS, PROMETHEUS_PORT, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsCombinedController, runsDedicatedController } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -23,6 +36,8 @@ export interface ProvisionContext {
     addresses: LabAddresses;
     /** How the Kafka tarball reaches the host (uploaded, or fetched from a URL) and its expected SHA-512. */
     artifact: DeliveredArtifact;
+    /** The JMX exporter agent the deploying machine uploads, and its SHA-256. */
+    agent: DeliveredAgent;
     /** Candidate block devices of this host's data volume; none when the data dir needs no mount. */
     dataDevices: string[];
     /** The size of this host's data volume in GiB when provisioning grows its filesystem, else 0. */
@@ -216,7 +231,7 @@ export function renderControllerProperties(config: LabConfig, hostName: string):
 }
 
 export function renderControllerUnit(config: LabConfig): string {
-    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, jmx_port: CONTROLLER_JMX_PORT });
+    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, jmx_port: CONTROLLER_JMX_PORT, ...metricsAgent(METRICS_PORTS.controller) });
 }
 
 /** An AWS instance's user data: cloud-init installs its SSH host key (made on the deploying machine) at first boot. */
@@ -238,7 +253,7 @@ export function protocolVersion(config: LabConfig): string {
 }
 
 export function renderZookeeperUnit(config: LabConfig): string {
-    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir });
+    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, ...metricsAgent(METRICS_PORTS.zookeeper) });
 }
 
 export function renderKafkaUnit(config: LabConfig, hostName: string, mode: BrokerMode = brokerMode(config)): string {
@@ -251,8 +266,12 @@ export function renderKafkaUnit(config: LabConfig, hostName: string, mode: Broke
         // A KRaft broker has no use for the ZooKeeper beside it (dual-write): its unit is then the finalized one.
         local_zookeeper: hasRole(host, "zookeeper") && mode !== "kraft",
         local_controller: runsDedicatedController(host),
+        ...metricsAgent(METRICS_PORTS.broker),
     });
 }
+
+/** A JVM service's unit loads the JMX exporter agent, answering on its own port. */
+const metricsAgent = (port: number) => ({ agent_jar: AGENT_JAR, agent_rules: AGENT_RULES, metrics_port: port });
 
 export interface FirewallRule {
     port: number;
@@ -283,6 +302,10 @@ export function firewallRules(hostName: string, config: LabConfig, addresses: La
         const peers = from((retiring ? config.topology.retiredZookeepers : config.topology.zookeepers).filter((z) => z.name !== host.name));
         for (const port of ZOOKEEPER_PEER_PORTS) rules.push(...peers.map((source) => ({ port, source, why: "zookeeper ensemble peers" })));
     }
+    // Metrics: the exporters only to the monitoring host's Prometheus; Prometheus (and its dashboard) to admins.
+    const monitoring = from([config.topology.monitoring]);
+    for (const port of exporterPorts(config.topology, host.name)) rules.push(...monitoring.map((source) => ({ port, source, why: "metrics, from the monitoring host" })));
+    if (host === config.topology.monitoring) rules.push(...config.network.adminCidrs.map((source) => ({ port: PROMETHEUS_PORT, source, why: "prometheus and the dashboard, from admins" })));
     // One rule per (port, source): a source listed twice must not yield a duplicate firewalld rule.
     const seen = new Set<string>();
     return rules.filter((r) => {
@@ -302,6 +325,46 @@ export function renderClientsEnv(config: LabConfig): string {
         `BOOTSTRAP_SERVERS=${internalBootstrap(config)}`,
         `TOPIC=${config.kafka.topic.name}`,
     ].join("\n");
+}
+
+/** The lab's Prometheus configuration: a job per kind of exporter, each target by its lab name. */
+export function renderPrometheusConfig(config: LabConfig): string {
+    const targets = scrapeTargets(config.topology);
+    const why: Record<keyof typeof targets, string> = {
+        kafka: "the brokers: the JMX exporter agent in each",
+        "kafka-controller": "the dedicated KRaft controllers: the JMX exporter agent in each",
+        zookeeper: "ZooKeeper: the JMX exporter agent in each node",
+        node: "every machine: node_exporter (CPU, memory, disks, network)",
+        lag: "consumer group lag, read from Kafka by the lag exporter on this machine",
+    };
+    const jobs = (Object.keys(targets) as (keyof typeof targets)[])
+        .filter((job) => targets[job].length > 0)
+        .map((job) => ({
+            job,
+            why: why[job],
+            // The lag exporter answers on this machine's loopback only.
+            targets: targets[job].map((t) => ({ host: t.host, address: `${job === "lag" ? "127.0.0.1" : t.host}:${t.port}` })),
+        }));
+    return renderTemplate("monitoring/prometheus.yml", { stack: config.stack, monitoring_host: config.topology.monitoring.name, rules_file: `${PROMETHEUS_CONFIG_DIR}/alerts.yml`, jobs });
+}
+
+/** What the alert rules and the dashboard are rendered from. */
+const alertView = (config: LabConfig) => ({
+    stack: config.stack,
+    data_dir: config.dataDir,
+    broker_hosts: config.topology.brokers.map((b) => b.name).join("|"),
+    disk_ratio: DISK_ALERT_RATIO,
+    disk_percent: Math.round(DISK_ALERT_RATIO * 100),
+    group: WATCHED_GROUP,
+    lag_threshold: LAG_ALERT_THRESHOLD,
+});
+
+export function renderAlertRules(config: LabConfig): string {
+    return renderTemplate("monitoring/alerts.yml", alertView(config));
+}
+
+export function renderDashboard(config: LabConfig): string {
+    return renderTemplate("monitoring/dashboard.html", alertView(config));
 }
 
 /** Quotes a value for bash, whatever it contains (newlines included). */
@@ -332,6 +395,7 @@ export type StepName =
     | "hosts-file"
     | "firewall"
     | "java"
+    | "exporters"
     | "data-volume"
     | "install-kafka"
     | "zookeeper"
@@ -350,7 +414,8 @@ export type StepName =
     | "zookeeper-retire"
     | "topic"
     | "scram-acls"
-    | "clients";
+    | "clients"
+    | "monitoring";
 
 /**
  * The steps of one host, in the order they run, from its roles. The tarball is fetched and verified
@@ -362,7 +427,7 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     const { topology } = config;
     const first = host === topology.brokers[0];
     const migration = topology.migration;
-    const steps: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java"];
+    const steps: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters"];
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
     steps.push("install-kafka");
     if (hasRole(host, "zookeeper")) steps.push("zookeeper", "zookeeper-roll");
@@ -383,6 +448,8 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     if (first) steps.push("topic");
     if (first && config.security.external === "sasl_ssl") steps.push("scram-acls");
     if (hasRole(host, "producer") || hasRole(host, "consumer")) steps.push("clients");
+    // After the clients: the lag exporter is a kafka-python client too.
+    if (host === topology.monitoring) steps.push("monitoring");
     return steps;
 }
 
@@ -396,6 +463,9 @@ export interface RenderedStep {
 export function stagedUploadPath(config: LabConfig): string {
     return `${UPLOAD_DIR}/${tarballName(config)}`;
 }
+
+/** Where the uploaded JMX exporter agent lands before the exporters step checks it. */
+export const stagedAgentPath = () => `${UPLOAD_DIR}/jmx_prometheus_javaagent.jar`;
 
 export function renderStep(name: StepName, hostName: string, ctx: ProvisionContext): RenderedStep {
     const { config, addresses } = ctx;
@@ -423,6 +493,18 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                 return ["firewall.sh", { ZONE_XML: renderFirewallZone(host.name, config, addresses) }];
             case "java":
                 return ["install-java.sh", {}];
+            case "exporters":
+                return [
+                    "exporters.sh",
+                    {
+                        AGENT_STAGED: runsJvmService(host) ? stagedAgentPath() : "",
+                        AGENT_SHA256: ctx.agent.sha256,
+                        AGENT_JAR,
+                        AGENT_RULES_PATH: AGENT_RULES,
+                        AGENT_RULES: runsJvmService(host) ? readTemplate("jmx-exporter.yaml") : "",
+                        NODE_EXPORTER_PORT: METRICS_PORTS.node,
+                    },
+                ];
             case "data-volume":
                 // The size is an input too: a grown volume re-runs the step, which grows the filesystem.
                 return ["mount-data-volume.sh", { DATA_DEVICES: ctx.dataDevices.join(" "), DATA_DIR: config.dataDir, DATA_SIZE_GIB: ctx.dataVolumeGiB }];
@@ -543,6 +625,28 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CONSUMER_PY: readTemplate("clients/consumer.py"),
                         LABENV_PY: readTemplate("clients/labenv.py"),
                         CLIENTS_ENV: renderClientsEnv(config),
+                    },
+                ];
+            case "monitoring":
+                return [
+                    "monitoring.sh",
+                    {
+                        PROMETHEUS_YML: renderPrometheusConfig(config),
+                        ALERT_RULES: renderAlertRules(config),
+                        DASHBOARD_HTML: renderDashboard(config),
+                        PROMETHEUS_UNIT: renderTemplate("monitoring/prometheus.service", {
+                            config_dir: PROMETHEUS_CONFIG_DIR,
+                            data_dir: PROMETHEUS_DATA_DIR,
+                            retention: "7d",
+                            port: PROMETHEUS_PORT,
+                        }),
+                        CONFIG_DIR: PROMETHEUS_CONFIG_DIR,
+                        DATA_DIR: PROMETHEUS_DATA_DIR,
+                        PROMETHEUS_PORT,
+                        LAG_EXPORTER_PY: readTemplate("monitoring/lag-exporter.py"),
+                        LAG_EXPORTER_PATH: LAG_EXPORTER,
+                        LAG_EXPORTER_UNIT: renderTemplate("monitoring/lag-exporter.service", { script: LAG_EXPORTER, bootstrap: internalBootstrap(config), port: METRICS_PORTS.lag }),
+                        LAG_EXPORTER_PORT: METRICS_PORTS.lag,
                     },
                 ];
         }

@@ -3,7 +3,7 @@
 // Strimzi's KafkaCluster model or cp-ansible's inventory groups). The guide's lab is the cluster with
 // one broker: hosts `broker`, `producer`, `consumer`.
 
-export type HostRole = "broker" | "controller" | "zookeeper" | "producer" | "consumer";
+export type HostRole = "broker" | "controller" | "zookeeper" | "producer" | "consumer" | "monitoring";
 export type MetadataMode = "zookeeper" | "kraft";
 /**
  * KRaft: where the controllers run. combined: in the broker's own process (process.roles=broker,controller).
@@ -50,6 +50,11 @@ export interface Topology {
     migration: KraftMigration;
     /** finalize: the machines whose ZooKeeper the migration stops and removes. */
     retiredZookeepers: LabHost[];
+    /**
+     * Where Prometheus runs and scrapes from: the consumer machine. It is the lab's lightest (a Python client
+     * now and then), already on the lab's network, and a machine of its own would cost a fourth VM per stack.
+     */
+    monitoring: LabHost;
     /** Default for every topic the lab creates, internal ones included: min(brokers, 3). */
     replicationFactor: number;
     /** min(2, RF) from three brokers on, else 1: acks=all then survives one broker down. */
@@ -60,6 +65,13 @@ export interface Topology {
 export const CONTROLLER_PORT = 9093;
 /** A dedicated controller's JMX, on its machine's loopback only: the migration's gate reads ZkMigrationState there. */
 export const CONTROLLER_JMX_PORT = 9999;
+/**
+ * Metrics, each admitted only from the monitoring host: the JMX exporter agent in each JVM service (the
+ * broker on Strimzi's port, its controller and ZooKeeper beside it on the next ones), node_exporter on every
+ * machine. The lag exporter answers on the monitoring host's loopback only; Prometheus from adminCidrs.
+ */
+export const METRICS_PORTS = { broker: 9404, controller: 9405, zookeeper: 9406, node: 9100, lag: 9308 } as const;
+export const PROMETHEUS_PORT = 9090;
 /** A ZooKeeper ensemble's quorum (2888) and leader election (3888) ports, between its nodes only. */
 export const ZOOKEEPER_PEER_PORTS = [2888, 3888];
 /**
@@ -105,7 +117,8 @@ export function labTopology(brokers: number, metadata: MetadataMode, racks: stri
         const controllerId = controller && dedicated ? DEDICATED_CONTROLLER_ID_BASE + i + 1 : undefined;
         return { name, roles, nodeId: i + 1, controllerId, zookeeperId, rack: racks[i] || undefined };
     });
-    const hosts: LabHost[] = [...brokerHosts, { name: "producer", roles: ["producer"] }, { name: "consumer", roles: ["consumer"] }];
+    const monitoring: LabHost = { name: "consumer", roles: ["consumer", "monitoring"] };
+    const hosts: LabHost[] = [...brokerHosts, { name: "producer", roles: ["producer"] }, monitoring];
     const replicationFactor = Math.min(brokers, 3);
     return {
         metadata,
@@ -116,6 +129,7 @@ export function labTopology(brokers: number, metadata: MetadataMode, racks: stri
         zookeepers: brokerHosts.filter((h) => h.roles.includes("zookeeper")),
         migration,
         retiredZookeepers: migration === "finalize" ? brokerHosts.slice(0, zookeeperCount(brokers)) : [],
+        monitoring,
         replicationFactor,
         minInsyncReplicas: brokers >= 3 ? Math.min(2, replicationFactor) : 1,
     };

@@ -240,7 +240,7 @@ test("a cluster: broker1..N, KRaft controllers or a ZooKeeper ensemble on the fi
         ["broker3", "broker+controller", 3],
         ["broker4", "broker", 4],
         ["producer", "producer", null],
-        ["consumer", "consumer", null],
+        ["consumer", "consumer+monitoring", null],
     ]);
     t.deepEqual([kraft.topology.replicationFactor, kraft.topology.minInsyncReplicas], [3, 2]);
     t.deepEqual(kraft.local!.addresses, { broker1: "10.77.0.21", broker2: "10.77.0.22", broker3: "10.77.0.23", broker4: "10.77.0.24", producer: "10.77.0.12", consumer: "10.77.0.13" });

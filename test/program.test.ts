@@ -98,7 +98,7 @@ for (const stack of ["dev", "staging", "prod"]) {
             t.true(attachment.inputs.stopInstanceBeforeDetaching);
             const mount = run.byName(`${b}-data-volume`);
             t.regex(await resolve(mount.inputs.stdin), new RegExp(`DATA_DEVICES='/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volume.id.replace("-", "")} /dev/sdf /dev/xvdf'`));
-            t.true(mount.dependsOn.includes(`${b}-java`));
+            t.true(mount.dependsOn.includes(`${b}-exporters`));
         }
     });
 
@@ -179,8 +179,13 @@ test.serial("provisioning steps run in order on each host, each after the one be
         // The tarball is uploaded (artifactDelivery upload, the default on AWS) between the first two steps.
         const upload = run.byName(`${role}-upload-kafka`);
         t.deepEqual(upload.dependsOn, [`${role}-wait-ready`]);
+        // The JMX exporter agent is uploaded to the broker alone, after Java, before the exporters step checks it.
+        const agentUpload = role === "broker" ? run.byName("broker-upload-jmx-exporter") : undefined;
+        if (agentUpload) t.deepEqual(agentUpload.dependsOn, ["broker-java"]);
+        else t.false(run.resources.some((r) => r.name === `${role}-upload-jmx-exporter`), `no agent on ${role}`);
         commands.forEach((c, i) => {
-            if (i > 0) t.deepEqual(c.dependsOn, [c.name.endsWith("-stage-kafka") ? upload.name : names[i - 1]], c.name);
+            const before = c.name.endsWith("-stage-kafka") ? upload.name : c.name.endsWith("-exporters") && agentUpload ? agentUpload.name : names[i - 1];
+            if (i > 0) t.deepEqual(c.dependsOn, [before], c.name);
         });
         // Besides its instance (through its address), the broker waits for its data volume, the volume's
         // attachment and its Elastic IP; no host waits for another host's resources.
@@ -283,7 +288,8 @@ test.serial("existing target: nothing is created; the machines are provisioned a
     const run = await runProgram("existing", { "kafka-lab:sshPrivateKeyPath": key, "kafka-lab:brokerPublicAddress": "203.0.113.7", "kafka-lab:sshHostKeys": HOST_KEYS });
     const types = new Set(run.resources.map((r) => r.type));
     t.deepEqual([...types].filter((x) => x.startsWith("aws:") || x.startsWith("command:local:") || x.startsWith("tls:")), []);
-    t.is(ofType(run, "command:remote:CopyToRemote").length, 0, "the machines download Kafka themselves");
+    const uploads = ofType(run, "command:remote:CopyToRemote").map((c) => c.name);
+    t.deepEqual(uploads, ["broker-upload-jmx-exporter"], "the machines download Kafka themselves; the JMX exporter agent is uploaded, to the broker alone");
     for (const role of ROLES) {
         const uninstall = run.byName(`${role}-uninstall-on-destroy`);
         t.deepEqual(uninstall.dependsOn, [`${role}-wait-ready`]);
@@ -494,7 +500,7 @@ test.serial("dataVolumeOnDestroy: protect refuses deletion, retain leaves the vo
 test.serial("artifactDelivery download on AWS: each machine fetches the Apache archive's tarball, checked against the checksum pinned in the program", async (t) => {
     const url = "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz";
     const run = await runProgram("dev", { "kafka-lab:artifactUrl": url, "kafka-lab:artifactDelivery": "download" });
-    t.is(ofType(run, "command:remote:CopyToRemote").length, 0, "nothing uploaded");
+    t.deepEqual(ofType(run, "command:remote:CopyToRemote").map((c) => c.name), ["broker-upload-jmx-exporter"], "no tarball uploaded (the JMX exporter agent is)");
     const stage = await resolve(run.byName("broker-stage-kafka").inputs.stdin);
     t.regex(stage, new RegExp(`ARTIFACT_URL='${url.replace(/\./g, "\\.")}'`));
     t.regex(stage, /STAGED=''/);

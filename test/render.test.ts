@@ -4,7 +4,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseSha512File } from "../src/artifact";
+import { JMX_EXPORTER_AGENT, parseSha512File } from "../src/artifact";
 import { brokerSans, parseIssued, renderClientProperties } from "../src/credentials";
 import { validateConfig } from "../src/config";
 // The guide's lab: one broker, and the two client machines.
@@ -13,7 +13,9 @@ import {
     LabAddresses,
     ProvisionContext,
     firewallRules,
+    renderAlertRules,
     renderFirewallZone,
+    renderPrometheusConfig,
     renderHostSteps,
     renderHosts,
     renderControllerProperties,
@@ -40,7 +42,7 @@ const addresses: LabAddresses = {
 const awsRaw = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] };
 const config = validateConfig(awsRaw, { stack: "dev", awsRegion: "eu-west-1" });
 // Each machine fetches the tarball and reads the .sha512 beside it (artifactDelivery download, no pinned checksum).
-const ctx: ProvisionContext = { config, addresses, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: "" }, dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
+const ctx: ProvisionContext = { config, addresses, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: "" }, agent: { upload: "/cache/jmx_prometheus_javaagent-1.0.1.jar", sha256: JMX_EXPORTER_AGENT.sha256 }, dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
 
 /** key=value lines of a .properties file; comments and blank lines skipped, duplicates rejected. */
 function parseProperties(text: string): Record<string, string> {
@@ -179,10 +181,12 @@ test("firewall: SSH only from admins; Kafka inside the lab and external for clie
     t.deepEqual(sources(9094), ["203.0.113.0/24", "192.0.2.0/24"]);
     // ZooKeeper holds the SCRAM credentials and ACLs unauthenticated: the brokers (and zookeeperCidrs) only.
     t.deepEqual(sources(2181), ["10.42.1.11/32", "10.42.0.0/16"]);
-    t.deepEqual([...new Set(rules.map((r) => r.port))].sort((a, b) => a - b), [22, 2181, 9092, 9094]);
-    for (const role of ["producer", "consumer"] as const) {
-        t.deepEqual(firewallRules(role, config, addresses).map((r) => `${r.port} ${r.source}`), ["22 203.0.113.0/24"]);
-    }
+    // Metrics: node_exporter, the broker's and ZooKeeper's JMX exporter agents, from the monitoring host alone.
+    for (const port of [9100, 9404, 9406]) t.deepEqual(sources(port), ["10.42.1.13/32"], `metrics port ${port}`);
+    t.deepEqual([...new Set(rules.map((r) => r.port))].sort((a, b) => a - b), [22, 2181, 9092, 9094, 9100, 9404, 9406]);
+    t.deepEqual(firewallRules("producer", config, addresses).map((r) => `${r.port} ${r.source}`), ["22 203.0.113.0/24", "9100 10.42.1.13/32"]);
+    // The monitoring host: Prometheus (and the dashboard) from admins; its own node_exporter from itself.
+    t.deepEqual(firewallRules("consumer", config, addresses).map((r) => `${r.port} ${r.source}`), ["22 203.0.113.0/24", "9100 10.42.1.13/32", "9090 203.0.113.0/24"]);
 });
 
 test("firewalld zone file is well-formed and carries exactly the computed rules", (t) => {
@@ -195,13 +199,13 @@ test("firewalld zone file is well-formed and carries exactly the computed rules"
 });
 
 test("steps run in the documented order; the checksum is verified before anything is installed", (t) => {
-    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "data-volume", "install-kafka", "zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "topic"]);
+    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters", "data-volume", "install-kafka", "zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "topic"]);
     const kraft = validateConfig({ ...awsRaw, brokers: "3", kafkaVersion: "4.4.0" }, { stack: "dev", awsRegion: "eu-west-1" });
     t.deepEqual(stepsFor(kraft, "broker1", false).slice(-4), ["kafka-broker", "kafka-roll", "features", "topic"], "KRaft: the features, not the protocol");
     t.deepEqual(stepsFor(kraft, "broker2", false).slice(-2), ["kafka-broker", "kafka-roll"]);
     t.deepEqual(stepsFor(config, "broker", false).includes("data-volume"), false);
-    t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "install-kafka", "clients"]);
-    t.deepEqual(stepsFor(config, "consumer", false), stepsFor(config, "producer", false));
+    t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters", "install-kafka", "clients"]);
+    t.deepEqual(stepsFor(config, "consumer", false), [...stepsFor(config, "producer", false), "monitoring"]);
 });
 
 test("every rendered step script is valid bash", (t) => {
@@ -244,9 +248,12 @@ test("a new Kafka version re-stages and reinstalls Kafka, restarts ZooKeeper and
     t.deepEqual(diff.filter((k) => k.startsWith("broker-")), ["broker-stage-kafka", "broker-install-kafka", "broker-zookeeper", "broker-zookeeper-roll", "broker-kafka-broker", "broker-kafka-roll", "broker-kafka-protocol"]);
 });
 
-test("a moved client machine updates /etc/hosts everywhere and the broker firewall, nothing else", (t) => {
-    const moved = { ...ctx, addresses: { ...addresses, consumer: { privateIp: "10.42.1.99", publicIp: "198.51.100.9" } } };
+test("a moved client machine updates /etc/hosts everywhere and the broker firewall (the monitoring host every firewall), nothing else", (t) => {
+    const moved = { ...ctx, addresses: { ...addresses, producer: { privateIp: "10.42.1.99", publicIp: "198.51.100.8" } } };
     t.deepEqual(changed(fingerprints(ctx), fingerprints(moved)).sort(), ["broker-firewall", "broker-hosts-file", "consumer-hosts-file", "producer-hosts-file"]);
+    // Prometheus scrapes by name: its configuration stays; every exporter admits the monitoring host's new address.
+    const monitoring = { ...ctx, addresses: { ...addresses, consumer: { privateIp: "10.42.1.99", publicIp: "198.51.100.9" } } };
+    t.deepEqual(changed(fingerprints(ctx), fingerprints(monitoring)).sort(), ["broker-firewall", "broker-hosts-file", "consumer-firewall", "consumer-hosts-file", "producer-firewall", "producer-hosts-file"]);
 });
 
 test("each machine's OS family is detected; an unsupported OS is a clear error naming it", (t) => {
@@ -438,7 +445,11 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
         "kraft-controller/hosts": renderHosts(kraft4.c, kraft4.a),
         "client/firewalld-zone.xml": renderFirewallZone("producer", kraft4.c, kraft4.a),
         "client/cloud-init.yaml": renderUserData("producer", key),
-        "client-no-rule/firewalld-zone.xml": renderFirewallZone("producer", local, localAddresses),
+        "client-local/firewalld-zone.xml": renderFirewallZone("producer", local, localAddresses),
+        "monitoring-kraft/prometheus.yml": renderPrometheusConfig(kraft4.c),
+        "monitoring-zookeeper-ensemble/prometheus.yml": renderPrometheusConfig(zk3.c),
+        "monitoring-zookeeper-ensemble/alerts.yml": renderAlertRules(zk3.c),
+        "monitoring/firewalld-zone.xml": renderFirewallZone("consumer", kraft4.c, kraft4.a),
     };
     const fixtures = path.join(REPO, "test", "fixtures", "rendered");
     const files = fs.readdirSync(fixtures, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(fixtures, f)).isFile());
@@ -567,8 +578,8 @@ test("ZooKeeper to KRaft, dual-write: controllers with the migration settings; b
     t.is(kraft["node.id"], "2", "node.id is the broker.id it had");
     for (const gone of ["broker.id", "zookeeper.connect", "inter.broker.protocol.version", "zookeeper.metadata.migration.enable"]) t.false(gone in kraft, gone);
     // Steps: the controllers before the brokers, two rolls, the state gate between them, no features, no protocol roll.
-    t.deepEqual(stepsFor(c, "broker1", false).slice(7), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-roll", "topic"]);
-    t.deepEqual(stepsFor(c, "broker3", false).slice(7), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "kafka-roll"]);
+    t.deepEqual(stepsFor(c, "broker1", false).slice(8), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-roll", "topic"]);
+    t.deepEqual(stepsFor(c, "broker3", false).slice(8), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "kafka-roll"]);
     const migrate = renderStep("kafka-migrate", "broker3", { ...ctx, config: c, addresses: a }).script;
     t.regex(migrate, /^MIGRATE_FROM='zookeeper'$/m, "the first roll moves only brokers still in ZooKeeper mode");
     t.regex(migrate, /^METADATA='zookeeper'$/m);
@@ -589,8 +600,8 @@ test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooK
     t.false("zookeeper.connect" in controller);
     t.false("zookeeper.metadata.migration.enable" in controller);
     t.is(controller["listener.security.protocol.map"], "CONTROLLER:PLAINTEXT");
-    t.deepEqual(stepsFor(fin.c, "broker1", false).slice(7), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "migration-finalized", "zookeeper-retire", "features", "topic"]);
-    t.deepEqual(stepsFor(fin.c, "broker2", false).slice(7), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "zookeeper-retire"]);
+    t.deepEqual(stepsFor(fin.c, "broker1", false).slice(8), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "migration-finalized", "zookeeper-retire", "features", "topic"]);
+    t.deepEqual(stepsFor(fin.c, "broker2", false).slice(8), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "zookeeper-retire"]);
     t.regex(renderStep("migration-finalized", "broker1", { ...ctx, config: fin.c, addresses: fin.a }).script, /^EXPECTED_STATE='3'$/m);
     const kraft = parseProperties(renderServerProperties(fin.c, "broker2", fin.a, ""));
     const dualWrite = awsLab({ brokers: "3", kraftMigration: "dual-write" });
@@ -601,7 +612,7 @@ test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooK
 
     const back = awsLab({ brokers: "3", kraftMigration: "rollback" });
     t.is(back.c.topology.metadata, "zookeeper");
-    t.deepEqual(stepsFor(back.c, "broker1", false).slice(7), ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-migrate", "kafka-controller-retire", "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "topic"]);
+    t.deepEqual(stepsFor(back.c, "broker1", false).slice(8), ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-migrate", "kafka-controller-retire", "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "topic"]);
     t.regex(renderStep("kafka-migrate", "broker2", { ...ctx, config: back.c, addresses: back.a }).script, /^MIGRATE_FROM='kraft'$/m, "the first roll moves only KRaft brokers, back into ZooKeeper mode with the migration's settings");
     const plain = parseProperties(renderServerProperties(back.c, "broker2", back.a, ""));
     t.is(plain["broker.id"], "2");

@@ -2,11 +2,16 @@
 # what the lab installed and changed, and leaves the rest of the machine as it was. Java and firewalld
 # stay installed (other software may use them); Kafka's data stays unless PURGE_DATA is true.
 # Inputs: DATA_DIR, PURGE_DATA.
-for unit in kafka kafka-controller zookeeper; do
+for unit in kafka kafka-controller zookeeper kafka-lab-prometheus kafka-lab-lag-exporter; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit.service"
 done
 systemctl daemon-reload
+# node_exporter off again if the lab turned it on (the package stays, as Java does); Prometheus' data goes.
+if [ "$(cat /var/lib/kafka-lab/node-exporter-before 2>/dev/null)" = absent ]; then
+    for unit in prometheus-node-exporter node_exporter; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
+fi
+rm -rf /var/lib/kafka-lab-prometheus
 rm -rf /opt/kafka /opt/kafka_* /opt/kafka-lab /etc/kafka /etc/kafka-lab /var/log/kafka /var/log/kafka-controller /var/tmp/kafka-lab /var/tmp/kafka_*.tgz /etc/profile.d/kafka-lab.sh
 if [ "$PURGE_DATA" = true ]; then
     if mountpoint -q "$DATA_DIR"; then find "$DATA_DIR" -mindepth 1 -delete; else rm -rf "$DATA_DIR"; fi
