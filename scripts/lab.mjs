@@ -2,7 +2,8 @@
 //
 //   npm run lab [-- up]          set up, `pulumi up -s local`, smoke test
 //   npm run lab -- down          `pulumi destroy -s local`, then check the host is clean
-//   npm run lab -- status        machines, addresses, ZooKeeper and Kafka
+//   npm run lab -- status [--stack NAME] [--json FILE]
+//                                machines and services, then health from the metrics (exit 1: unhealthy)
 //   npm run lab -- ssh HOST [COMMAND]
 //   npm run lab -- replace HOST  a new machine for HOST, provisioned from scratch (the others untouched)
 //   npm run lab -- fault KIND HOST [--seconds N] [--acks all|1] [--leader BROKER] [--stack NAME]
@@ -17,6 +18,7 @@ import { REPO, brokerHosts, keyFile, labHosts, ssh, sshArgs, stackOutputs } from
 import { clearUnfinished, labStack, projectWorkspace, runOperation } from "./lib/engine.mjs";
 import { FAULTS, FAULT_USAGE, heal, localLab, makeFault, planFault, verifyFault } from "./lib/fault.mjs";
 import { createFaultTopic, loadThroughFault } from "./lib/load.mjs";
+import { formatHealth, labHealth } from "./lib/health.mjs";
 
 const STACK = "local";
 const [command = "up", ...rest] = argv._;
@@ -127,22 +129,35 @@ async function down() {
     recordTimes("down");
 }
 
+/**
+ * Machines and services, then the cluster's health from its metrics. Exit status 1 when it is unhealthy
+ * (a node down, not exactly one active controller, partitions under-replicated, under min ISR or offline,
+ * an alert firing) or Prometheus cannot be asked: CI can gate on it.
+ */
 async function status() {
-    const outputs = await stackOutputs(STACK).catch((e) => {
-        console.log(`The local lab is not deployed (${e.message.split("\n")[0]}). Start it with: npm run lab`);
+    const stack = argv.stack ?? STACK;
+    const outputs = await stackOutputs(stack).catch((e) => {
+        console.log(`The ${stack} lab is not deployed (${e.message.split("\n")[0]}).${stack === STACK ? " Start it with: npm run lab" : ""}`);
         process.exit(1);
     });
     const key = keyFile(outputs);
     console.log(`bootstrap servers: ${outputs.bootstrapServers} (outside), ${outputs.internalBootstrapServers} (inside)`);
+    if (outputs.prometheusUrl) console.log(`Prometheus: ${outputs.prometheusUrl}, dashboard ${outputs.prometheusUrl}/consoles/kafka-lab.html`);
     const brokers = brokerHosts(outputs);
     for (const role of labHosts(outputs)) {
         const isBroker = brokers.includes(role);
-        const probe = isBroker ? "systemctl is-active zookeeper kafka | paste -sd' '" : "test -x /opt/kafka-lab/clients/producer.py && echo clients-installed";
+        const probe = isBroker ? "systemctl is-active zookeeper kafka-controller kafka | paste -sd' '" : "test -x /opt/kafka-lab/clients/producer.py && echo clients-installed";
         const r = await ssh(outputs, key, role, `hostname; ${probe}`, { timeout: "20s", nothrow: true });
         const state = r.exitCode === 0 || r.stdout ? r.stdout.trim().replace(/\n/g, " ") : `unreachable (${r.stderr.trim().split("\n")[0]})`;
-        const label = isBroker ? " (hostname, zookeeper, kafka)" : "";
+        const label = isBroker ? " (hostname, zookeeper, kafka-controller, kafka)" : "";
         console.log(`${role.padEnd(9)} ${outputs.hosts[role].privateIp.padEnd(15)} ${state}${label}`);
     }
+    console.log("health, from the metrics:");
+    const health = await labHealth(outputs, key).catch((e) => ({ healthy: false, problems: [e.message], error: true }));
+    if (health.error) console.log(`  UNHEALTHY: ${health.problems[0]}`);
+    else console.log(formatHealth(health).join("\n"));
+    if (argv.json) fs.writeFileSync(argv.json, `${JSON.stringify(health, null, 2)}\n`);
+    process.exit(health.healthy ? 0 : 1);
 }
 
 async function sshInto() {

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Smoke test of a deployed lab: produce on the producer machine, consume on the consumer machine, and
-// produce and consume from this machine over the external listener; every message exactly once.
+// produce and consume from this machine over the external listener; every message exactly once. Then
+// every exporter of the lab is scraped by its Prometheus.
 //
 //   npm run smoke -- [--stack NAME] [--messages N] [--timeout SECONDS] [--report FILE] [--topic NAME] [--keep-topic]
 import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk, expBackoff, sleep } from "zx";
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
-import { brokerHosts, externalClient, keyFile, ssh, stackOutputs } from "./lib/stack.mjs";
+import { brokerHosts, externalClient, keyFile, labHosts, ssh, stackOutputs } from "./lib/stack.mjs";
+import { MONITORING_HOST, scrapeTargets } from "./lib/health.mjs";
 import { checkExactlyOnce, formatTable, parseConsumed, parseTopicDescription } from "./lib/smoke-check.mjs";
 
 const messages = Number(argv.messages ?? 100);
@@ -211,6 +213,24 @@ try {
         report.external = check;
         if (!check.ok) throw new Error(`exactly-once check failed: ${JSON.stringify({ missing: check.missing.length, duplicated: check.duplicated, unexpected: check.unexpected, wrongValue: check.wrongValue })}`);
         return { messages: check.received };
+    });
+
+    // Every exporter of the lab scraped by its Prometheus: each machine's node_exporter, each broker's (and
+    // controller's, ZooKeeper's) JMX exporter agent, the lag exporter. A new lab's first scrape may be 10 s away.
+    await step("every exporter scraped by Prometheus", MONITORING_HOST, async () => {
+        let targets = [];
+        let missing = [];
+        for (let tries = 0; tries < 30; tries++) {
+            targets = await scrapeTargets(outputs, key);
+            const up = new Set(targets.filter((t) => t.health === "up").map((t) => `${t.job} ${t.host}`));
+            const expected = [...labHosts(outputs).map((h) => `node ${h}`), ...brokerHosts(outputs).map((b) => `kafka ${b}`), `lag ${MONITORING_HOST}`];
+            missing = [...expected.filter((e) => !up.has(e)), ...targets.filter((t) => t.health !== "up").map((t) => `${t.job} ${t.host} (${t.health}${t.error ? `: ${t.error}` : ""})`)];
+            if (!missing.length) break;
+            await sleep(2000);
+        }
+        if (missing.length) throw new Error(`not scraped: ${[...new Set(missing)].join(", ")}`);
+        report.exporters = targets.map((t) => `${t.job} ${t.host}`).sort();
+        return { messages: undefined };
     });
 
     if (!argv["keep-topic"] && !argv.topic) {

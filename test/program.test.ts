@@ -48,7 +48,7 @@ for (const stack of ["dev", "staging", "prod"]) {
         t.true(ami.args.mostRecent);
     });
 
-    test.serial(`${stack}: security groups let SSH in only from admins, ZooKeeper only from the brokers, egress explicit`, async (t) => {
+    test.serial(`${stack}: security groups let SSH in only from admins, ZooKeeper only from the brokers, metrics only from the monitoring host, egress explicit`, async (t) => {
         const run = await runProgram(stack);
         const file = stackConfig(stack);
         const admin: string[] = JSON.parse(file["kafka-lab:adminCidrs"]);
@@ -75,8 +75,18 @@ for (const stack of ["dev", "staging", "prod"]) {
         t.deepEqual(rules.filter((r) => r.port === 9092).map((r) => r.group).sort(), [broker, producer, consumer].sort());
         // The bench's TCP stream: from the producer only (firewalld keeps it closed but during a bench).
         t.deepEqual(rules.filter((r) => r.port === 5201).map((r) => [r.group, r.target]), [[producer, broker]]);
+        // Metrics: every exporter admitted from the monitoring host's (the consumer's) group alone; Prometheus from admins alone.
+        const topology = run.config.topology;
+        const expectedExporters = [
+            ...[9100, 9404, ...(topology.zookeepers.length ? [9406] : []), ...(topology.controllerMode === "dedicated" ? [9405] : [])].map((port) => [port, consumer, broker]),
+            [9100, consumer, producer],
+            [9100, consumer, consumer],
+        ];
+        const byPort = (a: any[], b: any[]) => `${a[0]} ${a[2]}`.localeCompare(`${b[0]} ${b[2]}`);
+        t.deepEqual(rules.filter((r) => [9100, 9404, 9405, 9406].includes(r.port)).map((r) => [r.port, r.group, r.target]).sort(byPort), expectedExporters.sort(byPort));
+        t.deepEqual(rules.filter((r) => r.port === 9090).map((r) => [r.cidr, r.target]).sort(), admin.map((cidr) => [cidr, consumer]).sort());
         t.deepEqual(
-            rules.filter((r) => ![22, 2181, 9092, 9093, 9094, 5201].includes(r.port)),
+            rules.filter((r) => ![22, 2181, 9092, 9093, 9094, 5201, 9100, 9404, 9405, 9406, 9090].includes(r.port)),
             [],
             "no other port is opened",
         );

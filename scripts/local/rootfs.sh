@@ -31,7 +31,8 @@ BASE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 iputils-ping pr
 # Installed afterwards with apt inside the chroot (needs /proc mounted, e.g. for openjdk).
 # netbase: /etc/protocols + /etc/services; minbase lacks it and firewalld then
 # dies at start with "INVALID_PROTOCOL: esp".
-PACKAGES=(netbase curl python3 python3-kafka openjdk-17-jre-headless firewalld nftables netcat-openbsd less)
+# prometheus, prometheus-node-exporter: the lab's metrics (provisioning turns them on where they belong).
+PACKAGES=(netbase curl python3 python3-kafka openjdk-17-jre-headless firewalld nftables netcat-openbsd less prometheus prometheus-node-exporter)
 
 CACHE="${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -178,6 +179,8 @@ in_chroot systemctl enable systemd-networkd.service ssh.service >&2
 # firewalld is installed but left off: provisioning decides when to enable it
 # (and which ports to open), as on a cloud image without it.
 in_chroot systemctl disable firewalld.service >&2 2>/dev/null || true
+# The same for the metrics: node_exporter everywhere and Prometheus on the monitoring host, when provisioned.
+in_chroot systemctl disable prometheus.service prometheus-node-exporter.service >&2 2>/dev/null || true
 # No console login prompt: machines run with a read-only console.
 in_chroot systemctl mask console-getty.service >&2 2>/dev/null || true
 

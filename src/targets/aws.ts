@@ -9,7 +9,8 @@ import { ConfigError, IMAGE_FAMILIES, LabConfig, PROJECT } from "../config";
 import { LabMachine, LabMachines } from "../machines";
 import { subnetInside } from "../net";
 import { renderUserData } from "../render";
-import { BENCH_STREAM_PORT, CONTROLLER_PORT, ZOOKEEPER_PEER_PORTS, hasRole } from "../topology";
+import { exporterPorts } from "../monitoring";
+import { BENCH_STREAM_PORT, CONTROLLER_PORT, LabHost, PROMETHEUS_PORT, ZOOKEEPER_PEER_PORTS, hasRole } from "../topology";
 import type { DeployedAws } from "../transitions";
 
 /** Where the brokers go: a zone (name and id, the id is broker.rack) and, on an existing network, its subnet. */
@@ -70,6 +71,8 @@ const DATA_DEVICE_NAME = "/dev/sdf";
 /** The kinds of host, each with its own security group. */
 const KINDS = ["broker", "producer", "consumer"] as const;
 type Kind = (typeof KINDS)[number];
+/** A host's kind: every broker shares one security group; the producer and consumer have their own. */
+const kindOf = (host: LabHost): Kind => (hasRole(host, "broker") ? "broker" : (host.name as Kind));
 
 /**
  * A host's SSH host key, made on the deploying machine before its instance (which gets it through user
@@ -182,6 +185,14 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         if (topology.controllers.length > 0) {
             rule("broker-controller-from-broker", broker, CONTROLLER_PORT, { group: broker }, "KRaft controllers, between the lab's brokers only");
         }
+        // Metrics: every exporter only to the monitoring host's Prometheus (its own security group), Prometheus to admins.
+        const monitoring = this.securityGroups[kindOf(topology.monitoring)];
+        const exporters = new Map<Kind, Set<number>>();
+        for (const host of topology.hosts) for (const port of exporterPorts(topology, host.name)) exporters.set(kindOf(host), (exporters.get(kindOf(host)) ?? new Set()).add(port));
+        for (const [kind, ports] of exporters) {
+            for (const port of [...ports].sort((a, b) => a - b)) rule(`${kind}-metrics-${port}-from-monitoring`, this.securityGroups[kind], port, { group: monitoring }, `metrics (port ${port}), from the monitoring host only`);
+        }
+        network.adminCidrs.forEach((cidr, i) => rule(`${kindOf(topology.monitoring)}-prometheus-admin-${i}`, monitoring, PROMETHEUS_PORT, { cidr }, "Prometheus and the lab's dashboard, from admins"));
         // `npm run bench` measures the network with a plain TCP stream; firewalld opens it only while it runs.
         rule("broker-bench-from-producer", broker, BENCH_STREAM_PORT, { group: this.securityGroups.producer }, "npm run bench: TCP stream from the producer (firewalld opens it only during a bench)");
 
@@ -215,7 +226,7 @@ export class AwsLabMachines extends pulumi.ComponentResource implements LabMachi
         this.instances = {};
         this.machines = {};
         for (const host of topology.hosts) {
-            const kind: Kind = hasRole(host, "broker") ? "broker" : (host.name as Kind);
+            const kind = kindOf(host);
             // Brokers round-robin over the zones; the clients sit in the first.
             const subnet = subnets[hasRole(host, "broker") ? (host.nodeId! - 1) % subnets.length : 0];
             const sshHostKey = hostKey(host.name, this);
