@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { PINNED_SHA512, deliverArtifact, knownSha512 } from "../src/artifact";
+import { JMX_EXPORTER_AGENT, PINNED_SHA512, deliverArtifact, deliverExporterAgent, knownSha512 } from "../src/artifact";
 import { validateConfig } from "../src/config";
 
 const sha512 = (b: Buffer | string) => crypto.createHash("sha512").update(b).digest("hex");
@@ -97,6 +97,36 @@ test("download: each machine fetches the URL itself; nothing is fetched here", a
         t.deepEqual(delivered, { url: server.url, sha512: "ef".repeat(64) });
         t.deepEqual(server.requests, []);
     } finally {
+        server.close();
+    }
+});
+
+test.serial("the JMX exporter agent: fetched once from the Maven repository into the cache, its pinned SHA-256 checked; a jar that does not match is refused and not kept", async (t) => {
+    t.is(JMX_EXPORTER_AGENT.sha256, "7d61f737fd661610ccc14aea79764faa1ea94a340cbc8f0029b3d2edea3d80c1", "the pin of jmx_prometheus_javaagent 1.0.1 (Maven Central's .sha1 agrees with the jar it hashes)");
+    const jar = Buffer.from("an agent, as far as this test is concerned");
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+        requests.push(req.url!);
+        res.writeHead(req.url === `/maven2/${JMX_EXPORTER_AGENT.mavenPath}` ? 200 : 404, { Connection: "close" }).end(jar);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const pinned = JMX_EXPORTER_AGENT.sha256;
+    process.env.KAFKA_LAB_MAVEN_REPO = `http://127.0.0.1:${(server.address() as { port: number }).port}/maven2/`;
+    try {
+        const dir = cacheDir();
+        const refused = await t.throwsAsync(() => deliverExporterAgent(dir, log));
+        t.regex(refused!.message, new RegExp(`SHA-256 of .*jmx_prometheus_javaagent-1\\.0\\.1\\.jar does not match the checksum pinned for it: expected ${pinned}, got ${crypto.createHash("sha256").update(jar).digest("hex")}\\. Nothing was created\\.`));
+        t.false(fs.existsSync(path.join(dir, "downloads", JMX_EXPORTER_AGENT.file)), "the bad jar is not kept");
+        JMX_EXPORTER_AGENT.sha256 = crypto.createHash("sha256").update(jar).digest("hex");
+        const first = await deliverExporterAgent(dir, log);
+        t.deepEqual(fs.readFileSync(first.upload), jar);
+        t.is(first.sha256, JMX_EXPORTER_AGENT.sha256);
+        const again = await deliverExporterAgent(dir, log);
+        t.is(again.upload, first.upload);
+        t.is(requests.length, 2, "fetched once per attempt; the cached jar is used as is");
+    } finally {
+        JMX_EXPORTER_AGENT.sha256 = pinned;
+        delete process.env.KAFKA_LAB_MAVEN_REPO;
         server.close();
     }
 });

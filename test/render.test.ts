@@ -14,6 +14,7 @@ import {
     ProvisionContext,
     firewallRules,
     renderAlertRules,
+    renderDashboard,
     renderFirewallZone,
     renderPrometheusConfig,
     renderHostSteps,
@@ -635,4 +636,77 @@ test("kraftMigration needs Kafka 3.9.x and dedicated controllers; finalize makes
     t.regex(refused({ kraftMigration: "halfway" }), /kraftMigration is "halfway"; allowed: none, dual-write, finalize, rollback/);
     const after = validateConfig({ ...awsRaw, zookeeperCidrs: [], kraftMigration: "finalize", kafkaVersion: "4.4.0" }, { stack: "dev", awsRegion: "eu-west-1" });
     t.is(after.topology.metadata, "kraft", "after finalize, 4.x like any KRaft cluster");
+});
+
+test("metrics: Prometheus scrapes every exporter of the topology by its lab name; the JMX exporter agent is in the services' units alone", (t) => {
+    const jobsOf = (c: ReturnType<typeof awsLab>["c"]) =>
+        Object.fromEntries(
+            (parseYaml(renderPrometheusConfig(c)).scrape_configs as any[]).map((job) => [job.job_name, job.static_configs.map((s: any) => `${s.labels.host} ${s.targets.join(",")}`)]),
+        );
+    // The guide's lab: ZooKeeper beside the one broker.
+    t.deepEqual(jobsOf(config), {
+        kafka: ["broker broker:9404"],
+        zookeeper: ["broker broker:9406"],
+        node: ["broker broker:9100", "producer producer:9100", "consumer consumer:9100"],
+        lag: ["consumer 127.0.0.1:9308"],
+    });
+    // KRaft with dedicated controllers: a controller's agent beside each of the first three brokers, no ZooKeeper.
+    const dedicated = awsLab({ brokers: "4", kafkaVersion: "4.4.0", controllers: "dedicated" }).c;
+    const jobs = jobsOf(dedicated);
+    t.deepEqual(jobs["kafka-controller"], ["broker1 broker1:9405", "broker2 broker2:9405", "broker3 broker3:9405"]);
+    t.is(jobs.kafka.length, 4);
+    t.false("zookeeper" in jobs);
+    // A migration's dual-write phase runs both; finalize leaves ZooKeeper unscraped (it is retired).
+    const dualWrite = awsLab({ brokers: "3", kraftMigration: "dual-write" }).c;
+    t.deepEqual(Object.keys(jobsOf(dualWrite)).sort(), ["kafka", "kafka-controller", "lag", "node", "zookeeper"]);
+    t.false("zookeeper" in jobsOf(awsLab({ brokers: "3", kraftMigration: "finalize" }).c));
+    // Each JVM service loads the agent on its own port; the rules file is YAML the agent can read.
+    t.regex(renderKafkaUnit(dedicated, "broker1"), /^Environment="KAFKA_OPTS=-javaagent:\/opt\/kafka-lab\/lib\/jmx_prometheus_javaagent\.jar=9404:\/etc\/kafka-lab\/jmx-exporter\.yaml"$/m);
+    t.regex(renderControllerUnit(dedicated), /-javaagent:[^=]+=9405:/);
+    t.regex(renderZookeeperUnit(config), /-javaagent:[^=]+=9406:/);
+    const rules = parseYaml(renderTemplate("jmx-exporter.yaml", {}));
+    t.true(rules.lowercaseOutputName);
+    t.true(rules.rules.some((r: any) => r.pattern.includes("raft-metrics")), "KRaft's raft metrics kept");
+    // The tools' environment never loads it: no profile script or tool wrapper mentions the agent.
+    for (const role of ROLES) {
+        for (const step of renderHostSteps(role, ctx).filter((s) => !["kafka-broker", "kafka-roll", "kafka-protocol", "zookeeper", "zookeeper-roll", "exporters"].includes(s.name))) {
+            t.notRegex(step.script, /javaagent/, `${role} ${step.name}`);
+        }
+    }
+    // The lag exporter answers on the monitoring host's loopback only.
+    const monitoring = renderStep("monitoring", "consumer", ctx).script;
+    t.regex(monitoring, /--listen 127\.0\.0\.1:9308/);
+    t.regex(monitoring, /--bootstrap broker:9092/);
+});
+
+test("alert rules: one for each fault the issue names, each on the metric the exporters give, the thresholds stated", (t) => {
+    const groups = parseYaml(renderAlertRules(config)).groups as any[];
+    const alerts = Object.fromEntries(groups.flatMap((g) => g.rules).filter((r: any) => r.alert).map((r: any) => [r.alert, r]));
+    t.deepEqual(Object.keys(alerts).sort(), [
+        "KafkaActiveControllerCount",
+        "KafkaBrokerDown",
+        "KafkaConsumerGroupLag",
+        "KafkaControllerDown",
+        "KafkaDataDiskFull",
+        "KafkaOfflinePartitions",
+        "KafkaUnderMinIsrPartitions",
+        "KafkaUnderReplicatedPartitions",
+        "MachineDown",
+        "ZooKeeperDown",
+    ]);
+    t.is(alerts.KafkaBrokerDown.expr, `up{job="kafka"} == 0`);
+    t.regex(alerts.KafkaActiveControllerCount.expr, /\(sum\(kafka_controller_kafkacontroller_activecontrollercount\) or vector\(0\)\) != 1/, "no controller at all is an alert too");
+    t.is(alerts.KafkaDataDiskFull.expr, "kafka_lab:data_disk_used:ratio > 0.8");
+    t.is(alerts.KafkaConsumerGroupLag.expr, `kafka_lab:group_lag:sum{group="my-group"} > 1000`);
+    for (const a of Object.values(alerts) as any[]) t.truthy(a.for, `${a.alert} waits before it fires`);
+    // The data disk is the data dir's filesystem, or the root filesystem of a broker without a volume of its own.
+    const disk = groups[0].rules.find((r: any) => r.record === "kafka_lab:data_disk_used:ratio").expr;
+    t.regex(disk, /mountpoint="\/var\/lib\/kafka"/);
+    t.regex(disk, /mountpoint="\/",host=~"broker"/);
+    // The dashboard: Prometheus' own console template, every signal of status on one page.
+    const page = renderDashboard(config);
+    for (const signal of ["activecontrollercount", "underreplicatedpartitions", "underminisrpartitioncount", "offlinepartitionscount", "messagesin_total", "bytesin_total", "bytesout_total", "kafka_lab:data_disk_used:ratio", "kafka_lab:group_lag:sum"]) {
+        t.true(page.includes(signal), signal);
+    }
+    t.regex(page, /prom_console\.js/);
 });
