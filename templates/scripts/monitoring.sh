@@ -10,7 +10,7 @@ install_packages "golang-github-prometheus" "prometheus"
 command -v promtool >/dev/null || die "promtool is missing (it comes with Prometheus): cannot check the configuration"
 systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 
-install -d -m 0755 "$CONFIG_DIR" "$CONFIG_DIR/consoles"
+install -d -m 0755 "$CONFIG_DIR" "$CONFIG_DIR/consoles" "$(dirname "$LAG_EXPORTER_PATH")"
 install -d -m 0750 -o prometheus -g prometheus "$DATA_DIR"
 write_file "$CONFIG_DIR/prometheus.yml" 0644 root:root "$PROMETHEUS_YML"
 write_file "$CONFIG_DIR/alerts.yml" 0644 root:root "$ALERT_RULES"
