@@ -12,6 +12,7 @@ import {
     pulumiCli,
     record,
     run,
+    waitFor,
 } from "../helpers/lab";
 import { tmpDir } from "../helpers/tmp";
 
@@ -210,3 +211,28 @@ export const migrationState = (on: LabAccess, host: string) =>
 
 /** Which of ZooKeeper, the controller and the broker run on `host`, one `unit=state` line each. */
 export const activeUnits = (on: LabAccess, host: string) => onMachine(on, host, "for u in zookeeper kafka-controller kafka; do printf '%s=%s\\n' $u $(systemctl is-active $u); done");
+
+/** A Prometheus API answer of the stack's monitoring host (the consumer), asked on its loopback. */
+export function prometheus(on: LabAccess, apiPath: string): any {
+    const answer = JSON.parse(onMachine(on, "consumer", `curl -sS -m 10 'http://127.0.0.1:9090${apiPath}'`, 30));
+    if (answer.status !== "success") throw new Error(`Prometheus refused ${apiPath}: ${answer.error}`);
+    return answer.data;
+}
+
+/** The alerts firing now, as "name host" (host only for the alerts of one target). */
+export const alertsFiring = (on: LabAccess) =>
+    (prometheus(on, "/api/v1/alerts").alerts as any[]).filter((a) => a.state === "firing").map((a) => `${a.labels.alertname}${a.labels.host ? ` ${a.labels.host}` : ""}`).sort();
+
+/** `npm run lab -- status` of a stack: its exit status, what it printed, and its health as JSON. */
+export function labStatus(stack: string) {
+    const file = path.join(tmpDir("kafka-lab-status-"), "health.json");
+    const r = run("npm", ["run", "--silent", "lab", "--", "status", "--stack", stack, "--json", file], { timeoutSeconds: 180 });
+    return { status: r.status, out: r.stdout + r.stderr, health: fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined };
+}
+
+/** Waits until `check` holds, returning the seconds it took; a timeout fails with what was last seen. */
+export function secondsUntil(what: string, timeoutSeconds: number, check: () => boolean): number {
+    const started = Date.now();
+    waitFor(what, timeoutSeconds, check);
+    return Math.round((Date.now() - started) / 100) / 10;
+}

@@ -42,7 +42,11 @@ import {
     removeLeftovers,
     migrationState,
     activeUnits,
+    alertsFiring,
+    labStatus,
+    secondsUntil,
 } from "./context";
+import { viewDashboard } from "./dashboard";
 import { assertToolsStart } from "./tools";
 
 e2e("npm run lab: set up, pulumi up -s local and the smoke test all pass", (t) => {
@@ -179,6 +183,46 @@ e2e("the bench runs on the lab: a table, a JSON report and a PNG chart (a short 
     t.log(`bench (quick): disk ${json.limits.diskMbPerSec.toFixed(0)} MB/s, network ${json.limits.networkMbPerSec.toFixed(0)} MB/s, produce 1 KiB acks=all ${json.runs[6].mbPerSec.toFixed(1)} MB/s`);
 });
 
+e2e("metrics: every exporter scraped, lab status healthy; my-group stopped while the producer runs fires the lag alert (status unhealthy), caught up it clears; the dashboard in a browser shows the broker and its graphs have data", async (t) => {
+    t.timeout(20 * 60 * 1000);
+    const smoke = JSON.parse(fs.readFileSync(path.join(REPO, "reports", "smoke-local.json"), "utf8"));
+    t.deepEqual(smoke.exporters, ["kafka broker", "lag consumer", "node broker", "node consumer", "node producer", "zookeeper broker"], "the smoke test saw every exporter scraped");
+    const healthy = labStatus("local");
+    t.is(healthy.status, 0, healthy.out);
+    t.true(healthy.health.healthy);
+    t.deepEqual(healthy.health.activeControllers, ["broker"]);
+    t.deepEqual(healthy.health.disks.map((d: any) => d.host), ["broker"]);
+    t.regex(healthy.out, /partitions: 0 under-replicated, 0 under min ISR, 0 offline/);
+    t.regex(healthy.out, /\bhealthy$/m);
+
+    // my-group commits its place in `test`, then stops; the producer goes on: 1500 messages behind.
+    onMachine(lab, "consumer", "python3 /opt/kafka-lab/clients/consumer.py --group my-group --topic test --idle-timeout 5 >/dev/null", 120);
+    onMachine(lab, "producer", "python3 /opt/kafka-lab/clients/producer.py --topic test --count 750 --format both >/dev/null", 120);
+    const fired = secondsUntil("KafkaConsumerGroupLag firing", 240, () => alertsFiring(lab).includes("KafkaConsumerGroupLag"));
+    const lagging = labStatus("local");
+    t.is(lagging.status, 1, "status exits 1 while an alert fires");
+    t.true(lagging.health.lag >= 1500, `my-group lag ${lagging.health.lag}`);
+    t.regex(lagging.out, /UNHEALTHY: .*alert KafkaConsumerGroupLag firing/);
+    onMachine(lab, "consumer", "python3 /opt/kafka-lab/clients/consumer.py --group my-group --topic test --idle-timeout 5 >/dev/null", 120);
+    const cleared = secondsUntil("KafkaConsumerGroupLag cleared", 120, () => !alertsFiring(lab).includes("KafkaConsumerGroupLag"));
+    const again = labStatus("local");
+    t.is(again.status, 0, again.out);
+    t.is(again.health.lag, 0);
+    record("metrics: my-group lag alert", { lag: lagging.health.lag, secondsToFiring: fired, secondsToClearedAfterCatchingUp: cleared });
+
+    // The dashboard, from this host (adminCidrs), as a person opens it.
+    const screenshot = path.join(REPO, "reports", "dashboard-local.png");
+    const view = await viewDashboard(`${lab.outputs.prometheusUrl}/consoles/kafka-lab.html`, screenshot);
+    t.deepEqual(view.errors, [], "the page and its scripts loaded without an error");
+    t.is(view.title, "kafka-lab local: cluster health");
+    t.deepEqual(view.nodes.filter((n) => n.job === "kafka").map((n) => [n.host, n.up]), [["broker", true]], "every broker shown, up");
+    t.is(view.cluster["active controllers"], "1");
+    t.is(view.cluster["under-replicated partitions"], "0");
+    for (const [graph, points] of Object.entries(view.points)) t.true(points > 2, `graph ${graph} has data (${points} points)`);
+    t.true(fs.statSync(screenshot).size > 10_000, "a screenshot of the page");
+    t.log(`lag alert fired ${fired}s after my-group fell 1500 behind, cleared ${cleared}s after it caught up; dashboard: ${JSON.stringify(view.points)}`);
+});
+
 e2e("who gets in: a machine outside the admin and client ranges reaches nothing; a client range opens only the external listener", async (t) => {
     t.timeout(20 * 60 * 1000);
     const probeName = `${config.local!.machinePrefix}-probe`;
@@ -193,8 +237,14 @@ e2e("who gets in: a machine outside the admin and client ranges reaches nothing;
             const r = run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses.broker} ${port} && echo open || echo closed`], { timeoutSeconds: 30 });
             return r.stdout.trim();
         };
-        const before = Object.fromEntries([2181, 22, 9092, 9094].map((p) => [p, reach(p)]));
-        t.deepEqual(before, { 2181: "closed", 22: "closed", 9092: "closed", 9094: "closed" });
+        const before = Object.fromEntries([2181, 22, 9092, 9094, 9100, 9404, 9406].map((p) => [p, reach(p)]));
+        t.deepEqual(before, { 2181: "closed", 22: "closed", 9092: "closed", 9094: "closed", 9100: "closed", 9404: "closed", 9406: "closed" });
+        // Prometheus (and its dashboard) only for admins; the exporters only for the monitoring host (the consumer).
+        t.is(run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses.consumer} 9090 && echo open || echo closed`]).stdout.trim(), "closed", "Prometheus from outside");
+        for (const port of [9100, 9404, 9406]) {
+            t.is(onMachine(lab, "producer", `nc -z -w 3 broker ${port} && echo open || echo closed`).trim(), "closed", `producer -> broker:${port}`);
+            t.is(onMachine(lab, "consumer", `nc -z -w 3 broker ${port} && echo open || echo closed`).trim(), "open", `consumer (monitoring) -> broker:${port}`);
+        }
         for (const role of ["producer", "consumer"]) {
             t.is(run("ssh", [...sshArgs(lab, probeAddress), `nc -z -w 3 ${addresses[role as "producer"]} 22 && echo open || echo closed`]).stdout.trim(), "closed", `ssh to ${role}`);
         }
@@ -212,8 +262,8 @@ e2e("who gets in: a machine outside the admin and client ranges reaches nothing;
             t.is(widened.status, 0, widened.stderr.slice(-3000));
             t.deepEqual(widened.replaced, ["broker-firewall"], "only the broker's firewall changes");
             t.deepEqual(widened.updated, [], "and nothing is updated in place");
-            const after = Object.fromEntries([2181, 22, 9092, 9094].map((p) => [p, reach(p)]));
-            t.deepEqual(after, { 2181: "closed", 22: "closed", 9092: "closed", 9094: "open" });
+            const after = Object.fromEntries([2181, 22, 9092, 9094, 9100, 9404, 9406].map((p) => [p, reach(p)]));
+            t.deepEqual(after, { 2181: "closed", 22: "closed", 9092: "closed", 9094: "open", 9100: "closed", 9404: "closed", 9406: "closed" });
             record("who gets in", { outsider: before, clientRange: after });
             t.log(`outside machine: ${JSON.stringify(before)}; once a client range: ${JSON.stringify(after)}`);
         });
