@@ -1,6 +1,7 @@
 // Measures a deployed lab: the limits of its machines (the broker's disk, the network from producer to
 // broker), then Kafka's own performance tools against the broker, each figure as a share of the limit
-// it is bound by; plus how long the lab itself takes to build. Prints a table, writes JSON and a PNG.
+// it is bound by, beside what the brokers themselves measured (from the lab's Prometheus); plus how long
+// the lab itself takes to build. Prints a table, writes JSON and a PNG.
 //
 //   npm run bench -- [--stack NAME]... [--seconds S] [--quick] [--report FILE] [--chart FILE]
 //
@@ -11,7 +12,8 @@ import path from "node:path";
 import { argv, chalk } from "zx";
 import { REPO, brokerHosts, keyFile, labHosts, ssh, stackOutputs } from "./lib/stack.mjs";
 import { labStack } from "./lib/engine.mjs";
-import { formatBenchTable, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
+import { formatBenchTable, formatBrokerFigures, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
+import { brokerFigures } from "./lib/health.mjs";
 import { writeBenchChart } from "./lib/bench-chart.mjs";
 import { shellQuote as shq } from "../src/render.ts";
 import { BENCH_STREAM_PORT as streamPort } from "../src/topology.ts";
@@ -120,19 +122,23 @@ async function benchStack(stack) {
         const wanted = recordsFor(seconds, probe.recordsPerSec, { min: quick ? 20000 : 50000 });
         const records = Math.min(wanted, spaceCap);
         if (records < wanted) console.log(chalk.yellow(`   ${records} records instead of ${wanted}: the data volume has room for no more`));
+        const produceWindow = { from: Date.now() };
         const produced = await perf(records);
+        produceWindow.to = Date.now();
         console.log(`   ${produced.records} records, ${produced.recordsPerSec.toFixed(0)} records/s, ${produced.mbPerSec.toFixed(1)} MB/s, p50 ${produced.latencyP50Ms} ms, p99 ${produced.latencyP99Ms} ms`);
 
         step(`consumer ${name}`);
         const total = probe.records + produced.records;
+        const consumeWindow = { from: Date.now() };
         const consumed = parseConsumerPerf(
             (await onHost("consumer", `${kafkaBin}/kafka-consumer-perf-test.sh ${consumerArgs} --topic ${topic} --messages ${total} --timeout 60000 --group ${topic}-c 2>&1`, 900)).stdout,
         );
+        consumeWindow.to = Date.now();
         console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
         await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
         return [
-            { name: `produce ${name}`, side: "producer", recordSize: size, acks, listener, cappedBySpace: records < wanted, ...produced },
-            { name: `consume ${name}`, side: "consumer", recordSize: size, acks, listener, ...consumed },
+            { name: `produce ${name}`, side: "producer", recordSize: size, acks, listener, cappedBySpace: records < wanted, window: produceWindow, ...produced },
+            { name: `consume ${name}`, side: "consumer", recordSize: size, acks, listener, window: consumeWindow, ...consumed },
         ];
     }
 
@@ -153,6 +159,13 @@ async function benchStack(stack) {
         const tls = runs.find((r) => r.name === "produce 1 KiB acks=all SASL_SSL");
         console.log(`   TLS + SCRAM cost, 1 KiB acks=all: ${tls.mbPerSec.toFixed(1)} MB/s against ${plain.mbPerSec.toFixed(1)} MB/s in plaintext (${((tls.mbPerSec / plain.mbPerSec) * 100).toFixed(0)}%)`);
     }
+
+    // The brokers' side of each run, from the lab's Prometheus, once the last run is a scrape in the past.
+    step("broker-side figures from Prometheus (bytes in and out, produce latency, CPU, data disk)");
+    await new Promise((r) => setTimeout(r, Math.max(0, runs.at(-1).window.to + 12_000 - Date.now())));
+    const figures = await brokerFigures(outputs, key, runs.map((r) => r.window));
+    runs.forEach((r, i) => (r.broker = figures[i]));
+    for (const r of runs) console.log(`   ${r.name.padEnd(28)} ${formatBrokerFigures(r)}`);
 
     step("pulumi up with no changes");
     const upStarted = Date.now();

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import * as PImage from "pureimage";
+import { brokerMbPerSec } from "./bench-report.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -31,7 +32,7 @@ export async function writeBenchChart(file, title, series) {
     const left = 90;
     const bottom = height - 110;
     const top = 70;
-    const max = Math.max(...series.flatMap((s) => s.runs.flatMap((r) => [r.mbPerSec, r.limitMbPerSec]))) * 1.1;
+    const max = Math.max(...series.flatMap((s) => s.runs.flatMap((r) => [r.mbPerSec, r.limitMbPerSec, brokerMbPerSec(r) ?? 0]))) * 1.1;
     const scale = (v) => ((bottom - top) * v) / max;
     ctx.strokeStyle = "#888888";
     ctx.font = "13px 'DejaVu Sans'";
@@ -59,9 +60,15 @@ export async function writeBenchChart(file, title, series) {
             ctx.fillStyle = run.side === "producer" ? colours[0] : colours[1];
             const bx = x + w * (k + 1);
             ctx.fillRect(bx, bottom - scale(run.mbPerSec), w, scale(run.mbPerSec));
+            // The brokers' own figure for the run (their metrics): a black bar across the client's.
+            const broker = brokerMbPerSec(run);
+            if (broker !== undefined) {
+                ctx.fillStyle = "#000000";
+                ctx.fillRect(bx - 2, bottom - scale(broker) - 1, w + 4, 3);
+            }
             ctx.fillStyle = "#111111";
             ctx.font = "11px 'DejaVu Sans'";
-            ctx.fillText(`${(run.ratio * 100).toFixed(0)}%`, bx, bottom - scale(run.mbPerSec) - 6);
+            ctx.fillText(`${(run.ratio * 100).toFixed(0)}%`, bx, bottom - scale(Math.max(run.mbPerSec, broker ?? 0)) - 6);
         });
         ctx.font = "12px 'DejaVu Sans'";
         ctx.fillStyle = "#111111";
@@ -77,6 +84,10 @@ export async function writeBenchChart(file, title, series) {
     ctx.fillRect(left, height - 30, 14, 14);
     ctx.fillStyle = "#333333";
     ctx.fillText("limit", left + 20, height - 18);
+    ctx.fillStyle = "#000000";
+    ctx.fillRect(width - 250, height - 24, 20, 3);
+    ctx.fillStyle = "#333333";
+    ctx.fillText("the brokers' own MB/s", width - 224, height - 18);
     series.forEach((s, k) => {
         const colours = SERIES_COLOURS[k % SERIES_COLOURS.length];
         const lx = left + 80 + k * 300;

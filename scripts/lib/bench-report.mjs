@@ -63,14 +63,41 @@ export function ratios(limits, runs) {
     });
 }
 
+/** What the brokers moved in a run, from their own metrics: MB/s in for a producer run, out for a consumer run. */
+export function brokerMbPerSec(run) {
+    const b = run.broker;
+    if (!b) return undefined;
+    return (run.side === "producer" ? b.bytesInMbPerSec : b.bytesOutMbPerSec) ?? undefined;
+}
+
+/** A run's broker-side figures on one line. */
+export function formatBrokerFigures(run) {
+    const b = run.broker ?? {};
+    const fmt = (n, d = 1) => (n === null || n === undefined ? "-" : n.toFixed(d));
+    return `broker ${fmt(brokerMbPerSec(run))} MB/s ${run.side === "producer" ? "in" : "out"}, produce p99 ${fmt(b.produceP99Ms, 0)} ms, CPU ${fmt(b.cpuCores, 2)} cores, data disk ${fmt(b.dataDiskUsedPercent, 0)} % used`;
+}
+
 export function formatBenchTable(limits, rows) {
-    const head = ["run", "records", "records/s", "MB/s", "p50 ms", "p99 ms", "max ms", "bound by", "of limit"];
-    const fmt = (n, d = 1) => (n === undefined || Number.isNaN(n) ? "-" : n.toFixed(d));
-    const body = rows.map((r) => [r.name, String(r.records), fmt(r.recordsPerSec, 0), fmt(r.mbPerSec), fmt(r.latencyP50Ms, 0), fmt(r.latencyP99Ms, 0), fmt(r.latencyMaxMs, 0), `${r.limitName} ${fmt(r.limitMbPerSec)}`, `${(r.ratio * 100).toFixed(0)}%`]);
+    const head = ["run", "records", "records/s", "MB/s", "p50 ms", "p99 ms", "max ms", "bound by", "of limit", "broker MB/s", "broker p99", "broker CPU"];
+    const fmt = (n, d = 1) => (n === undefined || n === null || Number.isNaN(n) ? "-" : n.toFixed(d));
+    const body = rows.map((r) => [
+        r.name,
+        String(r.records),
+        fmt(r.recordsPerSec, 0),
+        fmt(r.mbPerSec),
+        fmt(r.latencyP50Ms, 0),
+        fmt(r.latencyP99Ms, 0),
+        fmt(r.latencyMaxMs, 0),
+        `${r.limitName} ${fmt(r.limitMbPerSec)}`,
+        `${(r.ratio * 100).toFixed(0)}%`,
+        fmt(brokerMbPerSec(r)),
+        fmt(r.broker?.produceP99Ms, 0),
+        fmt(r.broker?.cpuCores, 2),
+    ]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     return [
-        `limits: broker disk ${fmt(limits.diskMbPerSec)} MB/s (sequential write, fsync), network producer->broker ${fmt(limits.networkMbPerSec)} MB/s`,
+        `limits: broker disk ${fmt(limits.diskMbPerSec)} MB/s (sequential write, fsync), network producer->broker ${fmt(limits.networkMbPerSec)} MB/s; broker columns: the brokers' own metrics (Prometheus), the highest 20 s rate in the run`,
         line(head),
         line(widths.map((w) => "-".repeat(w))),
         ...body.map(line),

@@ -98,3 +98,35 @@ export function formatHealth(h) {
         h.healthy ? "  healthy" : `  UNHEALTHY: ${h.problems.join("; ")}`,
     ];
 }
+
+/**
+ * What the brokers saw during a window (ms since the epoch), from Prometheus: the highest rates over it
+ * (each a rate over 20 s, sampled every 5 s), the brokers' own produce latency (99th percentile) and CPU,
+ * and the fullest data disk at its end. Asked once the window is at least one scrape in the past.
+ */
+export async function brokerFigures(outputs, key, windows) {
+    const queries = windows.flatMap(({ from, to }) => {
+        const span = `${Math.max(20, Math.ceil((to - from) / 1000) + 10)}s`;
+        const at = `&time=${((to + 10_000) / 1000).toFixed(3)}`;
+        const peak = (expr) => `/api/v1/query?query=${encodeURIComponent(`max_over_time((${expr})[${span}:5s])`)}${at}`;
+        return [
+            peak("sum(rate(kafka_server_brokertopicmetrics_bytesin_total[20s]))"),
+            peak("sum(rate(kafka_server_brokertopicmetrics_bytesout_total[20s]))"),
+            peak('max(kafka_network_requestmetrics_totaltimems{request="Produce",statistic="99thPercentile"})'),
+            peak('sum(rate(process_cpu_seconds_total{job="kafka"}[20s]))'),
+            `/api/v1/query?query=${encodeURIComponent("max(kafka_lab:data_disk_used:ratio)")}${at}`,
+        ];
+    });
+    const data = await prometheusApi(outputs, key, queries);
+    const value = (d) => (d.result.length ? Number(d.result[0].value[1]) : null);
+    return windows.map((_, i) => {
+        const [bytesIn, bytesOut, p99, cpu, disk] = data.slice(i * 5, i * 5 + 5).map(value);
+        return {
+            bytesInMbPerSec: bytesIn === null ? null : bytesIn / 1e6,
+            bytesOutMbPerSec: bytesOut === null ? null : bytesOut / 1e6,
+            produceP99Ms: p99,
+            cpuCores: cpu,
+            dataDiskUsedPercent: disk === null ? null : disk * 100,
+        };
+    });
+}

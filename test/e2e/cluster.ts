@@ -29,6 +29,9 @@ import {
     migrationState,
     activeUnits,
     withConfigLine,
+    alertsFiring,
+    labStatus,
+    secondsUntil,
 } from "./context";
 import { assertToolsStart } from "./tools";
 import { shellQuote } from "../../src/render";
@@ -309,6 +312,12 @@ e2e("a 3-broker KRaft cluster on Kafka 4.x: up, smoke test (RF 3, leaders spread
     const started = Date.now();
     const again = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
     t.is(again.status, 0, again.stdout.slice(-3000));
+    // Metrics: the smoke test saw every exporter scraped; status reads the cluster healthy from them.
+    t.deepEqual(report.exporters, [...["broker1", "broker2", "broker3"].map((b) => `kafka ${b}`), "lag consumer", ...["broker1", "broker2", "broker3", "consumer", "producer"].map((h) => `node ${h}`)]);
+    const status = labStatus(kraft.stack);
+    t.is(status.status, 0, status.out);
+    t.is(status.health.activeControllers.length, 1, "one active controller");
+    t.deepEqual(status.health.disks.map((d: any) => d.host), ["broker1", "broker2", "broker3"]);
     record("3-broker KRaft cluster", { kafka: KAFKA_4_PREVIOUS, firstUpSeconds: Math.round(seconds), secondUpSeconds: Math.round((Date.now() - started) / 100) / 10 });
     t.log(`KRaft cluster: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
 });
@@ -321,16 +330,36 @@ e2e("KRaft cluster: a broker's machine killed under load loses nothing acknowled
     let bootAgain: () => void = () => {};
     let sent: Awaited<ReturnType<typeof produceThrough>>;
     let numbers: ReturnType<typeof tally>;
+    let killedAt = 0;
+    let seen: ReturnType<typeof labStatus> | undefined;
+    let firing: string[] = [];
     try {
-        sent = await produceThrough(kraft, topic, 25, 5000, () => (bootAgain = killMachine(kraft, victim)));
+        sent = await produceThrough(kraft, topic, 25, 5000, () => ((killedAt = Date.now()), (bootAgain = killMachine(kraft, victim))));
         const read = readAll(kraft, topic, victim, sent.acked);
         numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+        // The metrics see it: status names the broker down and the under-replicated partitions, and exits 1;
+        // Prometheus fires the alerts.
+        waitFor(`lab status reports ${victim} down and partitions under-replicated`, 240, () => {
+            seen = labStatus(kraft.stack);
+            return seen.status === 1 && seen.health.targets.some((x: any) => x.host === victim && x.job === "kafka" && !x.up) && seen.health.underReplicated > 0;
+        });
+        waitFor("KafkaBrokerDown and KafkaUnderReplicatedPartitions firing", 240, () => {
+            firing = alertsFiring(kraft.lab);
+            return firing.includes(`KafkaBrokerDown ${victim}`) && firing.includes("KafkaUnderReplicatedPartitions");
+        });
     } finally {
         bootAgain();
     }
+    const alertSeconds = Math.round((Date.now() - killedAt) / 1000);
     const started = Date.now();
     waitFor("no partition under-replicated", 300, () => underReplicated(kraft) === "0");
     const rejoinSeconds = (Date.now() - started) / 1000;
+    const clearedSeconds = secondsUntil("every alert cleared and lab status healthy", 240, () => alertsFiring(kraft.lab).length === 0 && labStatus(kraft.stack).status === 0);
+    t.regex(seen!.out, new RegExp(`kafka on ${victim} is down`));
+    t.regex(seen!.out, /\d+ partitions under-replicated/);
+    t.true(firing.includes(`MachineDown ${victim}`), `the machine itself is reported: ${firing.join(", ")}`);
+    record("KRaft: a broker's machine killed, seen in the metrics", { firing, secondsFromKillToAlertsFiring: alertSeconds, secondsFromInSyncToAlertsCleared: clearedSeconds });
+    t.log(`metrics: ${firing.join(", ")} firing ${alertSeconds}s after the kill; cleared ${clearedSeconds}s after the replicas were back in sync`);
     t.log(`${victim} killed: acknowledged ${sent.acked.length}, failed sends ${sent.failed}, read ${numbers.received}, lost ${numbers.lost}, duplicated ${numbers.duplicated}; first ack ${sent.secondsToFirstAckAfterFault}s after the kill; back in sync ${rejoinSeconds.toFixed(1)}s after boot`);
     if (sent.errors.length) t.log(`errors: ${sent.errors.slice(0, 5).join(" | ")}`);
     record("KRaft: broker killed under load", { ...numbers, failedSends: sent.failed, secondsToFirstAckAfterKill: sent.secondsToFirstAckAfterFault, secondsUntilNoUnderReplicated: Math.round(rejoinSeconds) });

@@ -412,7 +412,7 @@ e2e("producer machine reboot: it comes back with its hostname, /etc/hosts and cl
     t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
 });
 
-e2e("disk full on the broker's data volume: Kafka fails loudly and recovers once space is freed, data intact", (t) => {
+e2e("disk full on the broker's data volume: past 80 % the disk alert fires; full, Kafka fails loudly and recovers once space is freed, data intact", (t) => {
     t.timeout(15 * 60 * 1000);
     const topic = `${runId}-disk`;
     const before = 300;
@@ -422,6 +422,10 @@ e2e("disk full on the broker's data volume: Kafka fails loudly and recovers once
     const kafkaState = () => onMachine(lab, "broker", "systemctl show -p MainPID -p NRestarts --value kafka | paste -sd' '").trim();
     const stateBefore = kafkaState();
     const logFrom = onMachine(lab, "broker", "date +%s; stat -c %s /var/log/kafka/server.log").trim().split("\n");
+    // Past 80 %: the data disk alert fires (df's size and use are node_exporter's too).
+    onMachine(lab, "broker", "set -- $(df --output=size,used -B1 /var/lib/kafka | tail -n 1); fallocate -l $(( $1 * 85 / 100 - $2 )) /var/lib/kafka/fill85", 60);
+    const diskAlertSeconds = secondsUntil("KafkaDataDiskFull firing", 180, () => alertsFiring(lab).includes("KafkaDataDiskFull broker"));
+    t.log(`the data disk 85 % full: KafkaDataDiskFull fired ${diskAlertSeconds}s later`);
     // Root may use the blocks ext4 reserves; fill everything, then a little more to be sure.
     onMachine(lab, "broker", "fallocate -l $(( $(df --output=avail -B1 /var/lib/kafka | tail -n 1) )) /var/lib/kafka/fill || true; dd if=/dev/zero of=/var/lib/kafka/fill2 bs=1M 2>/dev/null || true", 120);
     const avail = Number(onMachine(lab, "broker", "df --output=avail -B1 /var/lib/kafka | tail -n 1").trim());
@@ -432,7 +436,7 @@ e2e("disk full on the broker's data volume: Kafka fails loudly and recovers once
     t.log(`producing into a full disk: exit ${during.status}; ${(during.stderr.trim().split("\n").at(-1) ?? "").slice(0, 200)}`);
     t.not(during.status, 0, "producing fails while the disk is full");
     t.regex(brokerLog, /No space left on device/, "the broker says why it failed, in this run's log lines");
-    onMachine(lab, "broker", "rm -f /var/lib/kafka/fill /var/lib/kafka/fill2");
+    onMachine(lab, "broker", "rm -f /var/lib/kafka/fill85 /var/lib/kafka/fill /var/lib/kafka/fill2");
     const started = Date.now();
     // Restart=on-failure brings Kafka (and ZooKeeper, if it fell too) back once there is room.
     waitFor("Kafka answering after space was freed", 240, brokerAnswers);
@@ -445,7 +449,7 @@ e2e("disk full on the broker's data volume: Kafka fails loudly and recovers once
     t.not(pidAfter, "0", "and runs");
     const numbers = tally(jsonKeys(`${runId}d`, before), consume(lab, topic, `${runId}-disk-check`).filter((m) => m.key.startsWith(`${runId}d-`)));
     t.log(`disk full: ${numbers.sent} messages written before, ${numbers.received} read after recovery, lost ${numbers.lost}; recovered ${seconds.toFixed(1)}s after space was freed`);
-    record("disk full on the data volume", { ...numbers, secondsToRecover: Math.round(seconds), producerExitDuringFull: during.status });
+    record("disk full on the data volume", { ...numbers, secondsToRecover: Math.round(seconds), producerExitDuringFull: during.status, secondsToDiskAlertAt85Percent: diskAlertSeconds });
     t.is(numbers.lost, 0);
     t.is(numbers.duplicated, 0);
     const smoke = run("node", ["scripts/smoke.mjs", "--stack", "local", "--messages", "20"]);

@@ -105,6 +105,11 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
             const onCommandLines = onMachine(tls.lab, host, "ps -eo args= | grep -F -f /dev/stdin || true", 60, `${secrets.join("\n")}\n`).trim();
             t.is(onCommandLines, "", `${host}: no secret on a running command line`);
         }
+        // Nor in any metric or label: every series Prometheus holds, each broker's and controller's exporter read whole.
+        const everySeries = onMachine(tls.lab, "consumer", `curl -sS -m 30 -G 'http://127.0.0.1:9090/federate' --data-urlencode 'match[]={__name__=~".+"}'; for p in 9404 9405; do curl -sS -m 30 http://broker:$p/metrics; done`, 120);
+        t.true(everySeries.split("\n").length > 1000, "the metrics were read");
+        t.deepEqual(secrets.filter((x) => everySeries.includes(x)), [], "no secret in a metric, label or help text");
+        t.false(/password|PRIVATE KEY/i.test(everySeries.split("\n").filter((l) => !l.startsWith("#")).join("\n")), "no series or label that names a password or key");
         const plainOutput = pulumiCli("stack", "output", "-s", tls.stack);
         t.regex(plainOutput.stdout, /clientPassword\s+\[secret\]/);
         t.regex(plainOutput.stdout, /clientProperties\s+\[secret\]/);
