@@ -64,5 +64,17 @@ test("the table shows every run with its limit and share", (t) => {
     const rows = lib.ratios({ diskMbPerSec: 200, networkMbPerSec: 100 }, [{ name: "produce 100 B acks=1", side: "producer", records: 10, recordsPerSec: 5, mbPerSec: 50, latencyP50Ms: 3, latencyP99Ms: 9, latencyMaxMs: 12 }]);
     const lines = lib.formatBenchTable({ diskMbPerSec: 200, networkMbPerSec: 100 }, rows).split("\n");
     t.regex(lines[0], /broker disk 200\.0 MB\/s .* network producer->broker 100\.0 MB\/s/);
-    t.regex(lines[3], /^produce 100 B acks=1\s+10\s+5\s+50\.0\s+3\s+9\s+12\s+disk 200\.0\s+25%$/);
+    t.regex(lines[3], /^produce 100 B acks=1\s+10\s+5\s+50\.0\s+3\s+9\s+12\s+disk 200\.0\s+25%\s+-\s+-\s+-$/, "no broker figures: dashes");
+    // With the brokers' own figures: MB/s in for a producer run, out for a consumer run; their p99 and CPU.
+    const broker = { bytesInMbPerSec: 48.2, bytesOutMbPerSec: 0.5, produceP99Ms: 7, cpuCores: 0.42, dataDiskUsedPercent: 31 };
+    const withBroker = lib.ratios({ diskMbPerSec: 200, networkMbPerSec: 100 }, [
+        { name: "produce 1 KiB acks=all", side: "producer", records: 10, recordsPerSec: 5, mbPerSec: 50, broker },
+        { name: "consume 1 KiB acks=all", side: "consumer", records: 10, recordsPerSec: 5, mbPerSec: 60, broker: { ...broker, bytesOutMbPerSec: 61.3 } },
+    ]);
+    const table = lib.formatBenchTable({ diskMbPerSec: 200, networkMbPerSec: 100 }, withBroker).split("\n");
+    t.regex(table[1], /broker MB\/s\s+broker p99\s+broker CPU$/);
+    t.regex(table[3], /\s48\.2\s+7\s+0\.42$/);
+    t.regex(table[4], /\s61\.3\s+7\s+0\.42$/);
+    t.is(lib.formatBrokerFigures(withBroker[0]), "broker 48.2 MB/s in, produce p99 7 ms, CPU 0.42 cores, data disk 31 % used");
+    t.is(lib.formatBrokerFigures({ side: "consumer", broker: { bytesOutMbPerSec: null } }), "broker - MB/s out, produce p99 - ms, CPU - cores, data disk - % used");
 });

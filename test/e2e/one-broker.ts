@@ -169,7 +169,7 @@ e2e("the running ZooKeeper-mode lab asked for Kafka 4.x: the real engine refuses
     t.is(pulumiUp("--expect-no-changes").status, 0, "the stack is as it was");
 });
 
-e2e("the bench runs on the lab: a table, a JSON report and a PNG chart (a short run, to prove it works)", (t) => {
+e2e("the bench runs on the lab: a table, a JSON report and a PNG chart, with the brokers' own figures from Prometheus (a short run, to prove it works)", (t) => {
     t.timeout(15 * 60 * 1000);
     const report = path.join(REPO, "reports", "bench-e2e.json");
     const r = run("npm", ["run", "--silent", "bench", "--", "--stack", "local", "--quick", "--seconds", "1", "--report", report]);
@@ -178,6 +178,9 @@ e2e("the bench runs on the lab: a table, a JSON report and a PNG chart (a short 
     const json = JSON.parse(fs.readFileSync(report, "utf8"));
     t.deepEqual(json.runs.map((x: any) => x.name), ["produce 100 B acks=1", "consume 100 B acks=1", "produce 100 B acks=all", "consume 100 B acks=all", "produce 1 KiB acks=1", "consume 1 KiB acks=1", "produce 1 KiB acks=all", "consume 1 KiB acks=all"]);
     for (const run of json.runs) t.true(run.mbPerSec > 0 && run.ratio > 0 && run.ratio === run.mbPerSec / run.limitMbPerSec, run.name);
+    // Beside each client figure, the brokers' own from Prometheus: what they took in while a producer ran.
+    for (const run of json.runs.filter((r: any) => r.side === "producer")) t.true(run.broker.bytesInMbPerSec > 0 && run.broker.cpuCores > 0, `${run.name}: ${JSON.stringify(run.broker)}`);
+    t.regex(r.stdout, /broker MB\/s\s+broker p99\s+broker CPU/);
     const png = fs.readFileSync(report.replace(/\.json$/, ".png"));
     t.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG file");
     t.log(`bench (quick): disk ${json.limits.diskMbPerSec.toFixed(0)} MB/s, network ${json.limits.networkMbPerSec.toFixed(0)} MB/s, produce 1 KiB acks=all ${json.runs[6].mbPerSec.toFixed(1)} MB/s`);
