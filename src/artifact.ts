@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { KafkaConfig, LabError } from "./config";
+import type { PinnedDownload } from "./downloads";
 
 export class ArtifactError extends LabError {}
 
@@ -116,45 +117,29 @@ export async function deliverArtifact(artifact: KafkaConfig["artifact"], tarball
     return { upload: file, sha512: wanted };
 }
 
-/**
- * The Prometheus JMX exporter's java agent, which every broker, controller and ZooKeeper JVM of the lab loads.
- * 1.0.1 is the last release published to Maven Central (later ones are on GitHub only); its SHA-256 is pinned
- * here, never read from the server the jar comes from. A mutable object so that tests can pin a fake jar.
- */
-export const JMX_EXPORTER_AGENT = {
-    version: "1.0.1",
-    file: "jmx_prometheus_javaagent-1.0.1.jar",
-    mavenPath: "io/prometheus/jmx/jmx_prometheus_javaagent/1.0.1/jmx_prometheus_javaagent-1.0.1.jar",
-    sha256: "7d61f737fd661610ccc14aea79764faa1ea94a340cbc8f0029b3d2edea3d80c1",
-};
-
-/** Maven Central, or the mirror a team sets (KAFKA_LAB_MAVEN_REPO, as kafka-dist.sh reads Maven's own settings). */
-export const mavenRepository = () => (process.env.KAFKA_LAB_MAVEN_REPO ?? "https://repo1.maven.org/maven2").replace(/\/+$/, "");
-
 const sha256Of = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
-/** What the machines get of the JMX exporter agent: the jar on the deploying machine (uploaded) and its SHA-256. */
-export interface DeliveredAgent {
+/** A pinned download on the deploying machine (uploaded to the machines that need it), and its SHA-256. */
+export interface DeliveredFile {
     upload: string;
     sha256: string;
 }
 
 /**
- * The JMX exporter agent, fetched once into the deploying machine's cache and checked against the pinned
- * SHA-256 (a cached copy that still matches is used as is), so that machines without internet get it too.
+ * A pinned file, fetched once into the deploying machine's cache and checked against its SHA-256 (a cached
+ * copy that still matches is used as is), so that machines without internet get it too.
  */
-export async function deliverExporterAgent(cacheDir: string, progress: (line: string) => void = (l) => pulumi.log.info(l)): Promise<DeliveredAgent> {
-    const agent = JMX_EXPORTER_AGENT;
-    const file = path.join(cacheDir, "downloads", agent.file);
-    if (fs.existsSync(file) && sha256Of(file) === agent.sha256) return { upload: file, sha256: agent.sha256 };
+export async function deliverPinned(pinned: PinnedDownload, cacheDir: string, progress: (line: string) => void = (l) => pulumi.log.info(l)): Promise<DeliveredFile> {
+    const file = path.join(cacheDir, "downloads", pinned.file);
+    if (fs.existsSync(file) && sha256Of(file) === pinned.sha256) return { upload: file, sha256: pinned.sha256 };
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const url = `${mavenRepository()}/${agent.mavenPath}`;
-    progress(`fetching the JMX exporter agent ${agent.version} from ${url} once, to upload it to the brokers`);
+    const url = pinned.url();
+    progress(`fetching ${pinned.what} from ${url} once, to upload it to the machines that need it`);
     await download(url, file, progress);
     const actual = sha256Of(file);
-    if (actual !== agent.sha256) {
+    if (actual !== pinned.sha256) {
         fs.rmSync(file);
-        throw new ArtifactError(`SHA-256 of ${url} does not match the checksum pinned for it: expected ${agent.sha256}, got ${actual}. Nothing was created.`);
+        throw new ArtifactError(`SHA-256 of ${url} does not match the checksum pinned for it: expected ${pinned.sha256}, got ${actual}. Nothing was created.`);
     }
     return { upload: file, sha256: actual };
 }

@@ -2,7 +2,8 @@
 // same way on every target, and the outputs the smoke test and the lab commands rely on.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DeliveredAgent, DeliveredArtifact, deliverArtifact, deliverExporterAgent } from "./artifact";
+import { DeliveredArtifact, DeliveredFile, deliverArtifact, deliverPinned } from "./artifact";
+import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "./downloads";
 import { LabConfig } from "./config";
 import { LabCredentials, renderClientProperties } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
@@ -19,15 +20,16 @@ export interface LabPlan {
     /** AWS: the brokers' zones (and subnets, on an existing network). */
     placement?: AwsZonePlacement[];
     artifact: DeliveredArtifact;
-    /** The JMX exporter agent, fetched and checked on the deploying machine. */
-    agent: DeliveredAgent;
+    /** The JMX exporter agent and kafka-python's wheel, fetched and checked on the deploying machine. */
+    agent: DeliveredFile;
+    clientWheel: DeliveredFile;
 }
 
 /**
  * Everything that can refuse the run, in the order of its cost, before a single resource exists: a change
  * the running stack cannot take, too few zones or a foreign subnet (AWS), a machine whose host key is
- * unknown (existing), then the Kafka tarball (fetched once and checked, when it is uploaded) and the JMX
- * exporter agent.
+ * unknown (existing), then the Kafka tarball (fetched once and checked, when it is uploaded), the JMX
+ * exporter agent and kafka-python's wheel.
  */
 export async function prepareLab(config: LabConfig): Promise<LabPlan> {
     const deployed = await deployedLab();
@@ -35,7 +37,8 @@ export async function prepareLab(config: LabConfig): Promise<LabPlan> {
     const placement = config.target === "aws" ? await placeAwsLab(config, deployed?.aws) : undefined;
     if (config.target === "existing") await refuseUnknownHostKeys(config);
     const artifact = await deliverArtifact(config.kafka.artifact, tarballName(config));
-    return { placement, artifact, agent: await deliverExporterAgent(config.cacheDir) };
+    const agent = await deliverPinned(JMX_EXPORTER_AGENT, config.cacheDir);
+    return { placement, artifact, agent, clientWheel: await deliverPinned(KAFKA_PYTHON_WHEEL, config.cacheDir) };
 }
 
 export interface KafkaLabArgs {
@@ -99,7 +102,7 @@ export class KafkaLab extends pulumi.ComponentResource {
                 : pulumi.output("");
         const addresses = labAddresses(this.machines, hostNames);
         this.credentials = config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
-        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, agent: plan.agent, clusterId, credentials: this.credentials }, { parent: this });
+        this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, agent: plan.agent, clientWheel: plan.clientWheel, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
         const done = pulumi.all(hostNames.map((n) => this.provisioning.steps[n].at(-1)!.stdout));

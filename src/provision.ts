@@ -3,13 +3,13 @@
 // the machine under it changes. The hosts and their steps come from the topology.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeliveredAgent, DeliveredArtifact } from "./artifact";
+import type { DeliveredArtifact, DeliveredFile } from "./artifact";
 import { LabConfig } from "./config";
 import { LabCredentials } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
 import type { LabHost } from "./topology";
 import { runsJvmService } from "./monitoring";
-import { ProvisionContext, StepName, renderStep, renderUninstall, stagedAgentPath, stagedUploadPath, stepsFor } from "./render";
+import { ProvisionContext, StepName, renderStep, renderUninstall, stagedAgentPath, stagedUploadPath, stagedWheelPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
     config: LabConfig;
@@ -17,7 +17,9 @@ export interface LabProvisioningArgs {
     /** How the Kafka tarball reaches the machines, and its expected SHA-512. */
     artifact: DeliveredArtifact;
     /** The JMX exporter agent, checked on the deploying machine, uploaded to the machines of JVM services. */
-    agent: DeliveredAgent;
+    agent: DeliveredFile;
+    /** kafka-python's wheel, uploaded to the client machines (the example clients, the lag exporter). */
+    clientWheel: DeliveredFile;
     /** KRaft: the cluster's id, kept in the stack's state ("" in ZooKeeper mode). */
     clusterId: pulumi.Input<string>;
     /** externalSecurity sasl_ssl: the stack's CA, certificates and SCRAM passwords. */
@@ -116,6 +118,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                         rack,
                         artifact: args.artifact,
                         agent: args.agent,
+                        clientWheel: args.clientWheel,
                         credentials,
                     }));
                 return [n, { machine, connection, ctx }];
@@ -146,6 +149,15 @@ export class LabProvisioning extends pulumi.ComponentResource {
                     new command.remote.CopyToRemote(
                         `${hostName}-upload-jmx-exporter`,
                         { connection, source: new pulumi.asset.FileAsset(args.agent.upload), remotePath: stagedAgentPath(), triggers: [args.agent.sha256, machine.identity] },
+                        options(previous[hostName]),
+                    ),
+                ];
+            }
+            if (step === "clients") {
+                previous[hostName] = [
+                    new command.remote.CopyToRemote(
+                        `${hostName}-upload-kafka-python`,
+                        { connection, source: new pulumi.asset.FileAsset(args.clientWheel.upload), remotePath: stagedWheelPath(), triggers: [args.clientWheel.sha256, machine.identity] },
                         options(previous[hostName]),
                     ),
                 ];

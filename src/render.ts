@@ -4,7 +4,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as Mustache from "mustache";
-import type { DeliveredAgent, DeliveredArtifact } from "./artifact";
+import type { DeliveredArtifact, DeliveredFile } from "./artifact";
+import { KAFKA_PYTHON_WHEEL } from "./downloads";
 import { LabConfig } from "./config";
 import {
     AGENT_JAR,
@@ -36,8 +37,9 @@ export interface ProvisionContext {
     addresses: LabAddresses;
     /** How the Kafka tarball reaches the host (uploaded, or fetched from a URL) and its expected SHA-512. */
     artifact: DeliveredArtifact;
-    /** The JMX exporter agent the deploying machine uploads, and its SHA-256. */
-    agent: DeliveredAgent;
+    /** The JMX exporter agent and kafka-python's wheel that the deploying machine uploads, and their SHA-256. */
+    agent: DeliveredFile;
+    clientWheel: DeliveredFile;
     /** Candidate block devices of this host's data volume; none when the data dir needs no mount. */
     dataDevices: string[];
     /** The size of this host's data volume in GiB when provisioning grows its filesystem, else 0. */
@@ -466,6 +468,8 @@ export function stagedUploadPath(config: LabConfig): string {
 
 /** Where the uploaded JMX exporter agent lands before the exporters step checks it. */
 export const stagedAgentPath = () => `${UPLOAD_DIR}/jmx_prometheus_javaagent.jar`;
+/** Where kafka-python's wheel lands before the clients step checks it (pip wants its own file name). */
+export const stagedWheelPath = () => `${UPLOAD_DIR}/${KAFKA_PYTHON_WHEEL.file}`;
 
 export function renderStep(name: StepName, hostName: string, ctx: ProvisionContext): RenderedStep {
     const { config, addresses } = ctx;
@@ -625,6 +629,9 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CONSUMER_PY: readTemplate("clients/consumer.py"),
                         LABENV_PY: readTemplate("clients/labenv.py"),
                         CLIENTS_ENV: renderClientsEnv(config),
+                        WHEEL: stagedWheelPath(),
+                        WHEEL_SHA256: ctx.clientWheel.sha256,
+                        KAFKA_PYTHON_VERSION: KAFKA_PYTHON_WHEEL.file.split("-")[1],
                     },
                 ];
             case "monitoring":

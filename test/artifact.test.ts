@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { JMX_EXPORTER_AGENT, PINNED_SHA512, deliverArtifact, deliverExporterAgent, knownSha512 } from "../src/artifact";
+import { PINNED_SHA512, deliverArtifact, deliverPinned, knownSha512 } from "../src/artifact";
+import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "../src/downloads";
 import { validateConfig } from "../src/config";
 
 const sha512 = (b: Buffer | string) => crypto.createHash("sha512").update(b).digest("hex");
@@ -103,25 +104,27 @@ test("download: each machine fetches the URL itself; nothing is fetched here", a
 
 test.serial("the JMX exporter agent: fetched once from the Maven repository into the cache, its pinned SHA-256 checked; a jar that does not match is refused and not kept", async (t) => {
     t.is(JMX_EXPORTER_AGENT.sha256, "7d61f737fd661610ccc14aea79764faa1ea94a340cbc8f0029b3d2edea3d80c1", "the pin of jmx_prometheus_javaagent 1.0.1 (Maven Central's .sha1 agrees with the jar it hashes)");
+    t.is(KAFKA_PYTHON_WHEEL.sha256, "67add72052e3ad0c37ed9963ebe2b1696adc7f063c64eaf19862c21b69a64a18", "the pin of kafka-python 3.0.12's wheel, as PyPI's index gives it");
+    t.regex(KAFKA_PYTHON_WHEEL.url(), /^https:\/\/files\.pythonhosted\.org\/packages\/.*\/kafka_python-3\.0\.12-py3-none-any\.whl$/);
     const jar = Buffer.from("an agent, as far as this test is concerned");
     const requests: string[] = [];
     const server = http.createServer((req, res) => {
         requests.push(req.url!);
-        res.writeHead(req.url === `/maven2/${JMX_EXPORTER_AGENT.mavenPath}` ? 200 : 404, { Connection: "close" }).end(jar);
+        res.writeHead(req.url === "/maven2/io/prometheus/jmx/jmx_prometheus_javaagent/1.0.1/jmx_prometheus_javaagent-1.0.1.jar" ? 200 : 404, { Connection: "close" }).end(jar);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const pinned = JMX_EXPORTER_AGENT.sha256;
     process.env.KAFKA_LAB_MAVEN_REPO = `http://127.0.0.1:${(server.address() as { port: number }).port}/maven2/`;
     try {
         const dir = cacheDir();
-        const refused = await t.throwsAsync(() => deliverExporterAgent(dir, log));
+        const refused = await t.throwsAsync(() => deliverPinned(JMX_EXPORTER_AGENT, dir, log));
         t.regex(refused!.message, new RegExp(`SHA-256 of .*jmx_prometheus_javaagent-1\\.0\\.1\\.jar does not match the checksum pinned for it: expected ${pinned}, got ${crypto.createHash("sha256").update(jar).digest("hex")}\\. Nothing was created\\.`));
         t.false(fs.existsSync(path.join(dir, "downloads", JMX_EXPORTER_AGENT.file)), "the bad jar is not kept");
         JMX_EXPORTER_AGENT.sha256 = crypto.createHash("sha256").update(jar).digest("hex");
-        const first = await deliverExporterAgent(dir, log);
+        const first = await deliverPinned(JMX_EXPORTER_AGENT, dir, log);
         t.deepEqual(fs.readFileSync(first.upload), jar);
         t.is(first.sha256, JMX_EXPORTER_AGENT.sha256);
-        const again = await deliverExporterAgent(dir, log);
+        const again = await deliverPinned(JMX_EXPORTER_AGENT, dir, log);
         t.is(again.upload, first.upload);
         t.is(requests.length, 2, "fetched once per attempt; the cached jar is used as is");
     } finally {

@@ -193,8 +193,17 @@ test.serial("provisioning steps run in order on each host, each after the one be
         const agentUpload = role === "broker" ? run.byName("broker-upload-jmx-exporter") : undefined;
         if (agentUpload) t.deepEqual(agentUpload.dependsOn, ["broker-java"]);
         else t.false(run.resources.some((r) => r.name === `${role}-upload-jmx-exporter`), `no agent on ${role}`);
+        // kafka-python's wheel to the client machines, before the clients step checks and installs it.
+        const wheelUpload = role === "broker" ? undefined : run.byName(`${role}-upload-kafka-python`);
+        if (wheelUpload) t.deepEqual(wheelUpload.dependsOn, [`${role}-install-kafka`]);
         commands.forEach((c, i) => {
-            const before = c.name.endsWith("-stage-kafka") ? upload.name : c.name.endsWith("-exporters") && agentUpload ? agentUpload.name : names[i - 1];
+            const before = c.name.endsWith("-stage-kafka")
+                ? upload.name
+                : c.name.endsWith("-exporters") && agentUpload
+                  ? agentUpload.name
+                  : c.name.endsWith("-clients") && wheelUpload
+                    ? wheelUpload.name
+                    : names[i - 1];
             if (i > 0) t.deepEqual(c.dependsOn, [before], c.name);
         });
         // Besides its instance (through its address), the broker waits for its data volume, the volume's
@@ -299,7 +308,7 @@ test.serial("existing target: nothing is created; the machines are provisioned a
     const types = new Set(run.resources.map((r) => r.type));
     t.deepEqual([...types].filter((x) => x.startsWith("aws:") || x.startsWith("command:local:") || x.startsWith("tls:")), []);
     const uploads = ofType(run, "command:remote:CopyToRemote").map((c) => c.name);
-    t.deepEqual(uploads, ["broker-upload-jmx-exporter"], "the machines download Kafka themselves; the JMX exporter agent is uploaded, to the broker alone");
+    t.deepEqual(uploads, ["broker-upload-jmx-exporter", "producer-upload-kafka-python", "consumer-upload-kafka-python"], "the machines download Kafka themselves; the JMX exporter agent is uploaded to the broker, kafka-python's wheel to the clients");
     for (const role of ROLES) {
         const uninstall = run.byName(`${role}-uninstall-on-destroy`);
         t.deepEqual(uninstall.dependsOn, [`${role}-wait-ready`]);
@@ -510,7 +519,7 @@ test.serial("dataVolumeOnDestroy: protect refuses deletion, retain leaves the vo
 test.serial("artifactDelivery download on AWS: each machine fetches the Apache archive's tarball, checked against the checksum pinned in the program", async (t) => {
     const url = "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz";
     const run = await runProgram("dev", { "kafka-lab:artifactUrl": url, "kafka-lab:artifactDelivery": "download" });
-    t.deepEqual(ofType(run, "command:remote:CopyToRemote").map((c) => c.name), ["broker-upload-jmx-exporter"], "no tarball uploaded (the JMX exporter agent is)");
+    t.deepEqual(ofType(run, "command:remote:CopyToRemote").filter((c) => c.name.endsWith("-upload-kafka")), [], "no tarball uploaded");
     const stage = await resolve(run.byName("broker-stage-kafka").inputs.stdin);
     t.regex(stage, new RegExp(`ARTIFACT_URL='${url.replace(/\./g, "\\.")}'`));
     t.regex(stage, /STAGED=''/);

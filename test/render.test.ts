@@ -4,7 +4,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { JMX_EXPORTER_AGENT, parseSha512File } from "../src/artifact";
+import { parseSha512File } from "../src/artifact";
+import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "../src/downloads";
 import { brokerSans, parseIssued, renderClientProperties } from "../src/credentials";
 import { validateConfig } from "../src/config";
 // The guide's lab: one broker, and the two client machines.
@@ -43,7 +44,7 @@ const addresses: LabAddresses = {
 const awsRaw = { target: "aws", adminCidrs: ["203.0.113.0/24"], clientCidrs: ["203.0.113.0/24", "192.0.2.0/24"], zookeeperCidrs: ["10.42.0.0/16"] };
 const config = validateConfig(awsRaw, { stack: "dev", awsRegion: "eu-west-1" });
 // Each machine fetches the tarball and reads the .sha512 beside it (artifactDelivery download, no pinned checksum).
-const ctx: ProvisionContext = { config, addresses, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: "" }, agent: { upload: "/cache/jmx_prometheus_javaagent-1.0.1.jar", sha256: JMX_EXPORTER_AGENT.sha256 }, dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
+const ctx: ProvisionContext = { config, addresses, artifact: { url: "https://archive.apache.org/dist/kafka/3.9.2/kafka_2.13-3.9.2.tgz", sha512: "" }, agent: { upload: "/cache/jmx_prometheus_javaagent-1.0.1.jar", sha256: JMX_EXPORTER_AGENT.sha256 }, clientWheel: { upload: "/cache/kafka_python.whl", sha256: KAFKA_PYTHON_WHEEL.sha256 }, dataDevices: ["/dev/sdf"], dataVolumeGiB: 20, clusterId: "" };
 
 /** key=value lines of a .properties file; comments and blank lines skipped, duplicates rejected. */
 function parseProperties(text: string): Record<string, string> {

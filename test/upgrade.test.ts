@@ -76,7 +76,7 @@ function runFeatures(version: string, state: Record<string, string>, mapping?: s
     );
     if (mapping) fs.writeFileSync(path.join(dir, "mapping"), mapping);
     const config = validateConfig({ ...awsRaw, brokers: "3", kafkaVersion: version, metadata: "kraft" }, { stack: "dev", awsRegion: "eu-west-1" });
-    const ctx: ProvisionContext = { config, addresses: addressesOf(["broker1", "broker2", "broker3", "producer", "consumer"]), artifact: { url: "https://example.invalid/k.tgz", sha512: "" }, agent: { upload: "/cache/agent.jar", sha256: "0".repeat(64) }, dataDevices: [], dataVolumeGiB: 0, clusterId: "x" };
+    const ctx: ProvisionContext = { config, addresses: addressesOf(["broker1", "broker2", "broker3", "producer", "consumer"]), artifact: { url: "https://example.invalid/k.tgz", sha512: "" }, agent: { upload: "/cache/agent.jar", sha256: "0".repeat(64) }, clientWheel: { upload: "/cache/kp.whl", sha256: "0".repeat(64) }, dataDevices: [], dataVolumeGiB: 0, clusterId: "x" };
     const release = version.split(".").slice(0, 2).join(".");
     const r = spawnSync("bash", ["-s"], { input: renderStep("features", "broker1", ctx).script, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, FAKE_DIR: dir, NEW_METADATA: `${release}-IV0`, ...env } });
     const upgrades = fs.existsSync(path.join(dir, "upgrades")) ? fs.readFileSync(path.join(dir, "upgrades"), "utf8").trim().split("\n") : [];

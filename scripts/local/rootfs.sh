@@ -17,7 +17,7 @@
 # never handed out. Machines use the tree read-only, as an overlay lowerdir.
 #
 # The lab machines have no internet, so everything the project's provisioning
-# step wants (Java, firewalld, python3 + kafka-python, ...) is baked in here.
+# step wants (Java, firewalld, python3 and pip, Prometheus, ...) is baked in here.
 set -euo pipefail
 
 log() { printf '[rootfs] %s\n' "$*" >&2; }
@@ -32,7 +32,8 @@ BASE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 iputils-ping pr
 # netbase: /etc/protocols + /etc/services; minbase lacks it and firewalld then
 # dies at start with "INVALID_PROTOCOL: esp".
 # prometheus, prometheus-node-exporter: the lab's metrics (provisioning turns them on where they belong).
-PACKAGES=(netbase curl python3 python3-kafka openjdk-17-jre-headless firewalld nftables netcat-openbsd less prometheus prometheus-node-exporter)
+# python3-pip: provisioning installs kafka-python (the current release, uploaded) with it.
+PACKAGES=(netbase curl python3 python3-pip openjdk-17-jre-headless firewalld nftables netcat-openbsd less prometheus prometheus-node-exporter)
 
 CACHE="${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -159,7 +160,7 @@ in_chroot apt-get -y -qq -o Dpkg::Use-Pty=0 dist-upgrade >&2 || die "apt-get dis
 in_chroot apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${PACKAGES[@]}" >&2 \
   || die "apt-get install in chroot failed"
 in_chroot java -version >/dev/null 2>&1 || die "java does not run inside the rootfs"
-in_chroot python3 -c 'import kafka' || die "python3 cannot import kafka inside the rootfs"
+in_chroot python3 -m pip --version >/dev/null || die "pip does not run inside the rootfs"
 in_chroot getent protocols esp >/dev/null || die "/etc/protocols lacks esp (firewalld would not start)"
 
 # --- Stage 3: configuration shared by all machines.

@@ -195,13 +195,11 @@ async function produceThrough(cluster: ClusterLab, topic: string, seconds: numbe
 }
 
 /**
- * Every message of `topic`, read by the example consumer on the consumer machine in a fresh group, from
- * the brokers that run (kafka-python 2.0 gives up when the first broker it probes does not answer).
- */
-/**
- * The topic read whole by a fresh group, not through `down`'s listener. While a killed broker's partitions still
- * wait for new leaders (in ZooKeeper mode its session must expire first), a group can idle out before it joins:
- * so, until every `expected` key is read, up to three fresh groups try, and the fullest read counts.
+ * Every message of `topic`, read by the example consumer on the consumer machine in a fresh group, bootstrapped
+ * from the brokers that run (kafka-python 2.0 gave up when the first broker it probed did not answer). While a
+ * killed broker's partitions still wait for new leaders (in ZooKeeper mode its session must expire first), a
+ * group can idle out before it joins: so, until every `expected` key is read, up to three fresh groups try, and
+ * the fullest read counts.
  */
 function readAll(cluster: ClusterLab, topic: string, down = "", expected: string[] = []) {
     const bootstrap = cluster.lab.outputs.internalBootstrapServers.split(",").filter((b: string) => !b.startsWith(`${down}:`)).join(",");

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { parse } from "yaml";
 import program from "../../index";
-import { JMX_EXPORTER_AGENT } from "../../src/artifact";
+import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "../../src/downloads";
 import { LabConfig, loadLabConfig } from "../../src/config";
 import { AwsWorld, WorldSetup, worldKey } from "./aws-world";
 import { REPO } from "./lab";
@@ -50,12 +50,14 @@ fs.writeFileSync(tarball, "not really a tarball");
 export const tarballSha = crypto.createHash("sha512").update(fs.readFileSync(tarball)).digest("hex");
 fs.writeFileSync(`${tarball}.sha512`, `${tarballSha}  kafka_2.13-3.9.2.tgz\n`);
 process.env.KAFKA_LAB_CACHE = cacheDir;
-// A fake JMX exporter agent in the cache, its checksum pinned in place of the real one's: no test fetches
-// from Maven Central (test/artifact.test.ts fetches it from loopback).
-export const agentJar = path.join(cacheDir, "downloads", JMX_EXPORTER_AGENT.file);
-fs.mkdirSync(path.dirname(agentJar), { recursive: true });
-fs.writeFileSync(agentJar, "not really the JMX exporter agent");
-JMX_EXPORTER_AGENT.sha256 = crypto.createHash("sha256").update(fs.readFileSync(agentJar)).digest("hex");
+// A fake JMX exporter agent and kafka-python wheel in the cache, their checksums pinned in place of the real
+// ones': no test fetches from Maven Central or PyPI (test/artifact.test.ts fetches from loopback).
+for (const pinned of [JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL]) {
+    const file = path.join(cacheDir, "downloads", pinned.file);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `not really ${pinned.what}`);
+    pinned.sha256 = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
 
 /**
  * A Kafka archive on loopback: every AWS run fetches "the tarball" from here (artifactDelivery upload), never
