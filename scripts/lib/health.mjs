@@ -81,7 +81,8 @@ export async function labHealth(outputs, key) {
     return { ...health, healthy: problems.length === 0, problems };
 }
 
-const rate = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(1));
+/** A rate with its unit, e.g. "1.2 kB/s", "0.0 messages/s". */
+const rate = (n, unit) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} M${unit}` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k${unit}` : `${n.toFixed(1)} ${unit}`);
 
 /** The health as lines for a terminal. */
 export function formatHealth(h) {
@@ -91,7 +92,7 @@ export function formatHealth(h) {
         ...[...byHost].map(([host, jobs]) => `  ${String(host).padEnd(9)} ${jobs.join(", ")}`),
         `  active controller: ${h.activeControllers.join(", ") || "none"}`,
         `  partitions: ${h.underReplicated} under-replicated, ${h.underMinIsr} under min ISR, ${h.offline} offline`,
-        `  rates (1 min): ${rate(h.messagesInPerSec)} messages/s in, ${rate(h.bytesInPerSec)}B/s in, ${rate(h.bytesOutPerSec)}B/s out`,
+        `  rates (1 min): ${rate(h.messagesInPerSec, "messages/s")} in, ${rate(h.bytesInPerSec, "B/s")} in, ${rate(h.bytesOutPerSec, "B/s")} out`,
         `  data disks: ${h.disks.map((d) => `${d.host} ${(d.used * 100).toFixed(0)} %`).join(", ") || "no figure"}`,
         `  ${WATCHED_GROUP} lag: ${h.lag === null ? "no committed offsets yet" : `${h.lag} messages`}`,
         `  alerts firing: ${h.firing.map((a) => `${a.alert}${a.host ? ` (${a.host})` : ""}`).join(", ") || "none"}`,
