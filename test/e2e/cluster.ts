@@ -613,7 +613,7 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     t.log(`broker4 added and registered; restarted on the way: ${restarted.join(", ") || "none"}; going back to 3 refused`);
 });
 
-e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing; upgraded to ${DEFAULT_KAFKA_VERSION} under load, one ZooKeeper node and one broker at a time, the quorum kept; then ZooKeeper to KRaft in place under load (dual-write, finalize), SCRAM users and ACLs kept, and on to ${KAFKA_4_VERSION}`, async (t) => {
+e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: up, smoke test over SASL_SSL; the ZooKeeper leader killed under load loses nothing; upgraded to ${DEFAULT_KAFKA_VERSION} under load, one ZooKeeper node and one broker at a time, the quorum kept; then ZooKeeper to KRaft in place under load (dual-write, finalize), SCRAM users and ACLs kept, and on to ${KAFKA_4_VERSION} under load, controllers first`, async (t) => {
     t.timeout(60 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_3_PREVIOUS, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
@@ -684,6 +684,11 @@ e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl: u
         const dist4 = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
         t.is(dist4.status, 0, dist4.stderr);
         const upgraded = await migrationPhase(t, cluster, `upgrade to ${KAFKA_4_VERSION} (migrated, SASL_SSL)`, (f) => withKafkaVersion(f, KAFKA_4_VERSION));
+        // The controllers one at a time, then the brokers, every controller before any broker.
+        const startsOf = (unit: "kafka" | "kafka-controller") => Object.fromEntries(upgraded.brokers.map((b) => [b, upgraded.starts(b, unit)]));
+        assertRolledOnce(t, "controllers", startsOf("kafka-controller"), upgraded.brokers, upgraded.producing);
+        assertRolledOnce(t, "brokers", startsOf("kafka"), upgraded.brokers, upgraded.producing);
+        t.true(Math.max(...Object.values(startsOf("kafka-controller")).flat()) < Math.min(...Object.values(startsOf("kafka")).flat()), "every controller before any broker");
         assertRunsRelease(t, cluster, upgraded.brokers, KAFKA_4_VERSION);
         t.regex(onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${bootstrap} describe`, 90), new RegExp(`Feature: metadata\\.version\\s.*FinalizedVersionLevel: ${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
         t.deepEqual(acls(), aclsBefore, "the ACLs after the upgrade");
@@ -719,7 +724,7 @@ async function migrationPhase(t: any, cluster: ClusterLab, phase: string, edit: 
     return { ...r, restarts };
 }
 
-e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAULT_KAFKA_VERSION}: dual-write, then finalize, each under load (nothing lost, the group resumes, topic configs kept, ZooKeeper gone); the KRaft cluster on 3.9 with dedicated controllers runs every tool of the release; then on to ${KAFKA_4_VERSION} under load, controllers first`, async (t) => {
+e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAULT_KAFKA_VERSION}: dual-write, then finalize, each under load (nothing lost, the group resumes, topic configs kept, ZooKeeper gone); the KRaft cluster on 3.9 with dedicated controllers runs every tool of the release`, async (t) => {
     t.timeout(60 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
@@ -764,21 +769,11 @@ e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAUL
         t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
         const tools = assertToolsStart(t, cluster.lab, "broker1");
 
-        // And then 4.x, like any KRaft cluster: the controllers one at a time, then the brokers.
-        const dist4 = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
-        t.is(dist4.status, 0, dist4.stderr);
-        const upgraded = await migrationPhase(t, cluster, `upgrade to ${KAFKA_4_VERSION} (migrated)`, (f) => withKafkaVersion(f, KAFKA_4_VERSION));
-        const startsOf = (unit: "kafka" | "kafka-controller") => Object.fromEntries(upgraded.brokers.map((b) => [b, upgraded.starts(b, unit)]));
-        assertRolledOnce(t, "controllers", startsOf("kafka-controller"), upgraded.brokers, upgraded.producing);
-        assertRolledOnce(t, "brokers", startsOf("kafka"), upgraded.brokers, upgraded.producing);
-        t.true(Math.max(...Object.values(startsOf("kafka-controller")).flat()) < Math.min(...Object.values(startsOf("kafka")).flat()), "every controller before any broker");
-        assertRunsRelease(t, cluster, upgraded.brokers, KAFKA_4_VERSION);
-        t.regex(onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${bootstrap} describe`, 90), new RegExp(`Feature: metadata\\.version\\s.*FinalizedVersionLevel: ${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
-        t.regex(topicConfig(), /retention\.ms=123456789/, "and through the upgrade");
+        // (On to 4.x from a migrated cluster: the sasl_ssl ensemble's case does it, controllers first.)
         const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
         t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
         record("3-broker KRaft cluster on 3.9, dedicated controllers", { kafka: DEFAULT_KAFKA_VERSION, migratedFromZookeeper: true, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut });
-        t.log(`ZooKeeper to KRaft: up ${seconds.toFixed(1)}s; finalized; smoke test passed; ${tools.started} tools started; upgraded to ${KAFKA_4_VERSION}`);
+        t.log(`ZooKeeper to KRaft: up ${seconds.toFixed(1)}s; finalized; smoke test passed; ${tools.started} tools started`);
     } finally {
         const clean = clusterDown(cluster);
         t.is(clean.status, 0, `the stack leaves the host clean: ${clean.stderr}`);
