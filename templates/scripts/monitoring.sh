@@ -24,8 +24,10 @@ systemctl daemon-reload
 systemctl enable kafka-lab-lag-exporter.service kafka-lab-prometheus.service >/dev/null 2>&1
 # The step runs again only when something of it changed: both restart (Prometheus keeps what it scraped on disk).
 systemctl restart kafka-lab-lag-exporter.service kafka-lab-prometheus.service
-retry_until "Prometheus ready on :$PROMETHEUS_PORT" 60 1 curl -fsS -o /dev/null "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" \
+retry_until "Prometheus ready on :$PROMETHEUS_PORT" 300 0.2 curl -fs -o /dev/null "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" \
     || die "Prometheus is not ready on :$PROMETHEUS_PORT: $(journalctl -u kafka-lab-prometheus --no-pager -n 10 2>&1)"
-retry_until "the lag exporter on 127.0.0.1:$LAG_EXPORTER_PORT" 30 1 curl -fsS -o /dev/null "http://127.0.0.1:$LAG_EXPORTER_PORT/metrics" \
-    || die "the lag exporter does not answer: $(journalctl -u kafka-lab-lag-exporter --no-pager -n 10 2>&1)"
+# Listening is enough here: its answers need the brokers, which may still be starting (Prometheus then
+# records kafka_lag_exporter_up 0 until they answer).
+retry_until "the lag exporter listening on 127.0.0.1:$LAG_EXPORTER_PORT" 150 0.2 bash -c "ss -ltnH 'sport = :$LAG_EXPORTER_PORT' | grep -q ." \
+    || die "the lag exporter does not listen: $(journalctl -u kafka-lab-lag-exporter --no-pager -n 10 2>&1)"
 log "Prometheus on :$PROMETHEUS_PORT ($(grep -c 'job_name:' "$CONFIG_DIR/prometheus.yml") jobs, $(grep -c 'alert:' "$CONFIG_DIR/alerts.yml") alert rules); dashboard at /consoles/kafka-lab.html"
