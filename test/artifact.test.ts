@@ -9,6 +9,7 @@ import * as path from "path";
 import { PINNED_SHA512, deliverArtifact, deliverPinned, knownSha512 } from "../src/artifact";
 import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "../src/downloads";
 import { validateConfig } from "../src/config";
+import { REPO } from "./helpers/lab";
 
 const sha512 = (b: Buffer | string) => crypto.createHash("sha512").update(b).digest("hex");
 const body = Buffer.from("a tarball, as far as this test is concerned");
@@ -132,4 +133,12 @@ test.serial("the JMX exporter agent: fetched once from the Maven repository into
         delete process.env.KAFKA_LAB_MAVEN_REPO;
         server.close();
     }
+});
+
+test("the local image carries the kafka-python release and hash that src/downloads.ts pins for the other targets", (t) => {
+    const rootfs = fs.readFileSync(path.join(REPO, "scripts", "local", "rootfs.sh"), "utf8");
+    const line = /^KAFKA_PYTHON="kafka-python==([\d.]+) --hash=sha256:([0-9a-f]{64})"$/m.exec(rootfs);
+    t.truthy(line, "rootfs.sh pins kafka-python for pip --require-hashes");
+    t.is(`kafka_python-${line![1]}-py3-none-any.whl`, KAFKA_PYTHON_WHEEL.file);
+    t.is(line![2], KAFKA_PYTHON_WHEEL.sha256);
 });

@@ -35,6 +35,9 @@ BASE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 iputils-ping pr
 # python3-pip: provisioning installs kafka-python (the current release, uploaded) with it.
 PACKAGES=(netbase curl python3 python3-pip openjdk-17-jre-headless firewalld nftables netcat-openbsd less prometheus prometheus-node-exporter)
 
+# pip's requirement line: the release and SHA-256 of src/downloads.ts (a test holds them equal).
+KAFKA_PYTHON="kafka-python==3.0.12 --hash=sha256:67add72052e3ad0c37ed9963ebe2b1696adc7f063c64eaf19862c21b69a64a18"
+
 CACHE="${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 self="$here/$(basename "${BASH_SOURCE[0]}")"
@@ -161,6 +164,13 @@ in_chroot apt-get install -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "${P
   || die "apt-get install in chroot failed"
 in_chroot java -version >/dev/null 2>&1 || die "java does not run inside the rootfs"
 in_chroot python3 -m pip --version >/dev/null || die "pip does not run inside the rootfs"
+# kafka-python for the example clients and the lag exporter, as provisioning would install it from the
+# uploaded wheel (src/downloads.ts pins the same release and SHA-256): in the image, so that a deploy skips it.
+printf '%s\n' "$KAFKA_PYTHON" >"$build/tmp/kafka-python.txt"
+in_chroot python3 -m pip install --quiet --no-deps --require-hashes --break-system-packages -r /tmp/kafka-python.txt >&2 \
+  || die "pip could not install $KAFKA_PYTHON inside the rootfs"
+rm -f "$build/tmp/kafka-python.txt"
+in_chroot python3 -c 'import kafka' || die "python3 cannot import kafka inside the rootfs"
 in_chroot getent protocols esp >/dev/null || die "/etc/protocols lacks esp (firewalld would not start)"
 
 # --- Stage 3: configuration shared by all machines.

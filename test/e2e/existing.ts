@@ -53,6 +53,8 @@ e2e("existing target: three bare machines are provisioned, pass the smoke test, 
         // The broker's owner runs firewalld with a default zone of their own; the clients' have it stopped.
         onMachine(bare, "broker", "systemctl start firewalld && firewall-cmd --set-default-zone=home >/dev/null", 60);
         for (const role of ["producer", "consumer"]) onMachine(bare, role, "systemctl stop firewalld || true", 60);
+        // The producer's owner has no kafka-python: provisioning installs the uploaded wheel there, with pip.
+        onMachine(bare, "producer", "python3 -m pip uninstall --quiet --yes --break-system-packages kafka-python && ! python3 -c 'import kafka' 2>/dev/null && echo gone", 60);
         const before = Object.fromEntries(ROLES.map((r) => [r, snapshot(r)]));
         t.regex(before.broker, /^active\nhome$/m);
         // The lab machines have no internet: the same tarball the local lab uses, uploaded.
@@ -94,6 +96,8 @@ e2e("existing target: three bare machines are provisioned, pass the smoke test, 
         writeStack(ROLES.map((r) => `${r} ${hostKeys[r]}`));
         const up = upExisting();
         t.is(up.status, 0, up.stdout.slice(-4000) + up.stderr.slice(-2000));
+        t.regex(up.stdout, /installed kafka-python 3\.0\.12 \(was: none\)/, "the wheel, uploaded and installed on the machine that had none");
+        t.is(onMachine(bare, "producer", "python3 -c 'import kafka; print(kafka.__version__)'").trim(), "3.0.12");
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", stack, "--messages", "50"]);
         t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
         t.is(onMachine(bare, "broker", "hostname").trim(), "broker");
