@@ -35,8 +35,10 @@ BASE_PACKAGES=(systemd systemd-sysv dbus openssh-server iproute2 iputils-ping pr
 # python3-pip: provisioning installs kafka-python (the current release, uploaded) with it.
 PACKAGES=(netbase curl python3 python3-pip openjdk-17-jre-headless firewalld nftables netcat-openbsd less prometheus prometheus-node-exporter)
 
-# pip's requirement line: the release and SHA-256 of src/downloads.ts (a test holds them equal).
-KAFKA_PYTHON="kafka-python==3.0.12 --hash=sha256:67add72052e3ad0c37ed9963ebe2b1696adc7f063c64eaf19862c21b69a64a18"
+# kafka-python's wheel: the file and SHA-256 that src/downloads.ts pins (a test holds them equal), fetched
+# here on the host (which trusts what the chroot may not) into the cache the deploying program uses too.
+KAFKA_PYTHON_URL="https://files.pythonhosted.org/packages/41/ff/7b151e958d98cd6db252b1908f028e049744d26ec9373b1d01959e3bfb47/kafka_python-3.0.12-py3-none-any.whl"
+KAFKA_PYTHON_SHA256="67add72052e3ad0c37ed9963ebe2b1696adc7f063c64eaf19862c21b69a64a18"
 
 CACHE="${KAFKA_LAB_CACHE:-/var/cache/kafka-lab}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -166,10 +168,17 @@ in_chroot java -version >/dev/null 2>&1 || die "java does not run inside the roo
 in_chroot python3 -m pip --version >/dev/null || die "pip does not run inside the rootfs"
 # kafka-python for the example clients and the lag exporter, as provisioning would install it from the
 # uploaded wheel (src/downloads.ts pins the same release and SHA-256): in the image, so that a deploy skips it.
-printf '%s\n' "$KAFKA_PYTHON" >"$build/tmp/kafka-python.txt"
-in_chroot python3 -m pip install --quiet --no-deps --require-hashes --break-system-packages -r /tmp/kafka-python.txt >&2 \
-  || die "pip could not install $KAFKA_PYTHON inside the rootfs"
-rm -f "$build/tmp/kafka-python.txt"
+wheel="$CACHE/downloads/${KAFKA_PYTHON_URL##*/}"
+if ! printf '%s  %s\n' "$KAFKA_PYTHON_SHA256" "$wheel" | sha256sum -c --status 2>/dev/null; then
+  mkdir -p "$CACHE/downloads"
+  curl -fsSL --retry 3 --max-time 300 -o "$wheel.part" "$KAFKA_PYTHON_URL" || die "cannot fetch $KAFKA_PYTHON_URL"
+  printf '%s  %s\n' "$KAFKA_PYTHON_SHA256" "$wheel.part" | sha256sum -c --status || { rm -f "$wheel.part"; die "SHA-256 of $KAFKA_PYTHON_URL does not match $KAFKA_PYTHON_SHA256"; }
+  mv -f "$wheel.part" "$wheel"
+fi
+cp "$wheel" "$build/tmp/"
+in_chroot python3 -m pip install --quiet --no-index --no-deps --break-system-packages "/tmp/${wheel##*/}" >&2 \
+  || die "pip could not install ${wheel##*/} inside the rootfs"
+rm -f "$build/tmp/${wheel##*/}"
 in_chroot python3 -c 'import kafka' || die "python3 cannot import kafka inside the rootfs"
 in_chroot getent protocols esp >/dev/null || die "/etc/protocols lacks esp (firewalld would not start)"
 
