@@ -220,13 +220,13 @@ try {
     await step("every exporter scraped by Prometheus", MONITORING_HOST, async () => {
         let targets = [];
         let missing = [];
-        for (let tries = 0; tries < 30; tries++) {
+        for (let tries = 0; tries < 60; tries++) {
             targets = await scrapeTargets(outputs, key);
             const up = new Set(targets.filter((t) => t.health === "up").map((t) => `${t.job} ${t.host}`));
             const expected = [...labHosts(outputs).map((h) => `node ${h}`), ...brokerHosts(outputs).map((b) => `kafka ${b}`), `lag ${MONITORING_HOST}`];
             missing = [...expected.filter((e) => !up.has(e)), ...targets.filter((t) => t.health !== "up").map((t) => `${t.job} ${t.host} (${t.health}${t.error ? `: ${t.error}` : ""})`)];
             if (!missing.length) break;
-            await sleep(2000);
+            await sleep(1000);
         }
         if (missing.length) throw new Error(`not scraped: ${[...new Set(missing)].join(", ")}`);
         report.exporters = targets.map((t) => `${t.job} ${t.host}`).sort();

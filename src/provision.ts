@@ -125,6 +125,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
             }),
         );
 
+        const labHostNamed = (name: string) => topology.hosts.find((h) => h.name === name)!;
         const addStep = (hostName: string, step: StepName, alsoAfter: pulumi.Resource[] = []) => {
             const { machine, connection, ctx } = perHost[hostName];
             const options = (dependsOn: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn, customTimeouts: STEP_TIMEOUTS });
@@ -143,25 +144,19 @@ export class LabProvisioning extends pulumi.ComponentResource {
                     ),
                 ];
             }
-            if (step === "exporters" && runsJvmService(config.topology.hosts.find((h) => h.name === hostName)!)) {
-                // The JMX exporter agent as the deploying machine checked it; the step checks it again on the machine.
-                previous[hostName] = [
-                    new command.remote.CopyToRemote(
-                        `${hostName}-upload-jmx-exporter`,
-                        { connection, source: new pulumi.asset.FileAsset(args.agent.upload), remotePath: stagedAgentPath(), triggers: [args.agent.sha256, machine.identity] },
-                        options(previous[hostName]),
-                    ),
-                ];
-            }
-            if (step === "clients") {
-                previous[hostName] = [
-                    new command.remote.CopyToRemote(
-                        `${hostName}-upload-kafka-python`,
-                        { connection, source: new pulumi.asset.FileAsset(args.clientWheel.upload), remotePath: stagedWheelPath(), triggers: [args.clientWheel.sha256, machine.identity] },
-                        options(previous[hostName]),
-                    ),
-                ];
-            }
+            // The JMX exporter agent (to the machines of JVM services) and kafka-python's wheel (to the clients'),
+            // as the deploying machine checked them, uploaded beside the steps once the machine answers; the step
+            // that uses one checks it again on the machine.
+            const pinnedUpload = step === "exporters" && runsJvmService(labHostNamed(hostName)) ? { name: "jmx-exporter", file: args.agent, path: stagedAgentPath() } : step === "clients" ? { name: "kafka-python", file: args.clientWheel, path: stagedWheelPath() } : undefined;
+            const uploaded = pinnedUpload
+                ? [
+                      new command.remote.CopyToRemote(
+                          `${hostName}-upload-${pinnedUpload.name}`,
+                          { connection, source: new pulumi.asset.FileAsset(pinnedUpload.file.upload), remotePath: pinnedUpload.path, triggers: [pinnedUpload.file.sha256, machine.identity] },
+                          options([this.steps[hostName][0]]),
+                      ),
+                  ]
+                : [];
             const rendered = ctx.apply((c) => renderStep(step, hostName, c));
             const service = SERVICE_STEPS[step];
             const commandArgs: command.remote.CommandArgs = service
@@ -169,7 +164,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
                 : // A new script, or a new machine under the same name, runs the step (again).
                   { connection, create: RUN_AS_ROOT, stdin: rendered.script, triggers: [rendered.fingerprint, machine.identity] };
             // The previous run's output is of no use to the next, and sshd would refuse the variables.
-            const cmd = new command.remote.Command(`${hostName}-${step}`, { ...commandArgs, addPreviousOutputInEnv: false }, options([...new Set([...previous[hostName], ...alsoAfter])]));
+            const cmd = new command.remote.Command(`${hostName}-${step}`, { ...commandArgs, addPreviousOutputInEnv: false }, options([...new Set([...previous[hostName], ...uploaded, ...alsoAfter])]));
             this.steps[hostName].push(cmd);
             previous[hostName] = [cmd];
             if (step === "wait-ready" && lab.uninstallOnDestroy) {

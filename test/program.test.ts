@@ -191,20 +191,20 @@ test.serial("provisioning steps run in order on each host, each after the one be
         t.deepEqual(upload.dependsOn, [`${role}-wait-ready`]);
         // The JMX exporter agent is uploaded to the broker alone, after Java, before the exporters step checks it.
         const agentUpload = role === "broker" ? run.byName("broker-upload-jmx-exporter") : undefined;
-        if (agentUpload) t.deepEqual(agentUpload.dependsOn, ["broker-java"]);
+        if (agentUpload) t.deepEqual(agentUpload.dependsOn, ["broker-wait-ready"], "beside the steps, once the machine answers");
         else t.false(run.resources.some((r) => r.name === `${role}-upload-jmx-exporter`), `no agent on ${role}`);
         // kafka-python's wheel to the client machines, before the clients step checks and installs it.
         const wheelUpload = role === "broker" ? undefined : run.byName(`${role}-upload-kafka-python`);
-        if (wheelUpload) t.deepEqual(wheelUpload.dependsOn, [`${role}-install-kafka`]);
+        if (wheelUpload) t.deepEqual(wheelUpload.dependsOn, [`${role}-wait-ready`]);
         commands.forEach((c, i) => {
             const before = c.name.endsWith("-stage-kafka")
-                ? upload.name
+                ? [upload.name]
                 : c.name.endsWith("-exporters") && agentUpload
-                  ? agentUpload.name
+                  ? [names[i - 1], agentUpload.name]
                   : c.name.endsWith("-clients") && wheelUpload
-                    ? wheelUpload.name
-                    : names[i - 1];
-            if (i > 0) t.deepEqual(c.dependsOn, [before], c.name);
+                    ? [names[i - 1], wheelUpload.name]
+                    : [names[i - 1]];
+            if (i > 0) t.deepEqual(c.dependsOn, before, c.name);
         });
         // Besides its instance (through its address), the broker waits for its data volume, the volume's
         // attachment and its Elastic IP; no host waits for another host's resources.
