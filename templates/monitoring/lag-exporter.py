@@ -39,8 +39,10 @@ class LagReader:
         """(group, topic, partition, committed, end) for every committed offset of every group."""
         self.connect()
         rows = []
-        for group, _protocol in self.admin.list_consumer_groups():
-            committed = {tp: meta.offset for tp, meta in self.admin.list_consumer_group_offsets(group).items() if meta.offset >= 0}
+        # kafka-python 3's admin API: groups as dicts; each group's offsets under its id.
+        for group in sorted(g["group_id"] for g in self.admin.list_groups()):
+            offsets = self.admin.list_group_offsets(group).get(group, {})
+            committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
             if not committed:
                 continue
             ends = self.offsets.end_offsets(list(committed))
