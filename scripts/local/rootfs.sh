@@ -199,8 +199,9 @@ in_chroot systemctl enable systemd-networkd.service ssh.service >&2
 # firewalld is installed but left off: provisioning decides when to enable it
 # (and which ports to open), as on a cloud image without it.
 in_chroot systemctl disable firewalld.service >&2 2>/dev/null || true
-# The same for the metrics: node_exporter everywhere and Prometheus on the monitoring host, when provisioned.
-in_chroot systemctl disable prometheus.service prometheus-node-exporter.service >&2 2>/dev/null || true
+# Prometheus runs on the monitoring host alone, under the lab's own unit. node_exporter stays enabled, as
+# Debian's package leaves it: every machine runs it from boot.
+in_chroot systemctl disable prometheus.service >&2 2>/dev/null || true
 # No console login prompt: machines run with a read-only console.
 in_chroot systemctl mask console-getty.service >&2 2>/dev/null || true
 

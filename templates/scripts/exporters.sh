@@ -18,7 +18,9 @@ install_packages "golang-github-prometheus-node-exporter" "prometheus-node-expor
 unit=""
 for u in $units; do systemctl cat "$u" >/dev/null 2>&1 && unit=$u && break; done
 [ -n "$unit" ] || die "node_exporter is installed but neither of its units ($units) exists"
-systemctl enable --now "$unit" >/dev/null 2>&1 || systemctl start "$unit"
+# Debian's package enables and starts it (another may not). Enabling costs a daemon reload: only when needed.
+systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl enable "$unit" >/dev/null 2>&1
+systemctl is-active --quiet "$unit" || systemctl start "$unit"
 # Running is enough here (the smoke test checks that Prometheus scrapes it); a unit that failed is an error.
 systemctl is-active --quiet "$unit" || die "node_exporter ($unit) did not start: $(systemctl status "$unit" --no-pager 2>&1 | tail -n 5)"
 
