@@ -147,7 +147,12 @@ export class LabProvisioning extends pulumi.ComponentResource {
             // The JMX exporter agent (to the machines of JVM services) and kafka-python's wheel (to the clients'),
             // as the deploying machine checked them, uploaded beside the steps once the machine answers; the step
             // that uses one checks it again on the machine.
-            const pinnedUpload = step === "exporters" && runsJvmService(labHostNamed(hostName)) ? { name: "jmx-exporter", file: args.agent, path: stagedAgentPath() } : step === "clients" ? { name: "kafka-python", file: args.clientWheel, path: stagedWheelPath() } : undefined;
+            const pinnedUpload =
+                step === "exporters" && runsJvmService(labHostNamed(hostName))
+                    ? { name: "jmx-exporter", file: args.agent, path: stagedAgentPath() }
+                    : step === "clients"
+                      ? { name: "kafka-python", file: args.clientWheel, path: stagedWheelPath() }
+                      : undefined;
             const uploaded = pinnedUpload
                 ? [
                       new command.remote.CopyToRemote(
