@@ -102,6 +102,7 @@ async function up() {
     console.log(chalk.bold("\nThe lab is up."));
     console.log(`  bootstrap servers (from this host): ${outputs.bootstrapServers}`);
     console.log(`  bootstrap servers (inside the lab): ${outputs.internalBootstrapServers}`);
+    if (outputs.prometheusUrl) console.log(`  dashboard: ${outputs.prometheusUrl}/consoles/kafka-lab.html (health: npm run lab -- status)`);
     for (const host of labHosts(outputs)) console.log(`  ${host.padEnd(8)} ${outputs.hosts[host].privateIp.padEnd(15)} npm run lab -- ssh ${host}`);
     summary();
     // Cold: something had to be built (engine, image or Kafka); warm: everything came from the caches.
