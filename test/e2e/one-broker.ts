@@ -63,6 +63,8 @@ e2e("npm run lab: set up, pulumi up -s local and the smoke test all pass", (t) =
     const leaked = privateKeyLines(lab.outputs.sshPrivateKey).filter((l) => (r.stdout + r.stderr).includes(l));
     t.deepEqual(leaked, [], "nor any line of its body");
     t.deepEqual(Object.keys(lab.outputs.hosts).sort(), ["broker", "consumer", "producer"]);
+    t.is(lab.outputs.prometheusUrl, `http://${addresses.consumer}:9090`);
+    t.regex(r.stdout, new RegExp(`dashboard: http://${addresses.consumer.replace(/\./g, "\\.")}:9090/consoles/kafka-lab\\.html`));
     const report = JSON.parse(fs.readFileSync(path.join(REPO, "reports", "smoke-local.json"), "utf8"));
     t.true(report.ok);
     t.is(report.internal.missing.length + report.internal.duplicated.length, 0);
