@@ -513,7 +513,7 @@ e2e("a replaced machine is provisioned from scratch, in order, and no other mach
     const after = ids();
     // A command resource gets a new id only when it is created again.
     const ran = [...after.keys()].filter((name) => before.get(name) !== after.get(name)).sort();
-    const producerSteps = ["machine-producer", "host-key-producer", "producer-upload-kafka", ...stepsFor(config, "producer", false).map((s) => `producer-${s}`)].sort();
+    const producerSteps = ["machine-producer", "host-key-producer", "producer-upload-kafka", "producer-upload-kafka-python", ...stepsFor(config, "producer", false).map((s) => `producer-${s}`)].sort();
     t.deepEqual(ran, producerSteps, "every step of the producer ran again, and nothing else");
     t.not(onMachine(lab, "producer", "cat /etc/machine-id").trim(), machineId, "a new machine");
     t.is(mainPid("kafka"), kafkaPid, `the broker was not touched: ${onMachine(lab, "broker", "journalctl -u kafka --no-pager -o short-precise | grep -E 'Started|Stopping|Stopped|Main process' | tail -n 6")}`);
