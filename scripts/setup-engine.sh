@@ -89,6 +89,17 @@ for pair in "$LANGHOST_TARBALL $LANGHOST_SHA256" "$COMMAND_TARBALL $COMMAND_SHA2
 done
 
 mkdir -p "$DEST"
+# Two test files (or two runs) may ask at once: one builds, the other waits, then finds the marker.
+exec 9>"$DEST/.build.lock"
+if ! flock -n 9; then
+  log "another run is building the engine: waiting for it"
+  flock -w 3600 9 || die "timed out waiting for another engine build (lock $DEST/.build.lock)"
+fi
+if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$want" ]; then
+  log "built by another run meanwhile: $DEST/bin"
+  echo "$DEST/bin"
+  exit 0
+fi
 rm -f "$MARKER"
 rm -rf "$DEST"/.build.*   # leftovers of an interrupted build
 tmp="$(mktemp -d "$DEST/.build.XXXXXX")"

@@ -63,6 +63,9 @@ missing_tools() {
 }
 
 if (( install )); then
+  # Two test files (or two labs) may set up at once: apt takes one at a time.
+  exec 8>/run/kafka-lab-preflight.lock
+  flock -w 900 8 || die "timed out waiting for another run's package install (lock /run/kafka-lab-preflight.lock)"
   mapfile -t miss < <(missing_tools)
   if (( ${#miss[@]} )); then
     command -v apt-get >/dev/null 2>&1 || die "missing tools (${miss[*]}) and no apt-get to install them"

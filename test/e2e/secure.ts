@@ -13,7 +13,7 @@ import {
     run,
     sshArgs,
 } from "../helpers/lab";
-import { clusterDown, clusterUp } from "./cluster";
+import { clusterDown, clusterUp } from "./cluster-lab";
 import {
     externalClient,
     tryExternal,
