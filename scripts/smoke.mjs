@@ -47,6 +47,25 @@ async function step(name, host, fn) {
     }
 }
 
+/** Polls Prometheus' targets (every second, up to 60 s) until every exporter of the lab is up; never rejects. */
+async function watchScrapes(outputs, key) {
+    const expected = [...labHosts(outputs).map((h) => `node ${h}`), ...brokerHosts(outputs).map((b) => `kafka ${b}`), `lag ${MONITORING_HOST}`];
+    let targets = [];
+    let missing = expected;
+    for (let tries = 0; tries < 60; tries++) {
+        try {
+            targets = await scrapeTargets(outputs, key);
+            const up = new Set(targets.filter((t) => t.health === "up").map((t) => `${t.job} ${t.host}`));
+            missing = [...expected.filter((e) => !up.has(e)), ...targets.filter((t) => t.health !== "up").map((t) => `${t.job} ${t.host} (${t.health}${t.error ? `: ${t.error}` : ""})`)];
+        } catch (e) {
+            missing = [`Prometheus' targets could not be read: ${String(e.message ?? e).split("\n")[0]}`];
+        }
+        if (!missing.length) break;
+        await sleep(1000);
+    }
+    return { targets, missing };
+}
+
 async function brokerLogTail() {
     const log = await ssh(outputs, key, brokerHosts(outputs)[0], "sudo -n journalctl -u kafka -n 15 --no-pager; sudo -n tail -n 25 /var/log/kafka/server.log", { timeout: "30s", nothrow: true });
     console.error(chalk.yellow("--- last lines of the broker's Kafka log ---"));
@@ -73,6 +92,9 @@ try {
     // Every topic the lab makes has the cluster's replication factor: with min.insync.replicas 2, a topic
     // of one replica would refuse every acks=all write.
     const replicationFactor = Number(outputs.replicationFactor ?? 1);
+    // A new lab's first scrape of an exporter may be a scrape interval (10 s) away: the watch starts now,
+    // beside the other steps, and the last step waits for what it has not seen yet.
+    const scraped = watchScrapes(outputs, key);
 
     await step("broker answers", "producer", async () => {
         // The broker may still be starting right after a deploy or a reboot: retry with backoff, but
@@ -216,18 +238,9 @@ try {
     });
 
     // Every exporter of the lab scraped by its Prometheus: each machine's node_exporter, each broker's (and
-    // controller's, ZooKeeper's) JMX exporter agent, the lag exporter. A new lab's first scrape may be 10 s away.
+    // controller's, ZooKeeper's) JMX exporter agent, the lag exporter.
     await step("every exporter scraped by Prometheus", MONITORING_HOST, async () => {
-        let targets = [];
-        let missing = [];
-        for (let tries = 0; tries < 60; tries++) {
-            targets = await scrapeTargets(outputs, key);
-            const up = new Set(targets.filter((t) => t.health === "up").map((t) => `${t.job} ${t.host}`));
-            const expected = [...labHosts(outputs).map((h) => `node ${h}`), ...brokerHosts(outputs).map((b) => `kafka ${b}`), `lag ${MONITORING_HOST}`];
-            missing = [...expected.filter((e) => !up.has(e)), ...targets.filter((t) => t.health !== "up").map((t) => `${t.job} ${t.host} (${t.health}${t.error ? `: ${t.error}` : ""})`)];
-            if (!missing.length) break;
-            await sleep(1000);
-        }
+        const { targets, missing } = await scraped;
         if (missing.length) throw new Error(`not scraped: ${[...new Set(missing)].join(", ")}`);
         report.exporters = targets.map((t) => `${t.job} ${t.host}`).sort();
         return { messages: undefined };
