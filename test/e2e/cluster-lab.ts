@@ -81,7 +81,7 @@ export function clusterDown(cluster: ClusterLab) {
     return { ...clean, status: 1, stderr: `pulumi destroy failed: ${destroy.stdout.slice(-3000)}${destroy.stderr.slice(-1000)}\n${clean.stdout}${clean.stderr}` };
 }
 
-export const clusterKafka = (cluster: ClusterLab) => `/opt/kafka/bin`;
+const clusterKafka = (cluster: ClusterLab) => `/opt/kafka/bin`;
 export const underReplicated = (cluster: ClusterLab) =>
     onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --describe --under-replicated-partitions | grep -c 'Topic:' || true`, 90).trim();
 
@@ -110,7 +110,7 @@ export function killMachine(cluster: ClusterLab, host: string) {
     };
 }
 
-export const CLUSTER_TOPIC_PARTITIONS = 6;
+const CLUSTER_TOPIC_PARTITIONS = 6;
 
 /**
  * An idempotent acks=all producer (@platformatic/kafka, over the external listeners) sending for `seconds`
