@@ -28,10 +28,11 @@ export = async () => {
         kraftMigration: config.topology.migration,
         replicationFactor: config.topology.replicationFactor,
         externalSecurity: config.security.external,
+        internalSecurity: config.security.internal,
         // AWS: what the stack runs on (region, image family, network, zones, key): a later change of these is refused.
         ...(lab.aws && { aws: lab.aws }),
         // sasl_ssl only: what a client outside the lab needs (see README, "Secure external listener").
-        ...(lab.credentials && {
+        ...(lab.credentials && config.security.external === "sasl_ssl" && {
             caCertificate: lab.credentials.caCertificate,
             clientUsername: config.security.clientUser,
             clientPassword: lab.credentials.clientPassword,

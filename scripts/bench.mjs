@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk } from "zx";
-import { REPO, brokerHosts, keyFile, labHosts, ssh, stackOutputs } from "./lib/stack.mjs";
+import { REPO, brokerHosts, keyFile, labHosts, ssh, stackOutputs, toolsConfig } from "./lib/stack.mjs";
 import { labStack } from "./lib/engine.mjs";
 import { formatBenchTable, formatBrokerFigures, parseConsumerPerf, parseDd, parseProducerPerf, ratios, recordsFor } from "./lib/bench-report.mjs";
 import { brokerFigures } from "./lib/health.mjs";
@@ -59,7 +59,7 @@ async function benchStack(stack) {
     step("broker ready, data volume has room");
     const free = await freeBytes();
     if (free < 256 * 2 ** 20) throw new Error(`the broker's data volume has ${(free / 2 ** 20).toFixed(0)} MiB free; the bench needs at least 256 MiB`);
-    await onHost("producer", `${kafkaBin}/kafka-broker-api-versions.sh --bootstrap-server ${bootstrap} | head -n 1`, 60);
+    await onHost("producer", `${kafkaBin}/kafka-broker-api-versions.sh --bootstrap-server ${bootstrap} --command-config ${toolsConfig(outputs, "producer")} | head -n 1`, 60);
     console.log(`   ${(free / 2 ** 20).toFixed(0)} MiB free on the data volume`);
 
     step("limit: sequential write to the broker's Kafka data directory (fsync at the end)");
@@ -91,25 +91,35 @@ async function benchStack(stack) {
     }
     console.log(`   ${network.mbPerSec.toFixed(1)} MB/s (${(network.bytes / 1e6).toFixed(0)} MB in ${network.seconds.toFixed(2)}s)`);
 
-    // With externalSecurity sasl_ssl, 1 KiB acks=all runs a second time over the external listener (TLS and
-    // SCRAM, with the stack's client.properties), so that the report shows what they cost beside plaintext.
+    // The internal listener's runs connect as the clients inside the lab do (their tools' properties: plaintext,
+    // or mTLS with the client's certificate). When the external listener speaks another protocol, 1 KiB
+    // acks=all runs a second time over it, so that the report shows each beside the other in the same run:
+    // sasl_ssl (TLS and SCRAM, with the stack's client.properties) against the internal listener, or, on an
+    // mtls stack with a plaintext external listener, plaintext against mTLS.
+    const mtls = outputs.internalSecurity === "mtls";
     const secure = outputs.externalSecurity === "sasl_ssl";
+    const internalListener = mtls ? "SSL (mTLS)" : "PLAINTEXT";
+    const compareExternal = secure || mtls;
+    const clientTools = toolsConfig(outputs, "producer");
+    const brokerTools = toolsConfig(outputs, broker);
     const clientConfig = "/root/kafka-lab-bench-client.properties";
     const externalPort = outputs.bootstrapServers.split(",")[0].split(":").at(-1);
     const externalRules = ["producer", "consumer"].map((role) => allow(role, externalPort));
 
     /** One producer run and one consumer run of Kafka's perf tools, on a topic of their own: two report rows. */
-    async function kafkaRuns({ size, acks, tls }) {
-        const topic = `${runId}-${size}-${acks}${tls ? "-tls" : ""}`;
-        const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}${tls ? " SASL_SSL" : ""}`;
-        const listener = tls ? "SASL_SSL" : "PLAINTEXT";
-        // Plaintext runs use the internal listener; the SASL_SSL run the external one, as outside clients do.
-        const props = tls ? `bootstrap.servers=${outputs.bootstrapServers} --producer.config ${clientConfig}` : `bootstrap.servers=${bootstrap}`;
-        const consumerArgs = tls ? `--bootstrap-server ${outputs.bootstrapServers} --consumer.config ${clientConfig}` : `--bootstrap-server ${bootstrap}`;
+    async function kafkaRuns({ size, acks, external }) {
+        const topic = `${runId}-${size}-${acks}${external ? "-ext" : ""}`;
+        const name = `${size === 1024 ? "1 KiB" : `${size} B`} acks=${acks}${external ? (secure ? " SASL_SSL" : " PLAINTEXT external") : ""}`;
+        const listener = external ? (secure ? "SASL_SSL" : "PLAINTEXT") : internalListener;
+        // The external run connects as outside clients do (SASL_SSL: the client.properties; plaintext: nothing).
+        const config = external ? (secure ? clientConfig : "") : clientTools;
+        const servers = external ? outputs.bootstrapServers : bootstrap;
+        const props = `bootstrap.servers=${servers}${config && ` --producer.config ${config}`}`;
+        const consumerArgs = `--bootstrap-server ${servers}${config && ` --consumer.config ${config}`}`;
         // A deleted topic's files go only after the broker's file delete delay (60 s): when the volume is
         // short of room, wait (bounded) for the previous runs' topics to be gone.
         for (let i = 0; i < 90 && (await freeBytes()) < 0.6 * free; i++) await new Promise((r) => setTimeout(r, 1000));
-        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${topic} --partitions 3 --replication-factor ${replicationFactor} >/dev/null`);
+        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --command-config ${brokerTools} --create --topic ${topic} --partitions 3 --replication-factor ${replicationFactor} >/dev/null`);
         const spaceCap = Math.floor((0.35 * (await freeBytes())) / (size + 70)); // record plus batch overhead
         const perf = (records) =>
             onHost(
@@ -135,7 +145,7 @@ async function benchStack(stack) {
         );
         consumeWindow.to = Date.now();
         console.log(`   ${consumed.records} records, ${consumed.recordsPerSec.toFixed(0)} records/s, ${consumed.mbPerSec.toFixed(1)} MB/s`);
-        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --delete --topic ${topic} >/dev/null`);
+        await onHost(broker, `${kafkaBin}/kafka-topics.sh --bootstrap-server ${bootstrap} --command-config ${brokerTools} --delete --topic ${topic} >/dev/null`);
         return [
             { name: `produce ${name}`, side: "producer", recordSize: size, acks, listener, cappedBySpace: records < wanted, window: produceWindow, ...produced },
             { name: `consume ${name}`, side: "consumer", recordSize: size, acks, listener, window: consumeWindow, ...consumed },
@@ -143,21 +153,21 @@ async function benchStack(stack) {
     }
 
     const runs = [];
-    for (const size of [100, 1024]) for (const acks of ["1", "all"]) runs.push(...(await kafkaRuns({ size, acks, tls: false })));
-    if (secure) {
-        step("SASL_SSL: the client's properties on producer and consumer; the external listener open to them for this run");
+    for (const size of [100, 1024]) for (const acks of ["1", "all"]) runs.push(...(await kafkaRuns({ size, acks, external: false })));
+    if (compareExternal) {
+        step(`${secure ? "SASL_SSL: the client's properties on producer and consumer; t" : "T"}he external listener open to them for this run`);
         try {
             // On stdin, never on a command line (which every user of the machine can read).
-            for (const role of ["producer", "consumer"]) await ssh(outputs, key, role, `sudo -n bash -c ${shq(`umask 077; cat > ${clientConfig}`)}`, { timeout: "60s", input: outputs.clientProperties });
+            if (secure) for (const role of ["producer", "consumer"]) await ssh(outputs, key, role, `sudo -n bash -c ${shq(`umask 077; cat > ${clientConfig}`)}`, { timeout: "60s", input: outputs.clientProperties });
             for (const b of brokerHosts(outputs)) for (const r of externalRules) await open(b, r, 900);
-            runs.push(...(await kafkaRuns({ size: 1024, acks: "all", tls: true })));
+            runs.push(...(await kafkaRuns({ size: 1024, acks: "all", external: true })));
         } finally {
-            for (const role of ["producer", "consumer"]) await onHost(role, `rm -f ${clientConfig}`);
+            if (secure) for (const role of ["producer", "consumer"]) await onHost(role, `rm -f ${clientConfig}`);
             for (const b of brokerHosts(outputs)) for (const r of externalRules) await close(b, r);
         }
-        const plain = runs.find((r) => r.name === "produce 1 KiB acks=all");
-        const tls = runs.find((r) => r.name === "produce 1 KiB acks=all SASL_SSL");
-        console.log(`   TLS + SCRAM cost, 1 KiB acks=all: ${tls.mbPerSec.toFixed(1)} MB/s against ${plain.mbPerSec.toFixed(1)} MB/s in plaintext (${((tls.mbPerSec / plain.mbPerSec) * 100).toFixed(0)}%)`);
+        const internal = runs.find((r) => r.name === "produce 1 KiB acks=all");
+        const external = runs.find((r) => r.name.startsWith("produce 1 KiB acks=all ") && r !== internal);
+        console.log(`   1 KiB acks=all: ${external.listener} (external) ${external.mbPerSec.toFixed(1)} MB/s against ${internal.listener} (internal) ${internal.mbPerSec.toFixed(1)} MB/s (${((external.mbPerSec / internal.mbPerSec) * 100).toFixed(0)}%)`);
     }
 
     // The brokers' side of each run, from the lab's Prometheus, once the last run is a scrape in the past.

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The stack's credentials for the external listener (externalSecurity: sasl_ssl), made with openssl on the
-# deploying machine: the same on every target, and no provider that needs a download. Pulumi runs it as a
+# The stack's credentials for the external listener (externalSecurity: sasl_ssl) and the internal ones
+# (internalSecurity: mtls), made with openssl on the deploying machine: the same on every target, and no provider that needs a download. Pulumi runs it as a
 # local command whose output it keeps in the stack's state as a secret (and does not log); it runs again
 # only when credentialsGeneration changes (the CA) or a broker's addresses or the CA change (its certificate).
 #
 #   credentials.sh ca       CA_NAME                          -> the CA's key and certificate, two SCRAM passwords
 #   credentials.sh broker   CA_KEY CA_CERT BROKER_NAME SANS  -> the broker's key (PKCS#8) and certificate
+#   credentials.sh identity CA_KEY CA_CERT IDENTITY [SANS]   -> an internal identity's key and certificate:
+#                           CN=IDENTITY,OU=internal,O=kafka-lab (Kafka's principal mapping takes IDENTITY);
+#                           with SANS a node's (server and client), without a client's
 #
 # Inputs come from the environment; SANS is a subjectAltName list such as "DNS:broker1,IP:10.77.0.21".
 # Output is PEM blocks, then "name: value" lines; nothing is written outside a private temp directory.
@@ -41,8 +44,24 @@ broker)
         -days 825 -sha256 -extfile "$work/ext" -out "$work/broker.crt"
     cat "$work/broker.key" "$work/broker.crt"
     ;;
+identity)
+    printf '%s\n' "${CA_KEY:?}" >"$work/ca.key"
+    printf '%s\n' "${CA_CERT:?}" >"$work/ca.crt"
+    quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/id.key"
+    quiet openssl req -new -key "$work/id.key" -subj "/O=kafka-lab/OU=internal/CN=${IDENTITY:?}" -out "$work/id.csr"
+    # A node serves its listeners and is a client of the others' (hostname checked: SANs); a client only connects.
+    if [ -n "${SANS:-}" ]; then
+        printf '%s\n' "subjectAltName=$SANS" "extendedKeyUsage=serverAuth,clientAuth" >"$work/ext"
+    else
+        printf '%s\n' "extendedKeyUsage=clientAuth" >"$work/ext"
+    fi
+    printf '%s\n' "keyUsage=critical,digitalSignature,keyEncipherment" "basicConstraints=CA:FALSE" >>"$work/ext"
+    quiet openssl x509 -req -in "$work/id.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+        -days 825 -sha256 -extfile "$work/ext" -out "$work/id.crt"
+    cat "$work/id.key" "$work/id.crt"
+    ;;
 *)
-    echo "usage: credentials.sh ca | broker (inputs in the environment)" >&2
+    echo "usage: credentials.sh ca | broker | identity (inputs in the environment)" >&2
     exit 2
     ;;
 esac

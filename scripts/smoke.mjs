@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk, expBackoff, sleep } from "zx";
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
-import { brokerHosts, externalClient, keyFile, labHosts, ssh, stackOutputs } from "./lib/stack.mjs";
+import { brokerHosts, externalClient, keyFile, labHosts, ssh, stackOutputs, toolsConfig } from "./lib/stack.mjs";
 import { MONITORING_HOST, scrapeTargets } from "./lib/health.mjs";
 import { checkExactlyOnce, formatTable, parseConsumed, parseTopicDescription } from "./lib/smoke-check.mjs";
 
@@ -81,7 +81,11 @@ function writeReport(ok) {
     }
 }
 
-const kafkaTool = (tool, args) => `timeout ${timeoutSeconds} /opt/kafka/bin/${tool} --bootstrap-server ${outputs.internalBootstrapServers} ${args}`;
+/** A Kafka tool on `host` against the internal listener, as the identity that host holds (the console producer names its file otherwise). */
+const kafkaTool = (host, tool, args) => {
+    const option = tool === "kafka-console-producer.sh" ? "--producer.config" : "--command-config";
+    return `sudo -n timeout ${timeoutSeconds} /opt/kafka/bin/${tool} --bootstrap-server ${outputs.internalBootstrapServers} ${option} ${toolsConfig(outputs, host)} ${args}`;
+};
 
 try {
     outputs = await step("read stack outputs", "local", async () => stackOutputs(argv.stack));
@@ -104,7 +108,7 @@ try {
         for (let attempt = 1; ; attempt++) {
             const left = Math.max(5, Math.floor((deadline - Date.now()) / 1000));
             // One line per live broker: all of them must be there.
-            const probe = `timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} | grep -c '(id:'`;
+            const probe = `sudo -n timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} --command-config ${toolsConfig(outputs, "producer")} | grep -c '(id:'`;
             const r = await ssh(outputs, key, "producer", probe, { timeout: `${Math.min(30, left) + 10}s`, nothrow: true });
             if (Number.parseInt(r.stdout, 10) >= brokers.length) return;
             const pause = Number.parseInt(String(backoff.next().value), 10);
@@ -121,8 +125,8 @@ try {
     });
 
     await step(`create topic ${topic}`, firstBroker, async () => {
-        await ssh(outputs, key, firstBroker, kafkaTool("kafka-topics.sh", `--create --if-not-exists --topic ${topic} --partitions 3 --replication-factor ${replicationFactor}`), { timeout: remote });
-        const described = await ssh(outputs, key, firstBroker, kafkaTool("kafka-topics.sh", `--describe --topic ${topic}`), { timeout: remote });
+        await ssh(outputs, key, firstBroker, kafkaTool(firstBroker, "kafka-topics.sh", `--create --if-not-exists --topic ${topic} --partitions 3 --replication-factor ${replicationFactor}`), { timeout: remote });
+        const described = await ssh(outputs, key, firstBroker, kafkaTool(firstBroker, "kafka-topics.sh", `--describe --topic ${topic}`), { timeout: remote });
         const partitions = parseTopicDescription(described.stdout);
         report.partitions = partitions;
         const wrong = partitions.filter((p) => p.replicas.length !== replicationFactor || p.isr.length !== replicationFactor);
@@ -135,7 +139,7 @@ try {
         await step("every broker's internal listener answers", "producer", async () => {
             for (const b of brokers) {
                 const address = outputs.internalBootstrapServers.split(",").find((a) => a.startsWith(`${b}:`));
-                await ssh(outputs, key, "producer", `timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${address} | head -n 1`, { timeout: "90s" });
+                await ssh(outputs, key, "producer", `sudo -n timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${address} --command-config ${toolsConfig(outputs, "producer")} | head -n 1`, { timeout: "90s" });
             }
         });
         await step(`every broker's external listener answers (${outputs.externalSecurity ?? "plaintext"})`, "local", async () => {
@@ -163,7 +167,7 @@ try {
 
     await step("console producer batch", "producer", async () => {
         const lines = Array.from({ length: consoleBatch }, (_, i) => `${runId}-console-${i}:run ${runId} console message ${i}`);
-        await ssh(outputs, key, "producer", kafkaTool("kafka-console-producer.sh", `--topic ${topic} --property parse.key=true --property key.separator=: --producer-property acks=all`), {
+        await ssh(outputs, key, "producer", kafkaTool("producer", "kafka-console-producer.sh", `--topic ${topic} --property parse.key=true --property key.separator=: --producer-property acks=all`), {
             timeout: remote,
             input: `${lines.join("\n")}\n`,
         });
@@ -248,7 +252,7 @@ try {
 
     if (!argv["keep-topic"] && !argv.topic) {
         await step(`delete topic ${topic}`, firstBroker, async () => {
-            await ssh(outputs, key, firstBroker, kafkaTool("kafka-topics.sh", `--delete --topic ${topic}`), { timeout: remote });
+            await ssh(outputs, key, firstBroker, kafkaTool(firstBroker, "kafka-topics.sh", `--delete --topic ${topic}`), { timeout: remote });
         });
     }
 

@@ -126,17 +126,26 @@ export interface ExistingTargetConfig {
 
 export const EXTERNAL_SECURITY = ["plaintext", "sasl_ssl"] as const;
 export type ExternalSecurity = (typeof EXTERNAL_SECURITY)[number];
+export const INTERNAL_SECURITY = ["plaintext", "mtls"] as const;
+export type InternalSecurity = (typeof INTERNAL_SECURITY)[number];
 
-/** How outside clients reach the brokers (the internal and controller listeners stay plaintext). */
+/** How outside clients reach the brokers, and how the lab's own machines reach them and each other. */
 export interface SecurityConfig {
     external: ExternalSecurity;
+    /** plaintext: the internal and controller listeners open to the lab's machines; mtls: TLS, each side with a certificate of the stack's CA. */
+    internal: InternalSecurity;
     /** Changing it issues new credentials (CA, certificates, passwords) and rolls the brokers. */
     generation: number;
     /** Changing it issues new broker certificates only (same CA, same passwords) and rolls the brokers. */
     certificatesGeneration: number;
-    /** SCRAM users: a super user, and the clients' user, whose ACLs cover the lab's topics and groups. */
+    /**
+     * The lab's identities: the admin (provisioning: topics, ACLs, SCRAM users) and the clients' user, whose
+     * ACLs cover the lab's topics and groups; outside by SCRAM (sasl_ssl), inside by certificate (mtls). With
+     * mtls the nodes share one more, the only super user.
+     */
     adminUser: string;
     clientUser: string;
+    nodeUser: string;
     /** What the client user may use: these topics and groups, literally, and every one with these prefixes. */
     clientTopics: string[];
     clientGroups: string[];
@@ -184,6 +193,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     controllers: { type: "string", default: "", description: "KRaft: combined (the first min(brokers, 3) brokers are controllers too, in the same process; the default) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003; the default, and the only choice, during a kraftMigration)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
+    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks (KRaft; ZooKeeper mode has plaintext only, for now), plaintext elsewhere." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
     credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
     certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to renew the broker certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
@@ -468,10 +478,17 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     // The external listener: plaintext in throwaway labs, TLS + SCRAM where it matters (prod by default).
     const security: SecurityConfig = {
         external: oneOf<ExternalSecurity>("externalSecurity", EXTERNAL_SECURITY, opts.stack === "prod" ? "sasl_ssl" : "plaintext"),
+        // mtls by default where it matters, as far as it is built: ZooKeeper over TLS is not yet (see below).
+        internal: oneOf<InternalSecurity>(
+            "internalSecurity",
+            INTERNAL_SECURITY,
+            (opts.stack === "prod" || opts.stack === "staging") && topology.metadata === "kraft" && topology.migration === "none" ? "mtls" : "plaintext",
+        ),
         generation: int("credentialsGeneration", 1, 1_000_000, "a generation number"),
         certificatesGeneration: int("certificatesGeneration", 1, 1_000_000, "a generation number"),
         adminUser: "kafka-lab-admin",
         clientUser: "kafka-lab-client",
+        nodeUser: "kafka-lab-node",
         // The guide's topic and group, and what the smoke test, the bench and the fault command make (smoke-..., bench-..., fault-...).
         clientTopics: [topicName],
         clientGroups: ["my-group"],
@@ -487,6 +504,10 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
         }
     });
+    if (security.internal === "mtls" && (topology.metadata === "zookeeper" || topology.migration !== "none")) {
+        // ZooKeeper over TLS with znode ACLs (and a migration's controllers beside it) is not built yet.
+        problems.push(`${key("internalSecurity")} mtls needs a KRaft cluster (metadata kraft, no kraftMigration): ZooKeeper's TLS client port and its znodes' ACLs are not built yet; allowed with ZooKeeper or during a migration: plaintext`);
+    }
     if (network.zookeeperCidrs.length && security.external === "sasl_ssl") {
         // ZooKeeper keeps the SCRAM credentials and ACLs, unauthenticated: whoever reaches it can rewrite them.
         problems.push(`${key("zookeeperCidrs")} opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to ${network.zookeeperCidrs.join(", ")}: anything there could rewrite them and bypass ${key("externalSecurity")} sasl_ssl; allowed with sasl_ssl: none (only the lab's brokers reach ZooKeeper)`);

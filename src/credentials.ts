@@ -1,5 +1,6 @@
-// The external listener's credentials (externalSecurity: sasl_ssl): a CA and one certificate per broker,
-// and the SCRAM users' passwords. Made once per stack by scripts/credentials.sh (openssl on the deploying
+// The stack's credentials: a CA; for the external listener (externalSecurity: sasl_ssl) one certificate per
+// broker and the SCRAM users' passwords; inside the lab (internalSecurity: mtls) one certificate per Kafka
+// node (its lab name and private address) and one each for the lab's client and admin identities. Made once per stack by scripts/credentials.sh (openssl on the deploying
 // machine, the same for every target) and kept in the stack's state as secrets: a second `pulumi up`
 // changes nothing; credentialsGeneration re-issues them all.
 import * as command from "@pulumi/command";
@@ -9,6 +10,7 @@ import { isIPv4 } from "net";
 import * as path from "path";
 import { LabConfig } from "./config";
 import { HostAddress } from "./render";
+import { hasRole } from "./topology";
 
 /** What scripts/credentials.sh prints: PEM blocks, then "name: value" lines. */
 export interface IssuedCredentials {
@@ -30,6 +32,11 @@ export function parseIssued(text: string): IssuedCredentials {
 export function brokerSans(brokerName: string, address: HostAddress): string {
     const names = [brokerName, address.publicIp, address.privateIp].filter((v, i, all) => v && all.indexOf(v) === i);
     return names.map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
+}
+
+/** The subject alternative names of a node's internal certificate: its lab name and private address. */
+export function internalSans(hostName: string, address: HostAddress): string {
+    return [`DNS:${hostName}`, isIPv4(address.privateIp) ? `IP:${address.privateIp}` : `DNS:${address.privateIp}`].join(",");
 }
 
 /** A certificate's notAfter, as an ISO 8601 date. */
@@ -60,6 +67,16 @@ const SCRIPT = path.join(__dirname, "..", "scripts", "credentials.sh");
 /** Secret outputs, never in `pulumi up`'s log. */
 const SECRET_COMMAND: Partial<command.local.CommandArgs> = { logging: "none", addPreviousOutputInEnv: false };
 
+/** A PEM keystore as Kafka reads it: the PKCS#8 key, its certificate, then the CA's. */
+const keystore = (issued: IssuedCredentials, caCert: string) => `${issued.privateKey}${issued.certificate}${caCert}`;
+
+/** internalSecurity mtls: each Kafka node's keystore (by host name), the client's and the admin's. */
+export interface InternalKeystores {
+    nodes: Record<string, pulumi.Output<string>>;
+    client: pulumi.Output<string>;
+    admin: pulumi.Output<string>;
+}
+
 export interface LabCredentialsArgs {
     config: LabConfig;
     /** Every broker's addresses, by host name: its certificate covers them. */
@@ -71,8 +88,10 @@ export class LabCredentials extends pulumi.ComponentResource {
     readonly caCertificate: pulumi.Output<string>;
     readonly adminPassword: pulumi.Output<string>;
     readonly clientPassword: pulumi.Output<string>;
-    /** Each broker's external keystore (PEM: PKCS#8 key, its certificate, the CA's), secret, by host name. */
+    /** sasl_ssl: each broker's external keystore (PEM: PKCS#8 key, its certificate, the CA's), secret, by host name. */
     readonly keystores: Record<string, pulumi.Output<string>>;
+    /** mtls: the internal identities' keystores, secret. */
+    readonly internal?: InternalKeystores;
     /** When each broker's certificate expires (ISO 8601), by host name: renew before with certificatesGeneration. */
     readonly expiry: pulumi.Output<Record<string, string>>;
 
@@ -99,17 +118,14 @@ export class LabCredentials extends pulumi.ComponentResource {
         this.clientPassword = pulumi.secret(issued.apply((c) => c.values["client-password"]));
         this.keystores = {};
         const certificates: Record<string, pulumi.Output<string>> = {};
-        for (const broker of config.topology.brokers) {
+        const caKey = pulumi.secret(issued.apply((c) => c.privateKey));
+        /** A certificate of the CA, made by scripts/credentials.sh (renewed with certificatesGeneration). */
+        const issue = (resourceName: string, mode: "broker" | "identity", environment: Record<string, pulumi.Input<string>>) => {
             const cert = new command.local.Command(
-                `tls-${broker.name}`,
+                resourceName,
                 {
-                    create: `bash ${script} broker`,
-                    environment: {
-                        CA_KEY: pulumi.secret(issued.apply((c) => c.privateKey)),
-                        CA_CERT: this.caCertificate,
-                        BROKER_NAME: broker.name,
-                        SANS: args.addresses.apply((a) => brokerSans(broker.name, a[broker.name])),
-                    },
+                    create: `bash ${script} ${mode}`,
+                    environment: { CA_KEY: caKey, CA_CERT: this.caCertificate, ...environment },
                     // A new certificates generation renews this certificate alone: same CA, same passwords. (None
                     // at generation 1: certificates made before the key existed are not renewed by its arrival.)
                     ...(config.security.certificatesGeneration > 1 && { triggers: [config.security.certificatesGeneration] }),
@@ -117,13 +133,32 @@ export class LabCredentials extends pulumi.ComponentResource {
                 },
                 { parent: this, additionalSecretOutputs: ["stdout"] },
             );
-            certificates[broker.name] = pulumi.unsecret(cert.stdout.apply((out) => parseIssued(out).certificate));
-            this.keystores[broker.name] = pulumi.secret(
-                pulumi.all([cert.stdout, this.caCertificate]).apply(([out, caCert]) => {
-                    const own = parseIssued(out);
-                    return `${own.privateKey}${own.certificate}${caCert}`;
-                }),
-            );
+            const own = cert.stdout.apply(parseIssued);
+            return {
+                certificate: pulumi.unsecret(own.apply((o) => o.certificate)),
+                keystore: pulumi.secret(pulumi.all([own, this.caCertificate]).apply(([o, caCert]) => keystore(o, caCert))),
+            };
+        };
+        const brokers = config.security.external === "sasl_ssl" ? config.topology.brokers : [];
+        for (const broker of brokers) {
+            const own = issue(`tls-${broker.name}`, "broker", { BROKER_NAME: broker.name, SANS: args.addresses.apply((a) => brokerSans(broker.name, a[broker.name])) });
+            certificates[broker.name] = own.certificate;
+            this.keystores[broker.name] = own.keystore;
+        }
+        if (config.security.internal === "mtls") {
+            // Every node has the same subject (one principal, the only super user; ZooKeeper's ACLs need one DN
+            // too), each its own key and the names it is reached by inside the lab.
+            const nodes: Record<string, pulumi.Output<string>> = {};
+            for (const host of config.topology.hosts.filter((h) => hasRole(h, "broker") || hasRole(h, "controller"))) {
+                const own = issue(`tls-node-${host.name}`, "identity", { IDENTITY: config.security.nodeUser, SANS: args.addresses.apply((a) => internalSans(host.name, a[host.name])) });
+                certificates[`${host.name} (internal)`] = own.certificate;
+                nodes[host.name] = own.keystore;
+            }
+            const client = issue("tls-client", "identity", { IDENTITY: config.security.clientUser });
+            const admin = issue("tls-admin", "identity", { IDENTITY: config.security.adminUser });
+            certificates["client (internal)"] = client.certificate;
+            certificates["admin (internal)"] = admin.certificate;
+            this.internal = { nodes, client: client.keystore, admin: admin.keystore };
         }
         this.expiry = pulumi.all(certificates).apply((pems) => Object.fromEntries(Object.entries(pems).map(([n, pem]) => [n, certificateExpiry(pem)])));
         this.registerOutputs({ caCertificate: this.caCertificate });

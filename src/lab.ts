@@ -101,7 +101,8 @@ export class KafkaLab extends pulumi.ComponentResource {
                 ? new command.local.Command("kafka-cluster-id", { create: NEW_CLUSTER_ID, update: "true", addPreviousOutputInEnv: false }, { parent: this }).stdout
                 : pulumi.output("");
         const addresses = labAddresses(this.machines, hostNames);
-        this.credentials = config.security.external === "sasl_ssl" ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
+        const needsCredentials = config.security.external === "sasl_ssl" || config.security.internal === "mtls";
+        this.credentials = needsCredentials ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
         this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, agent: plan.agent, clientWheel: plan.clientWheel, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.
@@ -115,7 +116,7 @@ export class KafkaLab extends pulumi.ComponentResource {
         this.sshUser = this.machines.sshUser;
         this.sshPrivateKey = pulumi.secret(this.machines.sshPrivateKey);
         this.sshHostKeys = pulumi.all(Object.fromEntries(hostNames.map((n) => [n, this.machines.machines[n].hostKey])));
-        if (this.credentials) {
+        if (this.credentials && config.security.external === "sasl_ssl") {
             const { caCertificate, clientPassword } = this.credentials;
             this.clientProperties = pulumi.secret(pulumi.all([this.bootstrapServers, caCertificate, clientPassword]).apply(([b, ca, pw]) => renderClientProperties(config, b, ca, pw)));
         }

@@ -9,7 +9,7 @@ import { LabCredentials } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
 import type { LabHost } from "./topology";
 import { runsJvmService } from "./monitoring";
-import { ProvisionContext, StepName, renderStep, renderUninstall, stagedAgentPath, stagedUploadPath, stagedWheelPath, stepsFor } from "./render";
+import { HostCredentials, ProvisionContext, StepName, identitiesOf, renderStep, renderUninstall, stagedAgentPath, stagedUploadPath, stagedWheelPath, stepsFor } from "./render";
 
 export interface LabProvisioningArgs {
     config: LabConfig;
@@ -22,7 +22,7 @@ export interface LabProvisioningArgs {
     clientWheel: DeliveredFile;
     /** KRaft: the cluster's id, kept in the stack's state ("" in ZooKeeper mode). */
     clusterId: pulumi.Input<string>;
-    /** externalSecurity sasl_ssl: the stack's CA, certificates and SCRAM passwords. */
+    /** externalSecurity sasl_ssl or internalSecurity mtls: the stack's CA, certificates and SCRAM passwords. */
     credentials?: LabCredentials;
 }
 
@@ -97,16 +97,24 @@ export class LabProvisioning extends pulumi.ComponentResource {
                     dialErrorLimit: DIAL_ERROR_LIMIT,
                     perDialTimeout: PER_DIAL_TIMEOUT,
                 };
-                // Each broker gets its own keystore, the first broker (which sets the SCRAM users) the passwords;
-                // other hosts get no secret at all. A step whose script holds one keeps it encrypted in the state.
+                // Each host gets the secrets of what it holds: a broker its external keystore, the first broker (which
+                // sets the SCRAM users) the passwords; with mtls each Kafka node its own keystore, the first broker the
+                // admin's, the client machines the client's. A step whose script holds one keeps it encrypted in the state.
                 const c = args.credentials;
                 const first = n === topology.brokers[0].name;
-                const credentials =
-                    c && c.keystores[n]
-                        ? pulumi
-                              .all([c.keystores[n], first ? c.adminPassword : "", first ? c.clientPassword : ""])
-                              .apply(([keystore, adminPassword, clientPassword]) => ({ keystore, adminPassword, clientPassword }))
-                        : undefined;
+                const holds = identitiesOf(config, n);
+                const internal = c?.internal;
+                const credentials: pulumi.Output<HostCredentials> | undefined = c
+                    ? pulumi.output({
+                          keystore: c.keystores[n] ?? "",
+                          adminPassword: first && config.security.external === "sasl_ssl" ? c.adminPassword : "",
+                          clientPassword: first && config.security.external === "sasl_ssl" ? c.clientPassword : "",
+                          caCertificate: internal ? c.caCertificate : "",
+                          nodeKeystore: internal && holds.includes("node") ? internal.nodes[n] : "",
+                          clientKeystore: internal && holds.includes("client") ? internal.client : "",
+                          adminKeystore: internal && holds.includes("admin") ? internal.admin : "",
+                      })
+                    : undefined;
                 const ctx: pulumi.Output<ProvisionContext> = pulumi
                     .all([addresses, machine.dataDevices ?? [], args.clusterId, machine.rack ?? "", credentials])
                     .apply(([addresses, dataDevices, clusterId, rack, credentials]) => ({
@@ -191,7 +199,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
         // Each host's own steps, side by side across hosts, up to the ones that need the whole cluster.
         const clusterSteps: StepName[] = [
             "zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-controller-retire",
-            "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "migration-finalized", "zookeeper-retire", "features", "topic", "scram-acls",
+            "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "migration-finalized", "zookeeper-retire", "internal-acls", "features", "topic", "scram-acls",
         ];
         const plan = Object.fromEntries(hostNames.map((n) => [n, stepsFor(config, n, lab.machines[n].dataDevices !== undefined)]));
         for (const n of hostNames) for (const step of plan[n].filter((s) => !clusterSteps.includes(s))) addStep(n, step);
@@ -237,6 +245,7 @@ export class LabProvisioning extends pulumi.ComponentResource {
             const finalized = addStep(first, "migration-finalized", [...controllerRolls.slice(-1), ...afterRolls]);
             afterRolls = topology.retiredZookeepers.map((z) => addStep(z.name, "zookeeper-retire", [finalized]));
         }
+        if (plan[first].includes("internal-acls")) afterRolls = [addStep(first, "internal-acls", afterRolls)];
         if (topology.metadata === "kraft") afterRolls = [addStep(first, "features", afterRolls)];
         addStep(first, "topic", afterRolls);
         if (plan[first].includes("scram-acls")) addStep(first, "scram-acls");

@@ -48,13 +48,46 @@ export interface ProvisionContext {
     clusterId: string;
     /** This host's rack when the target decides it (AWS: the zone id); "" for the topology's own. */
     rack?: string;
-    /** externalSecurity sasl_ssl: this broker's keystore and the SCRAM users' passwords (secrets). */
-    credentials?: { keystore: string; adminPassword: string; clientPassword: string };
+    /** The stack's credentials as this host gets them ("" for what it does not get; secrets but the CA). */
+    credentials?: HostCredentials;
+}
+
+export interface HostCredentials {
+    /** sasl_ssl, brokers: the external listener's keystore; the first broker: the SCRAM users' passwords. */
+    keystore: string;
+    adminPassword: string;
+    clientPassword: string;
+    /** mtls: the stack's CA (every host), this node's keystore (Kafka nodes), the client's (client and monitoring hosts), the admin's (the first broker). */
+    caCertificate: string;
+    nodeKeystore: string;
+    clientKeystore: string;
+    adminKeystore: string;
 }
 
 export const NOFILE_LIMIT = 100000;
 /** The external listener's keystore on a broker (PEM: key, certificate, CA), readable by kafka alone. */
 export const EXTERNAL_KEYSTORE = "/etc/kafka/tls/external.pem";
+/** internalSecurity mtls: the stack's CA, and the keystores of this host's identities (PEM: key, certificate, CA). */
+export const TLS_FILES = {
+    ca: "/etc/kafka/tls/ca.pem",
+    node: "/etc/kafka/tls/node.pem",
+    client: "/etc/kafka/tls/client.pem",
+    admin: "/etc/kafka/tls/admin.pem",
+} as const;
+/**
+ * What Kafka's tools on a lab machine connect with (--command-config and the like), one file per identity:
+ * the node's own on the Kafka nodes (their local checks), the client's on the client machines, the admin's
+ * on the first broker only. With internalSecurity plaintext they say PLAINTEXT, so every call is the same.
+ */
+export const TOOLS_PROPERTIES = {
+    node: "/etc/kafka/node-tools.properties",
+    client: "/etc/kafka/client-tools.properties",
+    admin: "/etc/kafka/admin-tools.properties",
+} as const;
+export type LabIdentity = keyof typeof TOOLS_PROPERTIES;
+/** A certificate of the lab's (CN=<name>,OU=internal,O=kafka-lab) is the principal User:<name>; any other keeps its whole subject. */
+export const PRINCIPAL_MAPPING_RULES = "RULE:^CN=([a-z0-9-]+),OU=internal,O=kafka-lab$/$1/,DEFAULT";
+
 /** Where an uploaded tarball lands before it is verified (writable by the SSH user). */
 export const UPLOAD_DIR = "/var/tmp";
 
@@ -146,6 +179,28 @@ export function renderZookeeperProperties(config: LabConfig): string {
     });
 }
 
+/** The listeners' security settings that server.properties and controller.properties share. */
+function securityView(config: LabConfig) {
+    const s = config.security;
+    const mtls = s.internal === "mtls";
+    return {
+        mtls,
+        internal_protocol: mtls ? "SSL" : "PLAINTEXT",
+        internal_keystore: TLS_FILES.node,
+        ca_file: TLS_FILES.ca,
+        principal_mapping_rules: PRINCIPAL_MAPPING_RULES,
+        sasl_ssl: s.external === "sasl_ssl",
+        authorizer: mtls || s.external === "sasl_ssl",
+        super_users: mtls ? `User:${s.nodeUser}` : `User:ANONYMOUS;User:${s.adminUser}`,
+        super_users_why: mtls
+            ? `The nodes alone are super users (User:${s.nodeUser}, by their certificates); the admin and the client have ACLs, ANONYMOUS none but with a plaintext external listener the client's.`
+            : "Plaintext listeners inside the lab are ANONYMOUS: super users, as is the admin.",
+        controller_super_users_why: mtls
+            ? `The brokers reach them over TLS as User:${s.nodeUser}, the only super user.`
+            : "The brokers reach them over plaintext as ANONYMOUS: super users, as is the admin.",
+    };
+}
+
 /**
  * A broker's server.properties. Its lines are all in the template, a section for each thing they depend
  * on (ZooKeeper or KRaft, controller, sasl_ssl, rack); here only their values.
@@ -169,10 +224,9 @@ export function renderServerProperties(config: LabConfig, hostName: string, addr
         controller_port: CONTROLLER_PORT,
         internal_host: host.name,
         external_host: addresses[host.name].publicIp,
-        sasl_ssl: config.security.external === "sasl_ssl",
+        ...securityView(config),
         external_protocol: config.security.external === "sasl_ssl" ? "SASL_SSL" : "PLAINTEXT",
         external_keystore: EXTERNAL_KEYSTORE,
-        admin_user: config.security.adminUser,
         zookeeper_connect: zookeeperConnect(config, host),
         protocol_version: protocolVersion(config),
         controller_quorum_voters: controllerQuorumVoters(config),
@@ -223,8 +277,7 @@ export function renderControllerProperties(config: LabConfig, hostName: string):
         // dual-write: ZooKeeper's metadata copied, then written there too (finalize renders without it).
         migration: config.topology.migration === "dual-write",
         zookeeper_connect: zookeeperConnect(config, host),
-        sasl_ssl: config.security.external === "sasl_ssl",
-        admin_user: config.security.adminUser,
+        ...securityView(config),
         data_dir: config.dataDir,
         partitions: config.kafka.topic.partitions,
         replication_factor: config.topology.replicationFactor,
@@ -322,10 +375,25 @@ export function renderFirewallZone(hostName: string, config: LabConfig, addresse
 }
 
 export function renderClientsEnv(config: LabConfig): string {
+    const mtls = config.security.internal === "mtls";
     return [
         "# Written by kafka-lab: defaults of the example clients in /opt/kafka-lab/clients.",
         `BOOTSTRAP_SERVERS=${internalBootstrap(config)}`,
         `TOPIC=${config.kafka.topic.name}`,
+        `SECURITY_PROTOCOL=${mtls ? "SSL" : "PLAINTEXT"}`,
+        ...(mtls ? [`SSL_CAFILE=${TLS_FILES.ca}`, `SSL_KEYSTORE=${TLS_FILES.client}`] : []),
+    ].join("\n");
+}
+
+/** What Kafka's tools connect to the internal listener with, as `identity` (see TOOLS_PROPERTIES). */
+export function renderToolsProperties(config: LabConfig, identity: LabIdentity): string {
+    const mtls = config.security.internal === "mtls";
+    const user = { node: config.security.nodeUser, client: config.security.clientUser, admin: config.security.adminUser }[identity];
+    return [
+        `# Kafka tools inside the lab (kafka-lab ${config.stack}), ${mtls ? `as ${user}: TLS with its certificate` : "plaintext (internalSecurity: plaintext)"}.`,
+        `# e.g. /opt/kafka/bin/kafka-topics.sh --bootstrap-server ${internalBootstrap(config).split(",")[0]} --command-config ${TOOLS_PROPERTIES[identity]} --list`,
+        `security.protocol=${mtls ? "SSL" : "PLAINTEXT"}`,
+        ...(mtls ? ["ssl.keystore.type=PEM", `ssl.keystore.location=${TLS_FILES[identity]}`, "ssl.truststore.type=PEM", `ssl.truststore.location=${TLS_FILES.ca}`] : []),
     ].join("\n");
 }
 
@@ -400,6 +468,7 @@ export type StepName =
     | "exporters"
     | "data-volume"
     | "install-kafka"
+    | "identities"
     | "zookeeper"
     | "zookeeper-roll"
     | "kafka-controller"
@@ -414,6 +483,7 @@ export type StepName =
     | "features"
     | "migration-finalized"
     | "zookeeper-retire"
+    | "internal-acls"
     | "topic"
     | "scram-acls"
     | "clients"
@@ -431,7 +501,7 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     const migration = topology.migration;
     const steps: StepName[] = ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters"];
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
-    steps.push("install-kafka");
+    steps.push("install-kafka", "identities");
     if (hasRole(host, "zookeeper")) steps.push("zookeeper", "zookeeper-roll");
     if (runsDedicatedController(host) && migration !== "rollback") steps.push("kafka-controller", "kafka-controller-roll");
     if (hasRole(host, "broker")) {
@@ -445,6 +515,8 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     if (hasRole(host, "broker") && topology.metadata === "zookeeper" && migration !== "dual-write") steps.push("kafka-protocol");
     if (first && migration === "finalize") steps.push("migration-finalized");
     if (topology.retiredZookeepers.includes(host)) steps.push("zookeeper-retire");
+    // The admin's ACLs come before its first use (features, the topic).
+    if (first && config.security.internal === "mtls") steps.push("internal-acls");
     // metadata.version stays as it is during a migration (Kafka refuses a change before it is finalized).
     if (first && topology.metadata === "kraft") steps.push("features");
     if (first) steps.push("topic");
@@ -517,6 +589,34 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                     "install-kafka.sh",
                     { TARBALL: tarballName(config), KAFKA_DIR_NAME: kafkaDirName(config), DATA_DIR: config.dataDir, ARTIFACT_SHA512: ctx.artifact.sha512 },
                 ];
+            case "identities": {
+                const c = ctx.credentials;
+                const mtls = config.security.internal === "mtls";
+                if (mtls && !c?.caCertificate) throw new Error("the identities step needs the stack's credentials (internalSecurity mtls)");
+                const holds = identitiesOf(config, host.name);
+                const tools = (identity: LabIdentity) => (holds.includes(identity) ? renderToolsProperties(config, identity) : "");
+                const keystore = (identity: LabIdentity) => (mtls && holds.includes(identity) ? { node: c!.nodeKeystore, client: c!.clientKeystore, admin: c!.adminKeystore }[identity] : "");
+                return [
+                    "identities.sh",
+                    {
+                        TLS_DIR: path.dirname(TLS_FILES.ca),
+                        CA_PATH: TLS_FILES.ca,
+                        CA_CERT: mtls ? c!.caCertificate : "",
+                        NODE_KEYSTORE_PATH: TLS_FILES.node,
+                        NODE_KEYSTORE: keystore("node"),
+                        CLIENT_KEYSTORE_PATH: TLS_FILES.client,
+                        CLIENT_KEYSTORE: keystore("client"),
+                        ADMIN_KEYSTORE_PATH: TLS_FILES.admin,
+                        ADMIN_KEYSTORE: keystore("admin"),
+                        NODE_TOOLS_PATH: TOOLS_PROPERTIES.node,
+                        NODE_TOOLS: tools("node"),
+                        CLIENT_TOOLS_PATH: TOOLS_PROPERTIES.client,
+                        CLIENT_TOOLS: tools("client"),
+                        ADMIN_TOOLS_PATH: TOOLS_PROPERTIES.admin,
+                        ADMIN_TOOLS: tools("admin"),
+                    },
+                ];
+            }
             case "zookeeper":
             case "zookeeper-roll":
                 return [
@@ -545,6 +645,8 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         DATA_DIR: config.dataDir,
                         INTERNAL_BOOTSTRAP: internalBootstrap(config),
                         REBUILD: String(config.rebuildCluster),
+                        INTERNAL_TLS: internalTlsDigest(ctx),
+                        TOOLS: TOOLS_PROPERTIES.node,
                     },
                 ];
             case "kafka-broker":
@@ -571,6 +673,8 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         REBUILD: String(config.rebuildCluster),
                         EXTERNAL_KEYSTORE_PATH: EXTERNAL_KEYSTORE,
                         EXTERNAL_KEYSTORE: ctx.credentials?.keystore ?? "",
+                        INTERNAL_TLS: internalTlsDigest(ctx),
+                        TOOLS: TOOLS_PROPERTIES.node,
                     },
                 ];
             }
@@ -591,7 +695,23 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
             case "zookeeper-retire":
                 return ["zookeeper-retire.sh", { DATA_DIR: config.dataDir }];
             case "features":
-                return ["features.sh", { INTERNAL_BOOTSTRAP: internalBootstrap(config), RELEASE: protocolVersion(config) }];
+                return ["features.sh", { INTERNAL_BOOTSTRAP: internalBootstrap(config), TOOLS: TOOLS_PROPERTIES.admin, RELEASE: protocolVersion(config) }];
+            case "internal-acls": {
+                const s = config.security;
+                return [
+                    "internal-acls.sh",
+                    {
+                        INTERNAL_BOOTSTRAP: internalBootstrap(config),
+                        TOOLS: TOOLS_PROPERTIES.node,
+                        ADMIN_USER: s.adminUser,
+                        CLIENT_USER: s.clientUser,
+                        CLIENT_TOPICS: s.clientTopics.join(" "),
+                        CLIENT_GROUPS: s.clientGroups.join(" "),
+                        CLIENT_PREFIXES: s.clientPrefixes.join(" "),
+                        ANONYMOUS_AS_CLIENT: String(s.external === "plaintext"),
+                    },
+                ];
+            }
             case "topic":
                 return [
                     "create-topic.sh",
@@ -602,6 +722,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         BROKERS: config.topology.brokers.length,
                         RETENTION_MS: k.topic.retentionHours * 3600 * 1000,
                         INTERNAL_BOOTSTRAP: internalBootstrap(config),
+                        TOOLS: TOOLS_PROPERTIES.admin,
                     },
                 ];
             case "scram-acls": {
@@ -618,6 +739,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CLIENT_TOPICS: s.clientTopics.join(" "),
                         CLIENT_GROUPS: s.clientGroups.join(" "),
                         CLIENT_PREFIXES: s.clientPrefixes.join(" "),
+                        TOOLS: TOOLS_PROPERTIES.admin,
                     },
                 ];
             }
@@ -652,7 +774,14 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         PROMETHEUS_PORT,
                         LAG_EXPORTER_PY: readTemplate("monitoring/lag-exporter.py"),
                         LAG_EXPORTER_PATH: LAG_EXPORTER,
-                        LAG_EXPORTER_UNIT: renderTemplate("monitoring/lag-exporter.service", { script: LAG_EXPORTER, bootstrap: internalBootstrap(config), port: METRICS_PORTS.lag }),
+                        LAG_EXPORTER_UNIT: renderTemplate("monitoring/lag-exporter.service", {
+                            script: LAG_EXPORTER,
+                            bootstrap: internalBootstrap(config),
+                            port: METRICS_PORTS.lag,
+                            mtls: config.security.internal === "mtls",
+                            client_keystore: TLS_FILES.client,
+                            ca_file: TLS_FILES.ca,
+                        }),
                         LAG_EXPORTER_PORT: METRICS_PORTS.lag,
                     },
                 ];
@@ -660,6 +789,23 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
     })();
     const script = renderStepScript(name, template, inputs);
     return { name, script, fingerprint: crypto.createHash("sha256").update(script).digest("hex") };
+}
+
+/** The identities a host holds: the node's on Kafka nodes, the admin's on the first broker, the client's on the client and monitoring machines. */
+export function identitiesOf(config: LabConfig, hostName: string): LabIdentity[] {
+    const host = labHost(config, hostName);
+    const held: LabIdentity[] = [];
+    if (hasRole(host, "broker") || hasRole(host, "controller")) held.push("node");
+    if (host === config.topology.brokers[0]) held.push("admin");
+    if (hasRole(host, "producer") || hasRole(host, "consumer") || host === config.topology.monitoring) held.push("client");
+    return held;
+}
+
+/** A digest of a Kafka node's internal keystore and CA (mtls; "" otherwise): a new one restarts the node, the secret stays out of its step. */
+function internalTlsDigest(ctx: ProvisionContext): string {
+    const c = ctx.credentials;
+    if (ctx.config.security.internal !== "mtls" || !c?.nodeKeystore) return "";
+    return crypto.createHash("sha256").update(c.nodeKeystore).update(c.caCertificate).digest("hex");
 }
 
 /** What `pulumi destroy` runs on a machine that outlives the stack (the existing target). */

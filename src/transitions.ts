@@ -33,6 +33,8 @@ export interface DeployedLab {
     /** The ZooKeeper to KRaft migration's phase it ran last ("none", or absent before migrations existed). */
     kraftMigration?: string;
     kafkaVersion?: string;
+    /** internalSecurity (absent before it existed: plaintext). */
+    internalSecurity?: string;
     aws?: DeployedAws;
 }
 
@@ -76,6 +78,14 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
         return [`${PROJECT}:target ${config.target} on a stack deployed to ${deployed.target}: its machines cannot move to another target. Destroy the stack first, or deploy to ${config.target} as another stack.`];
     }
     const aws = deployed?.aws && config.target === "aws" ? awsProblems(deployed.aws, config) : [];
+    const internalWas = deployed?.kafkaVersion === undefined ? undefined : (deployed.internalSecurity ?? "plaintext");
+    if (internalWas && internalWas !== config.security.internal && !config.rebuildCluster) {
+        // Not yet rolled in place (Kafka's order: the TLS listener beside the plaintext one, inter-broker traffic
+        // moved, then plaintext removed): every node and client would change at once, the cluster down meanwhile.
+        aws.push(
+            `${PROJECT}:internalSecurity ${config.security.internal} on a cluster running with ${internalWas}: the lab does not yet switch a running cluster's internal and controller listeners (every node, tool and client would change at once, with the cluster unreachable in between). Keep ${internalWas}, or set ${PROJECT}:rebuildCluster to true to rebuild the cluster with ${config.security.internal} (its data is lost), or deploy ${config.security.internal} as a new stack.`,
+        );
+    }
     if (!deployed?.metadata || deployed.brokers === undefined || config.rebuildCluster) return aws;
     const was = { brokers: deployed.brokers, metadata: deployed.metadata, version: deployed.kafkaVersion ?? "?" };
     const now = { brokers: config.topology.brokers.length, metadata: config.topology.metadata, version: config.kafka.version };
@@ -154,13 +164,13 @@ export function olderRelease(a: string, b: string): boolean {
 export async function deployedLab(): Promise<DeployedLab | undefined> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const read = async (name: string) => (await self.getOutputDetails(name)).value;
-    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, aws] = await Promise.all([
-        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"), read("aws"),
+    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, aws] = await Promise.all([
+        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"), read("internalSecurity"), read("aws"),
     ]);
     if (kafkaVersion === undefined) return undefined;
     // Deployed before the cluster came: one broker, ZooKeeper.
     if (metadata === undefined) return { target, brokers: 1, metadata: "zookeeper", kafkaVersion, aws };
-    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, aws };
+    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, aws };
 }
 
 /** Refuses, before anything is created, a change the running stack cannot take in place. */

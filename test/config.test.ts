@@ -271,6 +271,19 @@ test("existing target: a cluster's brokers are listed in order", (t) => {
     t.deepEqual(c.topology.brokers.map((b) => b.rack), ["r1", "r2", "r3"]);
 });
 
+test("internalSecurity: mtls by default on staging and prod (KRaft), plaintext elsewhere; mtls with ZooKeeper or a migration is refused, naming what is allowed", (t) => {
+    const kraft = { ...awsBase, brokers: "3", kafkaVersion: "4.4.0" };
+    t.is(validateConfig(kraft, { stack: "dev", awsRegion: "eu-west-1" }).security.internal, "plaintext");
+    t.is(validateConfig(kraft, { stack: "staging", awsRegion: "eu-west-1" }).security.internal, "mtls");
+    t.is(validateConfig(kraft, { stack: "prod", awsRegion: "eu-west-1" }).security.internal, "mtls");
+    t.is(validateConfig({ ...kraft, internalSecurity: "plaintext" }, { stack: "prod", awsRegion: "eu-west-1" }).security.internal, "plaintext");
+    t.is(validateConfig({ adminCidrs: "[]", internalSecurity: "mtls", kafkaVersion: "4.4.0" }, { stack: "local", cacheDir: "/c" }).security.internal, "mtls", "allowed on every target");
+    t.is(validateConfig({ ...awsBase, brokers: "3" }, { stack: "staging", awsRegion: "eu-west-1" }).security.internal, "plaintext", "ZooKeeper mode: plaintext until ZooKeeper's TLS is built");
+    t.regex(problemsOf(() => aws({ internalSecurity: "tls" })), /kafka-lab:internalSecurity is "tls"; allowed: plaintext, mtls/);
+    t.regex(problemsOf(() => aws({ internalSecurity: "mtls" })), /kafka-lab:internalSecurity mtls needs a KRaft cluster .*allowed with ZooKeeper or during a migration: plaintext/);
+    t.regex(problemsOf(() => aws({ internalSecurity: "mtls", brokers: "3", kafkaVersion: "3.9.2", kraftMigration: "dual-write" })), /internalSecurity mtls needs a KRaft cluster/);
+});
+
 test("externalSecurity: sasl_ssl by default on prod only; another value or generation is refused naming what is allowed", (t) => {
     t.is(aws({}).security.external, "plaintext");
     t.is(validateConfig(awsBase, { stack: "prod", awsRegion: "eu-west-1" }).security.external, "sasl_ssl");

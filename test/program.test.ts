@@ -149,10 +149,14 @@ for (const stack of ["dev", "staging", "prod"]) {
             return;
         }
         t.is(run.config.security.external, "sasl_ssl");
-        t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL,CONTROLLER:PLAINTEXT/);
+        t.is(run.config.security.internal, "mtls", "mtls inside too, the default on staging and prod");
+        t.is(run.outputs.internalSecurity, "mtls", "kept in the outputs: a later switch is refused");
+        t.regex(brokerStep, /listener\.security\.protocol\.map=INTERNAL:SSL,EXTERNAL:SASL_SSL,CONTROLLER:SSL/);
+        t.regex(brokerStep, /^super\.users=User:kafka-lab-node$/m);
         t.regex(brokerStep, /authorizer\.class\.name=org\.apache\.kafka\.metadata\.authorizer\.StandardAuthorizer/);
         // Made by local commands (no TLS provider, which cannot run here), kept secret and never logged.
-        for (const name of ["tls-ca", ...brokersOf(run).map((b) => `tls-${b}`)]) {
+        const internal = ["tls-client", "tls-admin", ...brokersOf(run).map((b) => `tls-node-${b}`)];
+        for (const name of ["tls-ca", ...brokersOf(run).map((b) => `tls-${b}`), ...internal]) {
             const r = run.byName(name);
             t.is(r.type, "command:local:Command");
             t.deepEqual(r.additionalSecretOutputs, ["stdout"]);
@@ -168,6 +172,27 @@ for (const stack of ["dev", "staging", "prod"]) {
             t.is(cert.checkHost(b), b);
             t.true(cert.verify(new crypto.X509Certificate(run.outputs.caCertificate).publicKey), "signed by the CA the stack outputs");
             t.is(run.outputs.certificateExpiry[b], new Date(cert.validTo).toISOString(), `${b}: its expiry is an output`);
+        }
+        // mtls: each node's certificate names it as the lab reaches it (lab name, private address: not the
+        // Elastic IP, nothing outside reaches these listeners), from the same CA; the keys only where held.
+        for (const b of brokersOf(run)) {
+            const stdin = run.byName(`${b}-identities`).inputs.stdin;
+            t.true(await pulumi.isSecret(stdin), `${b}: its identities step holds keys: secret in the state`);
+            const step = await resolve(stdin);
+            const keystore = /^NODE_KEYSTORE='([^']*)'/m.exec(step)![1];
+            const cert = new crypto.X509Certificate(keystore.slice(keystore.indexOf("-----BEGIN CERTIFICATE-----")));
+            const privateIp = run.world.get("aws:ec2/instance:Instance", b)!.state.privateIp;
+            t.is(cert.checkHost(b), b);
+            t.is(cert.checkIP(privateIp), privateIp, `${b}: its private address`);
+            t.is(cert.checkIP(run.world.get("aws:ec2/eip:Eip", `${b}-address`)!.state.publicIp), undefined);
+            t.true(cert.verify(new crypto.X509Certificate(run.outputs.caCertificate).publicKey), "the external listener's CA");
+            t.is(/^ADMIN_KEYSTORE='([^']*)'/m.exec(step)![1] !== "", b === first, `${b}: the admin's key on the first broker only`);
+        }
+        for (const host of ["producer", "consumer"]) {
+            const step = await resolve(run.byName(`${host}-identities`).inputs.stdin);
+            t.regex(step, /^CLIENT_KEYSTORE='-----BEGIN PRIVATE KEY-----/m, host);
+            t.regex(step, /^NODE_KEYSTORE=''$/m, host);
+            t.regex(step, /^ADMIN_KEYSTORE=''$/m, host);
         }
         for (const secret of ["clientPassword", "clientProperties", "sshPrivateKey"]) t.true(run.secretOutputs.includes(secret), secret);
         t.false(run.secretOutputs.includes("certificateExpiry"));
@@ -441,7 +466,7 @@ test.serial("AWS, 3 brokers, dedicated controllers: each controller starts besid
     const run = await runProgram("dev", { "kafka-lab:brokers": "3", "kafka-lab:kafkaVersion": "4.4.0", "kafka-lab:controllers": "dedicated" });
     t.is(run.outputs.controllers, "dedicated", "kept in the outputs: a later change is refused");
     for (const b of ["broker1", "broker2", "broker3"]) {
-        t.deepEqual(run.byName(`${b}-kafka-controller`).dependsOn, [`${b}-install-kafka`], `${b}: its controller starts beside the others`);
+        t.deepEqual(run.byName(`${b}-kafka-controller`).dependsOn, [`${b}-identities`], `${b}: its controller starts beside the others`);
         t.regex(await resolve(run.byName(`${b}-kafka-controller`).inputs.create), /sudo -n bash -s -- start$/);
         t.regex(await resolve(run.byName(`${b}-kafka-controller-roll`).inputs.update), /sudo -n bash -s -- roll$/);
     }

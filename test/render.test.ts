@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseSha512File } from "../src/artifact";
 import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "../src/downloads";
-import { brokerSans, parseIssued, renderClientProperties } from "../src/credentials";
+import { brokerSans, internalSans, parseIssued, renderClientProperties } from "../src/credentials";
 import { validateConfig } from "../src/config";
 // The guide's lab: one broker, and the two client machines.
 const ROLES = ["broker", "producer", "consumer"] as const;
@@ -22,6 +22,8 @@ import {
     renderHosts,
     renderControllerProperties,
     renderControllerUnit,
+    renderClientsEnv,
+    renderToolsProperties,
     renderKafkaUnit,
     renderServerProperties,
     renderStep,
@@ -201,12 +203,12 @@ test("firewalld zone file is well-formed and carries exactly the computed rules"
 });
 
 test("steps run in the documented order; the checksum is verified before anything is installed", (t) => {
-    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters", "data-volume", "install-kafka", "zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "topic"]);
+    t.deepEqual(stepsFor(config, "broker", true), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters", "data-volume", "install-kafka", "identities", "zookeeper", "zookeeper-roll", "kafka-broker", "kafka-roll", "kafka-protocol", "topic"]);
     const kraft = validateConfig({ ...awsRaw, brokers: "3", kafkaVersion: "4.4.0" }, { stack: "dev", awsRegion: "eu-west-1" });
     t.deepEqual(stepsFor(kraft, "broker1", false).slice(-4), ["kafka-broker", "kafka-roll", "features", "topic"], "KRaft: the features, not the protocol");
     t.deepEqual(stepsFor(kraft, "broker2", false).slice(-2), ["kafka-broker", "kafka-roll"]);
     t.deepEqual(stepsFor(config, "broker", false).includes("data-volume"), false);
-    t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters", "install-kafka", "clients"]);
+    t.deepEqual(stepsFor(config, "producer", false), ["wait-ready", "stage-kafka", "hostname", "hosts-file", "firewall", "java", "exporters", "install-kafka", "identities", "clients"]);
     t.deepEqual(stepsFor(config, "consumer", false), [...stepsFor(config, "producer", false), "monitoring"]);
 });
 
@@ -287,13 +289,13 @@ test("the uninstall script (existing target) is valid bash and honours the purge
 // ---- externalSecurity: sasl_ssl
 
 /** What scripts/credentials.sh prints, run for real (openssl), for a CA and a broker. */
-function issue(mode: "ca" | "broker", env: Record<string, string>) {
+function issue(mode: "ca" | "broker" | "identity", env: Record<string, string>) {
     return parseIssued(execFileSync("bash", [path.join(REPO, "scripts", "credentials.sh"), mode], { env: { ...process.env, ...env }, encoding: "utf8" }));
 }
 
 test("sasl_ssl: SASL_SSL on the external listener only, a PEM keystore, SCRAM-SHA-512, the metadata mode's authorizer", (t) => {
     for (const metadata of ["zookeeper", "kraft"]) {
-        const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl", metadata }, { stack: "staging", awsRegion: "eu-west-1" });
+        const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl", internalSecurity: "plaintext", metadata }, { stack: "staging", awsRegion: "eu-west-1" });
         const p = parseProperties(renderServerProperties(c, "broker", addresses));
         const map = Object.fromEntries(p["listener.security.protocol.map"].split(",").map((e) => e.split(":")));
         t.is(map.EXTERNAL, "SASL_SSL");
@@ -353,7 +355,7 @@ test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broke
     t.deepEqual(stepsFor(c, "broker", true).slice(-4), ["kafka-roll", "kafka-protocol", "topic", "scram-acls"]);
     t.false(stepsFor(c, "producer", false).includes("scram-acls"));
     t.false(stepsFor(config, "broker", true).includes("scram-acls"), "not with plaintext");
-    const credentials = { keystore: "KEYSTORE-PEM", adminPassword: "adminpw123", clientPassword: "clientpw456" };
+    const credentials = { keystore: "KEYSTORE-PEM", adminPassword: "adminpw123", clientPassword: "clientpw456", caCertificate: "", nodeKeystore: "", clientKeystore: "", adminKeystore: "" };
     const step = renderStep("scram-acls", "broker", { ...ctx, config: c, credentials });
     t.is(spawnSync("bash", ["-n"], { input: step.script }).status, 0);
     const body = step.script.slice(step.script.indexOf("# Step (externalSecurity"));
@@ -362,6 +364,118 @@ test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broke
     const broker = renderStep("kafka-broker", "broker", { ...ctx, config: c, credentials });
     t.regex(broker.script, /EXTERNAL_KEYSTORE='KEYSTORE-PEM'/);
     t.regex(broker.script, /write_file "\$EXTERNAL_KEYSTORE_PATH" 0600 kafka:kafka/);
+});
+
+// ---- internalSecurity: mtls
+
+const mtlsLab = (raw: Record<string, unknown> = {}, stack = "dev") => validateConfig({ ...awsRaw, zookeeperCidrs: [], brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", ...raw }, { stack, awsRegion: "eu-west-1" });
+const mtlsAddresses = (c: ReturnType<typeof mtlsLab>): LabAddresses => Object.fromEntries(c.topology.hosts.map((h, i) => [h.name, { privateIp: `10.42.1.${11 + i}`, publicIp: `198.51.100.${7 + i}` }]));
+
+test("mtls: the internal and controller listeners are SSL with a client certificate required; the nodes' principal is the only super user; ANONYMOUS is nobody", (t) => {
+    for (const controllers of ["combined", "dedicated"]) {
+        for (const externalSecurity of ["plaintext", "sasl_ssl"]) {
+            const c = mtlsLab({ controllers, externalSecurity });
+            const a = mtlsAddresses(c);
+            const p = parseProperties(renderServerProperties(c, "broker2", a));
+            const map = Object.fromEntries(p["listener.security.protocol.map"].split(",").map((e) => e.split(":")));
+            t.deepEqual(map, { INTERNAL: "SSL", EXTERNAL: externalSecurity === "sasl_ssl" ? "SASL_SSL" : "PLAINTEXT", CONTROLLER: "SSL" });
+            t.is(p["listener.name.internal.ssl.client.auth"], "required");
+            t.is(p["listener.name.controller.ssl.client.auth"], "required");
+            t.is(p["ssl.client.auth"], undefined, "never on the external listener: SASL_SSL clients bring no certificate");
+            t.is(p["ssl.keystore.location"], "/etc/kafka/tls/node.pem");
+            t.is(p["ssl.truststore.location"], "/etc/kafka/tls/ca.pem");
+            t.is(p["super.users"], "User:kafka-lab-node");
+            t.is(p["allow.everyone.if.no.acl.found"], "false");
+            t.is(p["authorizer.class.name"], "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            if (controllers === "dedicated") {
+                const cp = parseProperties(renderControllerProperties(c, "broker2"));
+                t.is(cp["listener.security.protocol.map"], "CONTROLLER:SSL");
+                t.is(cp["listener.name.controller.ssl.client.auth"], "required");
+                t.is(cp["super.users"], "User:kafka-lab-node");
+                t.is(cp["ssl.principal.mapping.rules"], p["ssl.principal.mapping.rules"]);
+            }
+            // The rule, read as Kafka does (RULE:pattern/replacement/): the lab's subjects become their CN, any other stays whole.
+            const [, pattern, replacement] = /^RULE:(.+)\/(.+)\/,DEFAULT$/.exec(p["ssl.principal.mapping.rules"])!;
+            const principal = (dn: string) => (new RegExp(pattern).test(dn) ? dn.replace(new RegExp(pattern), replacement) : dn);
+            t.is(principal("CN=kafka-lab-node,OU=internal,O=kafka-lab"), "kafka-lab-node");
+            t.is(principal("CN=kafka-lab-client,OU=internal,O=kafka-lab"), "kafka-lab-client");
+            t.is(principal("CN=kafka-lab-node,OU=internal,O=kafka-lab,C=XX"), "CN=kafka-lab-node,OU=internal,O=kafka-lab,C=XX", "another subject is not the node");
+            t.is(principal("CN=broker1,O=kafka-lab"), "CN=broker1,O=kafka-lab", "the external certificates are nobody inside");
+        }
+    }
+});
+
+test("mtls: every host gets the tools' properties of what it holds, and only those keystores; the admin's ACLs before the admin's first use", (t) => {
+    const c = mtlsLab({ externalSecurity: "sasl_ssl" }, "prod");
+    const a = mtlsAddresses(c);
+    const credentials = { keystore: "", adminPassword: "", clientPassword: "", caCertificate: "CA-PEM", nodeKeystore: "NODE-PEM", clientKeystore: "CLIENT-PEM", adminKeystore: "ADMIN-PEM" };
+    const held = (host: string) => {
+        const { script } = renderStep("identities", host, { ...ctx, config: c, addresses: a, credentials });
+        t.is(spawnSync("bash", ["-n"], { input: script }).status, 0);
+        const input = (k: string) => new RegExp(`^${k}='([^']*)'`, "m").exec(script)![1];
+        return { node: input("NODE_KEYSTORE"), client: input("CLIENT_KEYSTORE"), admin: input("ADMIN_KEYSTORE"), nodeTools: input("NODE_TOOLS"), adminTools: input("ADMIN_TOOLS"), clientTools: input("CLIENT_TOOLS"), ca: input("CA_CERT") };
+    };
+    const broker1 = held("broker1");
+    t.is(broker1.node, "NODE-PEM");
+    t.is(broker1.admin, "ADMIN-PEM", "the admin's identity on the first broker");
+    t.is(broker1.client, "");
+    t.regex(broker1.adminTools, /^ssl\.keystore\.location=\/etc\/kafka\/tls\/admin\.pem$/m);
+    const broker2 = held("broker2");
+    t.is(broker2.admin, "", "and nowhere else");
+    t.is(broker2.adminTools, "");
+    t.regex(broker2.nodeTools, /^security\.protocol=SSL$/m);
+    for (const host of ["producer", "consumer"]) {
+        const h = held(host);
+        t.deepEqual([h.node, h.admin, h.client, h.ca], ["", "", "CLIENT-PEM", "CA-PEM"], host);
+        t.regex(h.clientTools, /^ssl\.keystore\.location=\/etc\/kafka\/tls\/client\.pem$/m);
+    }
+    // The identities are in place before any service starts; the admin's ACLs after every broker rolled, before features and the topic.
+    const steps = stepsFor(c, "broker1", true);
+    t.true(steps.indexOf("identities") < steps.indexOf("kafka-broker"));
+    t.deepEqual(steps.slice(-4), ["internal-acls", "features", "topic", "scram-acls"]);
+    t.false(stepsFor(c, "broker2", true).includes("internal-acls"));
+    const acls = renderStep("internal-acls", "broker1", { ...ctx, config: c, addresses: a, credentials }).script;
+    t.regex(acls, /^TOOLS='\/etc\/kafka\/node-tools\.properties'$/m, "set as the node: nothing else may set ACLs yet");
+    t.regex(acls, /^ANONYMOUS_AS_CLIENT='false'$/m);
+    t.regex(renderStep("internal-acls", "broker1", { ...ctx, config: mtlsLab(), addresses: a, credentials }).script, /^ANONYMOUS_AS_CLIENT='true'$/m, "a plaintext external listener's clients are ANONYMOUS");
+    for (const step of ["topic", "features", "scram-acls"] as const) {
+        t.regex(renderStep(step, "broker1", { ...ctx, config: c, addresses: a, credentials }).script, /^TOOLS='\/etc\/kafka\/admin-tools\.properties'$/m, step);
+    }
+    // A renewed node certificate restarts the node (its digest is in the broker's step), the key itself is not there.
+    const broker = (nodeKeystore: string) => renderStep("kafka-broker", "broker2", { ...ctx, config: c, addresses: a, credentials: { ...credentials, nodeKeystore } }).script;
+    t.notDeepEqual(broker("NODE-PEM"), broker("RENEWED-PEM"));
+    t.false(broker("NODE-PEM").includes("NODE-PEM"));
+    // The example clients and the lag exporter connect with the client's certificate.
+    t.regex(renderClientsEnv(c), /^SECURITY_PROTOCOL=SSL\nSSL_CAFILE=\/etc\/kafka\/tls\/ca\.pem\nSSL_KEYSTORE=\/etc\/kafka\/tls\/client\.pem$/m);
+    const monitoring = renderStep("monitoring", "consumer", { ...ctx, config: c, addresses: a, credentials }).script;
+    t.regex(monitoring, /LoadCredential=client\.pem:\/etc\/kafka\/tls\/client\.pem/);
+    t.regex(monitoring, /--ssl-keystore %d\/client\.pem/);
+});
+
+test("mtls: plaintext inside leaves every tool on PLAINTEXT and no keystore anywhere", (t) => {
+    const c = validateConfig({ ...awsRaw, brokers: "3", kafkaVersion: "4.4.0" }, { stack: "dev", awsRegion: "eu-west-1" });
+    t.is(c.security.internal, "plaintext");
+    const { script } = renderStep("identities", "broker1", { ...ctx, config: c, addresses: mtlsAddresses(c) });
+    t.regex(script, /^NODE_TOOLS='[^']*security\.protocol=PLAINTEXT'$/m);
+    t.regex(script, /^NODE_KEYSTORE=''$/m);
+    t.regex(script, /^CA_CERT=''$/m);
+    t.false(stepsFor(c, "broker1", true).includes("internal-acls"));
+});
+
+test("mtls: a node's certificate names it as the lab reaches it (lab name, private address), server and client; the client's is a client's only; the same subject on every node", (t) => {
+    const ca = issue("ca", { CA_NAME: "test CA" });
+    const caCert = new crypto.X509Certificate(ca.certificate);
+    const sans = internalSans("broker2", { privateIp: "10.42.1.12", publicIp: "198.51.100.8" });
+    t.is(sans, "DNS:broker2,IP:10.42.1.12", "not the public address: nothing outside talks to these listeners");
+    const node = new crypto.X509Certificate(issue("identity", { CA_KEY: ca.privateKey, CA_CERT: ca.certificate, IDENTITY: "kafka-lab-node", SANS: sans }).certificate);
+    t.true(node.verify(caCert.publicKey));
+    t.is(node.subject.split("\n").sort().join(","), "CN=kafka-lab-node,O=kafka-lab,OU=internal");
+    t.is(node.checkHost("broker2"), "broker2");
+    t.is(node.checkIP("10.42.1.12"), "10.42.1.12");
+    t.deepEqual(node.keyUsage?.sort(), ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"], "serverAuth and clientAuth");
+    const client = new crypto.X509Certificate(issue("identity", { CA_KEY: ca.privateKey, CA_CERT: ca.certificate, IDENTITY: "kafka-lab-client" }).certificate);
+    t.deepEqual(client.keyUsage, ["1.3.6.1.5.5.7.3.2"], "clientAuth only: it cannot serve a listener");
+    t.is(client.subjectAltName, undefined);
 });
 
 test("KRaft storage is formatted with --cluster-id=ID, so that an id starting with '-' (one in 64) is not read as an option", (t) => {
@@ -422,6 +536,7 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
     const zk1 = awsLab({});
     const zk3 = awsLab({ brokers: "3" });
     const kraft4 = awsLab({ brokers: "4", kafkaVersion: "4.4.0" });
+    const mtlsDedicated = awsLab({ ...sasl, brokers: "3", kafkaVersion: "4.4.0", controllers: "dedicated" }, "prod");
     const server = (raw: Record<string, unknown>, stack: string, host: string, rack: string) => {
         const { c, a } = awsLab(raw, stack);
         return renderServerProperties(c, host, a, rack);
@@ -433,7 +548,12 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
         "zookeeper-standalone/server.properties": server({}, "dev", "broker", ""),
         "zookeeper-ensemble-sasl_ssl/server.properties": server({ ...sasl, brokers: "3" }, "staging", "broker2", "euw1-az2"),
         "kraft-controller/server.properties": server({ brokers: "4", kafkaVersion: "4.4.0" }, "dev", "broker1", "euw1-az1"),
-        "kraft-broker-sasl_ssl/server.properties": server({ ...sasl, brokers: "4", kafkaVersion: "4.4.0" }, "staging", "broker4", "euw1-az1"),
+        "kraft-broker-sasl_ssl/server.properties": server({ ...sasl, internalSecurity: "plaintext", brokers: "4", kafkaVersion: "4.4.0" }, "staging", "broker4", "euw1-az1"),
+        "kraft-mtls/server.properties": server({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls" }, "dev", "broker1", "euw1-az1"),
+        "kraft-mtls-sasl_ssl/controller.properties": renderControllerProperties(mtlsDedicated.c, "broker2"),
+        "kraft-mtls-sasl_ssl/server.properties": server({ ...sasl, brokers: "3", kafkaVersion: "4.4.0", controllers: "dedicated" }, "prod", "broker2", "euw1-az2"),
+        "kraft-mtls/admin-tools.properties": renderToolsProperties(mtlsDedicated.c, "admin"),
+        "kraft-mtls/clients.env": renderClientsEnv(mtlsDedicated.c),
         "kraft-3.9-single/server.properties": server({ metadata: "kraft" }, "dev", "broker", ""),
         "zookeeper-standalone/zookeeper.properties": renderZookeeperProperties(zk1.c),
         "zookeeper-standalone/zookeeper.service": renderZookeeperUnit(zk1.c),
@@ -580,8 +700,8 @@ test("ZooKeeper to KRaft, dual-write: controllers with the migration settings; b
     t.is(kraft["node.id"], "2", "node.id is the broker.id it had");
     for (const gone of ["broker.id", "zookeeper.connect", "inter.broker.protocol.version", "zookeeper.metadata.migration.enable"]) t.false(gone in kraft, gone);
     // Steps: the controllers before the brokers, two rolls, the state gate between them, no features, no protocol roll.
-    t.deepEqual(stepsFor(c, "broker1", false).slice(8), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-roll", "topic"]);
-    t.deepEqual(stepsFor(c, "broker3", false).slice(8), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "kafka-roll"]);
+    t.deepEqual(stepsFor(c, "broker1", false).slice(9), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "migration-copied", "kafka-roll", "topic"]);
+    t.deepEqual(stepsFor(c, "broker3", false).slice(9), ["zookeeper", "zookeeper-roll", "kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-migrate", "kafka-roll"]);
     const migrate = renderStep("kafka-migrate", "broker3", { ...ctx, config: c, addresses: a }).script;
     t.regex(migrate, /^MIGRATE_FROM='zookeeper'$/m, "the first roll moves only brokers still in ZooKeeper mode");
     t.regex(migrate, /^METADATA='zookeeper'$/m);
@@ -602,8 +722,8 @@ test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooK
     t.false("zookeeper.connect" in controller);
     t.false("zookeeper.metadata.migration.enable" in controller);
     t.is(controller["listener.security.protocol.map"], "CONTROLLER:PLAINTEXT");
-    t.deepEqual(stepsFor(fin.c, "broker1", false).slice(8), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "migration-finalized", "zookeeper-retire", "features", "topic"]);
-    t.deepEqual(stepsFor(fin.c, "broker2", false).slice(8), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "zookeeper-retire"]);
+    t.deepEqual(stepsFor(fin.c, "broker1", false).slice(9), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "migration-finalized", "zookeeper-retire", "features", "topic"]);
+    t.deepEqual(stepsFor(fin.c, "broker2", false).slice(9), ["kafka-controller", "kafka-controller-roll", "kafka-broker", "kafka-roll", "zookeeper-retire"]);
     t.regex(renderStep("migration-finalized", "broker1", { ...ctx, config: fin.c, addresses: fin.a }).script, /^EXPECTED_STATE='3'$/m);
     const kraft = parseProperties(renderServerProperties(fin.c, "broker2", fin.a, ""));
     const dualWrite = awsLab({ brokers: "3", kraftMigration: "dual-write" });
@@ -614,7 +734,7 @@ test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooK
 
     const back = awsLab({ brokers: "3", kraftMigration: "rollback" });
     t.is(back.c.topology.metadata, "zookeeper");
-    t.deepEqual(stepsFor(back.c, "broker1", false).slice(8), ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-migrate", "kafka-controller-retire", "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "topic"]);
+    t.deepEqual(stepsFor(back.c, "broker1", false).slice(9), ["zookeeper", "zookeeper-roll", "kafka-broker", "kafka-migrate", "kafka-controller-retire", "zookeeper-unmigrate", "kafka-roll", "kafka-protocol", "topic"]);
     t.regex(renderStep("kafka-migrate", "broker2", { ...ctx, config: back.c, addresses: back.a }).script, /^MIGRATE_FROM='kraft'$/m, "the first roll moves only KRaft brokers, back into ZooKeeper mode with the migration's settings");
     const plain = parseProperties(renderServerProperties(back.c, "broker2", back.a, ""));
     t.is(plain["broker.id"], "2");

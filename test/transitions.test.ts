@@ -5,6 +5,17 @@ import { transitionProblems } from "../src/transitions";
 
 const config = (raw: Record<string, unknown>) => validateConfig(raw, { stack: "local", cacheDir: "/c" });
 
+test("internalSecurity cannot switch on a running cluster (not yet rolled in place): refused with the ways out; rebuildCluster allows it", (t) => {
+    const was = { brokers: 3, metadata: "kraft", kafkaVersion: "4.4.0" };
+    const mtls = config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls" });
+    const [problem] = transitionProblems(was, mtls);
+    t.regex(problem, /kafka-lab:internalSecurity mtls on a cluster running with plaintext: the lab does not yet switch .* Keep plaintext, or set kafka-lab:rebuildCluster to true/);
+    t.regex(transitionProblems({ ...was, internalSecurity: "mtls" }, config({ brokers: "3", kafkaVersion: "4.4.0" }))[0], /internalSecurity plaintext on a cluster running with mtls/);
+    t.deepEqual(transitionProblems({ ...was, internalSecurity: "mtls" }, mtls), []);
+    t.deepEqual(transitionProblems(was, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", rebuildCluster: "true" })), []);
+    t.deepEqual(transitionProblems(undefined, mtls), [], "a new stack starts with it");
+});
+
 test("a first deploy, or no change of shape, is allowed", (t) => {
     t.deepEqual(transitionProblems(undefined, config({ brokers: "3" })), []);
     t.deepEqual(transitionProblems({ brokers: 3, metadata: "kraft", kafkaVersion: "4.4.0" }, config({ brokers: "3", kafkaVersion: "4.4.0" })), []);

@@ -16,6 +16,17 @@ export function brokerHosts(outputs) {
         .sort((a, b) => Number(a.slice(6) || 0) - Number(b.slice(6) || 0));
 }
 
+/**
+ * What Kafka's tools on `host` connect to the internal listener with (written by provisioning, plaintext or
+ * mTLS alike; src/render.ts TOOLS_PROPERTIES): the admin's on the first broker, the node's on the other
+ * brokers, the client's on the client machines. The keys behind them are root's or kafka's: run with sudo.
+ */
+export function toolsConfig(outputs, host) {
+    const brokers = brokerHosts(outputs);
+    if (host === brokers[0]) return "/etc/kafka/admin-tools.properties";
+    return brokers.includes(host) ? "/etc/kafka/node-tools.properties" : "/etc/kafka/client-tools.properties";
+}
+
 /** Every host of the stack: its brokers, then producer and consumer. */
 export function labHosts(outputs) {
     return [...brokerHosts(outputs), ...CLIENT_HOSTS];

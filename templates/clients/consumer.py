@@ -13,7 +13,7 @@ import json
 import sys
 import time
 
-from labenv import lab_defaults
+from labenv import lab_defaults, security_settings
 from kafka import KafkaConsumer
 
 
@@ -45,7 +45,7 @@ def main():
     consumer = KafkaConsumer(args.topic, bootstrap_servers=args.bootstrap.split(","), group_id=args.group,
                              auto_offset_reset="earliest", enable_auto_commit=args.commit_every == 0,
                              session_timeout_ms=10000, heartbeat_interval_ms=3000,
-                             consumer_timeout_ms=int(args.idle_timeout * 1000))
+                             consumer_timeout_ms=int(args.idle_timeout * 1000), **security_settings(env))
     count = 0
     for m in consumer:
         key = m.key.decode("utf-8", errors="replace") if m.key is not None else None

@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 
-from labenv import lab_defaults
+from labenv import lab_defaults, security_settings
 from kafka import KafkaProducer
 
 
@@ -37,7 +37,7 @@ def main():
 
     # acks=all: a message counts as sent only once the broker has written it.
     common = dict(bootstrap_servers=args.bootstrap.split(","), acks="all", retries=5, linger_ms=5,
-                  key_serializer=lambda k: k.encode("utf-8"), request_timeout_ms=30000)
+                  key_serializer=lambda k: k.encode("utf-8"), request_timeout_ms=30000, **security_settings(env))
     started = time.monotonic()
     sent = {"plain": 0, "json": 0}
     if args.format in ("plain", "both"):

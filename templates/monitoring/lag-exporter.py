@@ -19,12 +19,16 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--listen", default="127.0.0.1:9308")
+    # internalSecurity mtls: the CA to check the brokers with, and the client's key and certificate (one PEM).
+    p.add_argument("--ssl-cafile")
+    p.add_argument("--ssl-keystore")
     return p.parse_args()
 
 
 class LagReader:
-    def __init__(self, bootstrap):
+    def __init__(self, bootstrap, security):
         self.bootstrap = bootstrap
+        self.security = security
         self.admin = None
         self.offsets = None
         # One scrape at a time: the clients are not shared between threads.
@@ -32,8 +36,8 @@ class LagReader:
 
     def connect(self):
         if self.admin is None:
-            self.admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="kafka-lab-lag-exporter", request_timeout_ms=8000)
-            self.offsets = KafkaConsumer(bootstrap_servers=self.bootstrap, client_id="kafka-lab-lag-exporter", enable_auto_commit=False, request_timeout_ms=8000)
+            self.admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="kafka-lab-lag-exporter", request_timeout_ms=8000, **self.security)
+            self.offsets = KafkaConsumer(bootstrap_servers=self.bootstrap, client_id="kafka-lab-lag-exporter", enable_auto_commit=False, request_timeout_ms=8000, **self.security)
 
     def lags(self):
         """(group, topic, partition, committed, end) for every committed offset of every group."""
@@ -85,7 +89,10 @@ class LagReader:
 
 def main():
     args = parse_args()
-    reader = LagReader(args.bootstrap.split(","))
+    security = {}
+    if args.ssl_keystore:
+        security = dict(security_protocol="SSL", ssl_cafile=args.ssl_cafile, ssl_certfile=args.ssl_keystore, ssl_check_hostname=True)
+    reader = LagReader(args.bootstrap.split(","), security)
     host, port = args.listen.rsplit(":", 1)
 
     class Handler(http.server.BaseHTTPRequestHandler):

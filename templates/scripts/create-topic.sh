@@ -1,17 +1,17 @@
 # Step: wait until every broker of the cluster answers and is registered, then create the lab's default
 # topic, or bring an existing one to the configured partitions and retention. Runs on the first broker,
 # after every broker's step. Inputs: TOPIC, PARTITIONS, REPLICATION_FACTOR, BROKERS, RETENTION_MS,
-# INTERNAL_BOOTSTRAP.
+# INTERNAL_BOOTSTRAP, TOOLS (the admin's tools properties).
 all_answer() {
     local b
     for b in ${INTERNAL_BOOTSTRAP//,/ }; do kafka_answers "${b%:*}" "${b##*:}" || return 1; done
 }
-registered() { [ "$(timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" 2>/dev/null | grep -c '(id: ')" -ge "$BROKERS" ]; }
+registered() { [ "$(timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" 2>/dev/null | grep -c '(id: ')" -ge "$BROKERS" ]; }
 if ! retry_until "every broker answers" 720 0.25 all_answer || ! retry_until "every broker registered" 60 1 registered; then
     die "not every one of the $BROKERS broker(s) answered and registered within 4 minutes ($INTERNAL_BOOTSTRAP)"
 fi
 log "all $BROKERS broker(s) answer and are registered"
-topics() { timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" "$@"; }
+topics() { timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" "$@"; }
 # One tool run (a JVM start, the slow part) for a new topic; an existing one is described and brought in line.
 created=$(topics --create --if-not-exists --topic "$TOPIC" --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR" \
     --config retention.ms="$RETENTION_MS")
@@ -26,6 +26,6 @@ if [ "$current" -lt "$PARTITIONS" ]; then
 elif [ "$current" -gt "$PARTITIONS" ]; then
     log "WARNING: topic $TOPIC has $current partitions; Kafka cannot reduce them to $PARTITIONS (left as is)"
 fi
-timeout 60 /opt/kafka/bin/kafka-configs.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --alter --entity-type topics \
+timeout 60 /opt/kafka/bin/kafka-configs.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" --alter --entity-type topics \
     --entity-name "$TOPIC" --add-config retention.ms="$RETENTION_MS" >/dev/null
 log "topic $TOPIC: $PARTITIONS partitions, retention.ms=$RETENTION_MS"

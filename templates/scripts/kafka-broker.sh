@@ -5,7 +5,9 @@
 # for this roll to move it), CLUSTER_ID (kraft; empty after a migration: the data is the cluster's own), CLUSTER (true with more than one broker), OWN_LISTENER
 # (host:port), CONTROLLER_PORT (kraft controllers; empty on other nodes), REBUILD (rebuildCluster: data of
 # another cluster or metadata mode is removed instead of refused), EXTERNAL_KEYSTORE (sasl_ssl: the
-# external listener's PEM key and certificates, a secret; empty with plaintext) and EXTERNAL_KEYSTORE_PATH.
+# external listener's PEM key and certificates, a secret; empty with plaintext) and EXTERNAL_KEYSTORE_PATH,
+# INTERNAL_TLS (mtls: a digest of the node's keystore and the CA, which step identities placed; a new one
+# restarts the broker) and TOOLS (the node's tools properties).
 # Nothing here names the other brokers: adding one changes no broker's inputs, so none restarts for it.
 # Arguments: start (step kafka-broker: a new machine; the brokers start side by side), roll (steps
 # kafka-roll and kafka-protocol, one broker after the other: a changed setting, release or certificate) or
@@ -38,7 +40,7 @@ if [ "$METADATA" = zookeeper ] && [ "$PIN" = pin-protocol ] && systemctl is-acti
 fi
 # What the running broker was started with: written after each (re)start, compared by roll.
 applied=/etc/kafka/.kafka-lab-applied
-desired=$(printf '%s\n' "$SERVER_PROPERTIES" "$KAFKA_UNIT" "$EXTERNAL_KEYSTORE" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
+desired=$(printf '%s\n' "$SERVER_PROPERTIES" "$KAFKA_UNIT" "$EXTERNAL_KEYSTORE" "$INTERNAL_TLS" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
 if [ "$MODE" = migrate ]; then
     if systemctl is-active --quiet kafka && [ "$(running_mode)" != "$MIGRATE_FROM" ] && [ "$(cat "$applied" 2>/dev/null)" != "$desired" ]; then
         log "broker $NODE_ID runs in $(running_mode) mode, past this roll of the migration ($MIGRATION): left as it is"
@@ -52,7 +54,7 @@ own_port=${OWN_LISTENER##*:}
 # failed or timed-out query must never pass for zero and let the roll go on).
 under_replicated() {
     local out
-    out=$(timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$OWN_LISTENER" --describe --under-replicated-partitions 2>&1) || { echo unknown; return; }
+    out=$(timeout 60 /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$OWN_LISTENER" --command-config "$TOOLS" --describe --under-replicated-partitions 2>&1) || { echo unknown; return; }
     if grep -qE 'Error|Exception' <<<"$out"; then echo unknown; return; fi
     grep -c 'Topic:' <<<"$out" || true
 }

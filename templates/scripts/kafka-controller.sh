@@ -2,7 +2,8 @@
 # own, kafka-controller, beside the broker. Inputs: CONTROLLER_PROPERTIES, CONTROLLER_UNIT, KAFKA_DIR_NAME
 # (the installed release: a new one restarts the controller on it), CONTROLLER_ID, CLUSTER_ID,
 # (empty in a ZooKeeper migration: the ZooKeeper cluster's own, from the broker's data beside it),
-# CONTROLLER_PORT, QUORUM_SIZE, DATA_DIR, INTERNAL_BOOTSTRAP, REBUILD.
+# CONTROLLER_PORT, QUORUM_SIZE, DATA_DIR, INTERNAL_BOOTSTRAP, REBUILD, INTERNAL_TLS (mtls: a digest of the
+# node's keystore and the CA; a new one restarts the controller) and TOOLS (the node's tools properties).
 # Arguments: start (step kafka-controller: a new machine; the controllers start side by side, as a quorum
 # forms only with its majority) or roll (step kafka-controller-roll, one controller after the other, before
 # any broker rolls: a changed setting or release).
@@ -16,7 +17,7 @@ if [ -z "$CLUSTER_ID" ]; then
     [ -n "$CLUSTER_ID" ] || die "no cluster id: the ZooKeeper cluster's broker beside this controller has no $DATA_DIR/data/meta.properties (has it ever started?)"
 fi
 applied=/etc/kafka/.kafka-lab-controller-applied
-desired=$(printf '%s\n' "$CONTROLLER_PROPERTIES" "$CONTROLLER_UNIT" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
+desired=$(printf '%s\n' "$CONTROLLER_PROPERTIES" "$CONTROLLER_UNIT" "$INTERNAL_TLS" "$KAFKA_DIR_NAME" "$CLUSTER_ID" | sha256sum | cut -d' ' -f1)
 metadata_dir=$DATA_DIR/controller
 meta=$metadata_dir/meta.properties
 listening() { ss -ltnH "sport = :$CONTROLLER_PORT" | grep -q .; }
@@ -24,7 +25,7 @@ listening() { ss -ltnH "sport = :$CONTROLLER_PORT" | grep -q .; }
 # the quorum: a voter restarted too early would leave the quorum without its majority.
 quorum_caught_up() {
     local out
-    out=$(timeout 60 /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" describe --replication 2>/dev/null) || return 1
+    out=$(timeout 60 /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" describe --replication 2>/dev/null) || return 1
     awk -v size="$QUORUM_SIZE" '
         NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "Lag") lag = i; if ($i == "Status") status = i }; next }
         $status == "Leader" || $status == "Follower" { voters++; if ($lag > 100) behind++ }

@@ -1,10 +1,11 @@
 # Step (externalSecurity: sasl_ssl, on the first broker once every broker runs): the SCRAM-SHA-512 users
 # and the client user's ACLs. Inputs: INTERNAL_BOOTSTRAP, ADMIN_USER, ADMIN_PASSWORD, CLIENT_USER,
 # CLIENT_PASSWORD (secrets), CLIENT_TOPICS, CLIENT_GROUPS (names) and CLIENT_PREFIXES (topic and group
-# prefixes). Over the internal listener, whose ANONYMOUS user is a super user. Setting a user's password
+# prefixes), TOOLS (the admin's tools properties). Over the internal listener: as ANONYMOUS, a super user
+# there (internalSecurity plaintext), or as the admin, by its certificate and ACLs (mtls). Setting a user's password
 # or adding an ACL that exists is harmless, so the step may run again; a new generation replaces the
 # passwords. The passwords go through a private file, never a command line (`ps` shows those to everyone).
-kafka_tool() { local tool=$1; shift; timeout 120 "/opt/kafka/bin/$tool" --bootstrap-server "$INTERNAL_BOOTSTRAP" "$@"; }
+kafka_tool() { local tool=$1; shift; timeout 120 "/opt/kafka/bin/$tool" --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" "$@"; }
 secret_file=$(mktemp /root/.kafka-lab-scram.XXXXXX)
 trap 'rm -f "$secret_file"' EXIT
 chmod 0600 "$secret_file"

@@ -10,6 +10,7 @@ import {
     REPO,
     consume,
     labAccess,
+    labTools,
     onMachine,
     pulumiCli,
     record,
@@ -83,11 +84,11 @@ export function clusterDown(cluster: ClusterLab) {
 
 const clusterKafka = (cluster: ClusterLab) => `/opt/kafka/bin`;
 export const underReplicated = (cluster: ClusterLab) =>
-    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --describe --under-replicated-partitions | grep -c 'Topic:' || true`, 90).trim();
+    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} ${labTools(cluster.lab, "broker1")} --describe --under-replicated-partitions | grep -c 'Topic:' || true`, 90).trim();
 
 /** The KRaft quorum's leader, as a broker sees it. */
 export function activeController(cluster: ClusterLab, asking = "broker1"): number {
-    const status = onMachine(cluster.lab, asking, `${clusterKafka(cluster)}/kafka-metadata-quorum.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} describe --status`, 90);
+    const status = onMachine(cluster.lab, asking, `${clusterKafka(cluster)}/kafka-metadata-quorum.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} ${labTools(cluster.lab, asking)} describe --status`, 90);
     return Number(/LeaderId:\s*(\d+)/.exec(status)![1]);
 }
 
@@ -210,7 +211,7 @@ export function readAll(cluster: ClusterLab, topic: string, down = "", expected:
 }
 
 export function clusterTopic(cluster: ClusterLab, topic: string) {
-    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} --create --topic ${topic} --partitions ${CLUSTER_TOPIC_PARTITIONS} --replication-factor 3`, 90);
+    onMachine(cluster.lab, "broker1", `${clusterKafka(cluster)}/kafka-topics.sh --bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} ${labTools(cluster.lab, "broker1")} --create --topic ${topic} --partitions ${CLUSTER_TOPIC_PARTITIONS} --replication-factor 3`, 90);
 }
 
 

@@ -7,6 +7,7 @@ import { DEFAULT_KAFKA_VERSION, KAFKA_4_VERSION } from "../../src/config";
 import {
     REPO,
     labAccess,
+    labTools,
     onMachine,
     pulumiCli,
     record,
@@ -118,15 +119,16 @@ let kraft: ClusterLab;
 /** The KRaft cluster starts on the release before the newest, and is upgraded to the newest under load. */
 const KAFKA_4_PREVIOUS = "4.3.1";
 
-e2e("a 3-broker KRaft cluster on Kafka 4.x: up, smoke test (RF 3, leaders spread, every listener), a second up changes nothing", (t) => {
+e2e("a 3-broker KRaft cluster on Kafka 4.x with mTLS inside: up, smoke test (RF 3, leaders spread, every listener; the example clients and tools by certificate), a second up changes nothing", (t) => {
     // On a fresh machine this file may be the one that builds the engine, the image and Kafka.
     t.timeout(45 * 60 * 1000);
     // It starts on the release before the newest: the upgrade case below takes it to the newest.
     const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_PREVIOUS, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_PREVIOUS });
+    const { cluster, seconds } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_PREVIOUS, internalSecurity: "mtls" });
     kraft = cluster;
     t.is(kraft.lab.outputs.metadata, "kraft");
+    t.is(kraft.lab.outputs.internalSecurity, "mtls");
     t.is(kraft.lab.outputs.replicationFactor, 3);
     t.deepEqual(Object.keys(kraft.lab.outputs.hosts).sort(), ["broker1", "broker2", "broker3", "consumer", "producer"]);
     const smoke = run("node", ["scripts/smoke.mjs", "--stack", kraft.stack, "--report", path.join(REPO, "reports", "smoke-e2e-kraft.json")]);
@@ -289,7 +291,7 @@ e2e(`KRaft cluster: Kafka ${KAFKA_4_PREVIOUS} -> ${KAFKA_4_VERSION} rolls one no
     t.timeout(25 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const features = () => onMachine(kraft.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} describe`, 90);
+    const features = () => onMachine(kraft.lab, "broker1", `/opt/kafka/bin/kafka-features.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} ${labTools(kraft.lab, "broker1")} describe`, 90);
     const metadataVersion = (text: string) => /Feature: metadata\.version\s.*FinalizedVersionLevel: (\S+)/.exec(text)![1];
     const before = metadataVersion(features());
     t.regex(before, new RegExp(`^${KAFKA_4_PREVIOUS.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
@@ -334,7 +336,7 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     for (const b of restarted) t.log(`${b}'s Kafka was restarted:\n${onMachine(kraft.lab, b, "journalctl -u kafka --no-pager -n 15 -o short-precise; dmesg 2>/dev/null | tail -n 5 || true", 60)}`);
     t.deepEqual(restarted, [], "broker1..3 kept running");
     t.regex(onMachine(kraft.lab, "broker4", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m, "a broker-only node");
-    t.is(onMachine(kraft.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} | grep -c '(id: '`).trim(), "4");
+    t.is(onMachine(kraft.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} ${labTools(kraft.lab, "producer")} | grep -c '(id: '`).trim(), "4");
     // Removing it again is refused before anything is made.
     const down = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
     t.is(down.status, 0, "no change with the same config");
