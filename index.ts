@@ -29,15 +29,18 @@ export = async () => {
         replicationFactor: config.topology.replicationFactor,
         externalSecurity: config.security.external,
         internalSecurity: config.security.internal,
+        // The stack's CA: with mtls a new one is refused on a running cluster (see README, "Inside the lab").
+        credentialsGeneration: config.security.generation,
         // AWS: what the stack runs on (region, image family, network, zones, key): a later change of these is refused.
         ...(lab.aws && { aws: lab.aws }),
+        // The stack's CA and when each certificate expires (sasl_ssl or mtls: renew with certificatesGeneration).
+        ...(lab.credentials && { caCertificate: lab.credentials.caCertificate, certificateExpiry: lab.credentials.expiry }),
         // sasl_ssl only: what a client outside the lab needs (see README, "Secure external listener").
-        ...(lab.credentials && config.security.external === "sasl_ssl" && {
-            caCertificate: lab.credentials.caCertificate,
-            clientUsername: config.security.clientUser,
-            clientPassword: lab.credentials.clientPassword,
-            clientProperties: lab.clientProperties,
-            certificateExpiry: lab.credentials.expiry,
-        }),
+        ...(lab.credentials &&
+            config.security.external === "sasl_ssl" && {
+                clientUsername: config.security.clientUser,
+                clientPassword: lab.credentials.clientPassword,
+                clientProperties: lab.clientProperties,
+            }),
     };
 };

@@ -35,6 +35,8 @@ export interface DeployedLab {
     kafkaVersion?: string;
     /** internalSecurity (absent before it existed: plaintext). */
     internalSecurity?: string;
+    /** credentialsGeneration: the stack's CA (absent before it was an output). */
+    credentialsGeneration?: number;
     aws?: DeployedAws;
 }
 
@@ -84,6 +86,13 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
         // moved, then plaintext removed): every node and client would change at once, the cluster down meanwhile.
         aws.push(
             `${PROJECT}:internalSecurity ${config.security.internal} on a cluster running with ${internalWas}: the lab does not yet switch a running cluster's internal and controller listeners (every node, tool and client would change at once, with the cluster unreachable in between). Keep ${internalWas}, or set ${PROJECT}:rebuildCluster to true to rebuild the cluster with ${config.security.internal} (its data is lost), or deploy ${config.security.internal} as a new stack.`,
+        );
+    }
+    const generationWas = deployed?.credentialsGeneration;
+    if (config.security.internal === "mtls" && internalWas === "mtls" && generationWas !== undefined && generationWas !== config.security.generation && !config.rebuildCluster) {
+        // A new CA, rolled one node at a time, splits the cluster: a restarted node and the others would trust different CAs.
+        aws.push(
+            `${PROJECT}:credentialsGeneration ${config.security.generation} on a cluster running with internalSecurity mtls (generation ${generationWas}): a new CA is not yet rolled in with both CAs trusted meanwhile, so each restarted node would be cut off from the others. Keep ${generationWas}; renew the certificates with ${PROJECT}:certificatesGeneration (same CA), or set ${PROJECT}:rebuildCluster to true (the data is lost).`,
         );
     }
     if (!deployed?.metadata || deployed.brokers === undefined || config.rebuildCluster) return aws;
@@ -164,13 +173,13 @@ export function olderRelease(a: string, b: string): boolean {
 export async function deployedLab(): Promise<DeployedLab | undefined> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const read = async (name: string) => (await self.getOutputDetails(name)).value;
-    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, aws] = await Promise.all([
-        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"), read("internalSecurity"), read("aws"),
+    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, credentialsGeneration, aws] = await Promise.all([
+        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"), read("internalSecurity"), read("credentialsGeneration"), read("aws"),
     ]);
     if (kafkaVersion === undefined) return undefined;
     // Deployed before the cluster came: one broker, ZooKeeper.
     if (metadata === undefined) return { target, brokers: 1, metadata: "zookeeper", kafkaVersion, aws };
-    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, aws };
+    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, credentialsGeneration, aws };
 }
 
 /** Refuses, before anything is created, a change the running stack cannot take in place. */

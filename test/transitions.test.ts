@@ -14,6 +14,11 @@ test("internalSecurity cannot switch on a running cluster (not yet rolled in pla
     t.deepEqual(transitionProblems({ ...was, internalSecurity: "mtls" }, mtls), []);
     t.deepEqual(transitionProblems(was, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", rebuildCluster: "true" })), []);
     t.deepEqual(transitionProblems(undefined, mtls), [], "a new stack starts with it");
+    // A new CA on a running mtls cluster: refused; renewing the certificates (same CA) is not.
+    const running = { ...was, internalSecurity: "mtls", credentialsGeneration: 1 };
+    t.regex(transitionProblems(running, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", credentialsGeneration: "2" }))[0], /kafka-lab:credentialsGeneration 2 on a cluster running with internalSecurity mtls \(generation 1\).*Keep 1; renew the certificates with kafka-lab:certificatesGeneration/);
+    t.deepEqual(transitionProblems(running, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", certificatesGeneration: "2" })), []);
+    t.deepEqual(transitionProblems({ ...running, internalSecurity: "plaintext" }, config({ brokers: "3", kafkaVersion: "4.4.0", credentialsGeneration: "2" })), [], "plaintext inside: rotation as before");
 });
 
 test("a first deploy, or no change of shape, is allowed", (t) => {

@@ -1,5 +1,6 @@
 // Clusters (README: "Cluster", "Faults"): three brokers, KRaft on Kafka 4.x and a ZooKeeper ensemble on
 // 3.9, each on a bridge of its own; machines killed, networks cut, machines frozen, settings rolled.
+import { Admin } from "@platformatic/kafka";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -27,6 +28,8 @@ import {
     alertsFiring,
     labStatus,
     secondsUntil,
+    stackSecrets,
+    filesHolding,
 } from "./context";
 import { shellQuote } from "../../src/render";
 import {
@@ -116,6 +119,32 @@ function assertZookeeperUpgrade(t: any, cluster: ClusterLab, r: Awaited<ReturnTy
 
 
 let kraft: ClusterLab;
+/** What the KRaft cluster's first `pulumi up` printed: no key may be in it. */
+let kraftUpLog = "";
+
+/**
+ * A TLS connection from the producer machine to `host:port`, checking the server against the stack's CA and
+ * offering `certfile` (a PEM with its key), or no certificate; then a first read, which is when a TLS 1.3
+ * server's verdict on the client's certificate arrives. "accepted", or "refused: " and what Python's ssl says.
+ */
+function tlsAttempt(host: string, port: number, certfile = ""): string {
+    const script = [
+        "import socket, ssl, sys",
+        "host, port, certfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]",
+        `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
+        "if certfile: ctx.load_cert_chain(certfile)",
+        "try:",
+        "    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=15), server_hostname=host)",
+        "    s.settimeout(5)",
+        "    s.sendall(bytes(4))",
+        "    try: s.recv(1)",
+        "    except socket.timeout: pass",
+        `    print("accepted")`,
+        "except (ssl.SSLError, ConnectionError, OSError) as e:",
+        `    print(f"refused: {e}")`,
+    ].join("\n");
+    return onMachine(kraft.lab, "producer", `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)}`, 60).trim();
+}
 /** The KRaft cluster starts on the release before the newest, and is upgraded to the newest under load. */
 const KAFKA_4_PREVIOUS = "4.3.1";
 
@@ -125,8 +154,9 @@ e2e("a 3-broker KRaft cluster on Kafka 4.x with mTLS inside: up, smoke test (RF 
     // It starts on the release before the newest: the upgrade case below takes it to the newest.
     const dist = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_PREVIOUS, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_PREVIOUS, internalSecurity: "mtls" });
+    const { cluster, seconds, log } = clusterUp(t, "e2e-kraft", "10.76.0", { brokers: "3", kafkaVersion: KAFKA_4_PREVIOUS, internalSecurity: "mtls" });
     kraft = cluster;
+    kraftUpLog = log;
     t.is(kraft.lab.outputs.metadata, "kraft");
     t.is(kraft.lab.outputs.internalSecurity, "mtls");
     t.is(kraft.lab.outputs.replicationFactor, 3);
@@ -147,6 +177,87 @@ e2e("a 3-broker KRaft cluster on Kafka 4.x with mTLS inside: up, smoke test (RF 
     t.deepEqual(status.health.disks.map((d: any) => d.host), ["broker1", "broker2", "broker3"]);
     record("3-broker KRaft cluster", { kafka: KAFKA_4_PREVIOUS, firstUpSeconds: Math.round(seconds), secondUpSeconds: Math.round((Date.now() - started) / 100) / 10 });
     t.log(`KRaft cluster: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
+});
+
+e2e("KRaft cluster, mTLS inside: refused, each with what the client or server reports: no certificate on 9092 or 9093, another CA's certificate, the client user outside its ACLs, ANONYMOUS's admin request; keys only where held, in no file, log, state or command line in plain text", async (t) => {
+    t.timeout(10 * 60 * 1000);
+    const o = kraft.lab.outputs;
+    // The client's own certificate gets in (the control); none, or one of another CA with the nodes' very subject, does not.
+    t.is(tlsAttempt("broker1", 9092, "/etc/kafka/tls/client.pem"), "accepted", "the client's certificate on the internal listener");
+    const noCertificate = tlsAttempt("broker2", 9092);
+    t.regex(noCertificate, /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the internal listener");
+    t.regex(tlsAttempt("broker1", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
+    const otherCa = run("bash", ["-c", "out=$(CA_NAME='another CA' bash scripts/credentials.sh ca) && CA_KEY=$(sed -n '/BEGIN PRIVATE/,/END PRIVATE/p' <<<\"$out\") CA_CERT=$(sed -n '/BEGIN CERT/,/END CERT/p' <<<\"$out\") IDENTITY=kafka-lab-node SANS=DNS:producer bash scripts/credentials.sh identity"]);
+    t.is(otherCa.status, 0, otherCa.stderr);
+    const forged = "/root/kafka-lab-e2e-forged.pem";
+    onMachine(kraft.lab, "producer", `umask 077; cat > ${forged}`, 30, otherCa.stdout);
+    let forgedInternal: string;
+    let forgedController: string;
+    try {
+        forgedInternal = tlsAttempt("broker1", 9092, forged);
+        forgedController = tlsAttempt("broker3", 9093, forged);
+    } finally {
+        onMachine(kraft.lab, "producer", `rm -f ${forged}`);
+    }
+    t.regex(forgedInternal, /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "a certificate of another CA, with the nodes' subject, on the internal listener");
+    t.regex(forgedController, /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "and on the controller listener");
+    // The broker's side says why: a failed authentication in its log.
+    t.regex(onMachine(kraft.lab, "broker1", "grep -h 'Failed authentication' /var/log/kafka/server.log* | tail -n 3 || true"), /Failed authentication with \/[\d.]+ \(channelId=.*\) \(SSL handshake failed\)/);
+
+    // The example client (kafka-lab-client, by its certificate) where its ACLs do not reach: a topic the admin made.
+    const privateTopic = `private-${runId}`;
+    onMachine(kraft.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server broker1:9092 ${labTools(kraft.lab, "broker1")} --create --topic ${privateTopic} --partitions 1 --replication-factor 3`, 90);
+    const denied = run("ssh", [...sshArgs(kraft.lab, o.hosts.producer.publicIp), `timeout 90 python3 /opt/kafka-lab/clients/producer.py --topic ${privateTopic} --count 1 --format plain --timeout 20`]);
+    t.not(denied.status, 0, "the example producer fails");
+    t.regex(denied.stdout + denied.stderr, /TopicAuthorizationFailed/, "refused by the broker's ACLs, as kafka-python reports it");
+    // ...and where they do: the lab's topic, as the SSH user (in the group kafka-lab-client), not root.
+    const allowed = run("ssh", [...sshArgs(kraft.lab, o.hosts.producer.publicIp), "timeout 90 python3 /opt/kafka-lab/clients/producer.py --count 2 --format plain"]);
+    t.is(allowed.status, 0, allowed.stderr);
+    // ANONYMOUS, the external listener's clients (plaintext here), has the client's ACLs and no more: an admin request is refused.
+    const anonymous = new Admin({ clientId: "kafka-lab-e2e-anonymous", bootstrapBrokers: o.bootstrapServers.split(","), connectTimeout: 10000, retries: 2 });
+    let anonymousError = "";
+    try {
+        await anonymous.createTopics({ topics: [`anonymous-${runId}`], partitions: 1, replicas: 3 });
+    } catch (e: any) {
+        anonymousError = [e.message, ...(e.errors ?? []).map((x: any) => x.message)].join(" | ");
+    } finally {
+        await anonymous.close();
+    }
+    t.regex(anonymousError, /authoriz/i, "ANONYMOUS may not create a topic");
+    t.false(onMachine(kraft.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server broker1:9092 ${labTools(kraft.lab, "broker1")} --list`, 90).includes(`anonymous-${runId}`));
+    const acls = onMachine(kraft.lab, "broker1", `/opt/kafka/bin/kafka-acls.sh --bootstrap-server broker1:9092 ${labTools(kraft.lab, "broker1")} --list`, 90);
+    t.regex(acls, /principal=User:kafka-lab-admin, host=\*, operation=ALL, permissionType=ALLOW/);
+    t.notRegex(acls, /principal=User:ANONYMOUS, host=\*, operation=(ALL|ALTER|CREATE), permissionType=ALLOW\)[^]*resourceType=CLUSTER/);
+    for (const b of ["broker1", "broker2", "broker3"]) {
+        t.regex(onMachine(kraft.lab, b, "grep -E '^super\\.users=' /etc/kafka/server.properties"), /^super\.users=User:kafka-lab-node\n$/, `${b}: the nodes alone are super users`);
+    }
+
+    // Each key where its identity lives, readable by its own user only; nowhere else.
+    const stat = (host: string, file: string) => onMachine(kraft.lab, host, `stat -c '%a %U:%G' ${file} 2>/dev/null || echo none`).trim();
+    t.is(stat("broker1", "/etc/kafka/tls/admin.pem"), "600 root:root", "the admin's key on the first broker, root's alone");
+    for (const b of ["broker1", "broker2", "broker3"]) t.is(stat(b, "/etc/kafka/tls/node.pem"), "600 kafka:kafka", b);
+    for (const host of ["broker2", "broker3", "producer", "consumer"]) t.is(stat(host, "/etc/kafka/tls/admin.pem"), "none", `no admin key on ${host}`);
+    for (const host of ["producer", "consumer"]) {
+        t.is(stat(host, "/etc/kafka/tls/client.pem"), "640 root:kafka-lab-client", host);
+        t.is(stat(host, "/etc/kafka/tls/node.pem"), "none", `no node key on ${host}`);
+    }
+    const secrets = stackSecrets(kraft.stack);
+    t.true(secrets.length >= 5 * 20, "the private keys' bodies (CA, three nodes, client, admin), from the state");
+    t.is(filesHolding(secrets, path.join(REPO, ".pulumi-state"), path.join(REPO, ".pulumi-home")), "", "no file of the backend or the Pulumi home holds a key in plain text");
+    t.deepEqual(secrets.filter((x) => kraftUpLog.includes(x)), [], "pulumi up's output shows no key");
+    const exported = pulumiCli("stack", "export", "-s", kraft.stack).stdout;
+    t.false(exported.includes("PRIVATE KEY"), "the state holds no private key in plain text");
+    for (const host of ["broker1", "broker2", "producer", "consumer"]) {
+        t.is(onMachine(kraft.lab, host, "ps -eo args= | grep -F -f /dev/stdin || true", 60, `${secrets.join("\n")}\n`).trim(), "", `${host}: no key on a running command line`);
+        const search = [
+            "mapfile -t secrets",
+            "mapfile -d '' files < <(find /etc /opt /var/lib/kafka /var/log /tmp /var/tmp /root /home -xdev -type f -perm -o=r -print0 2>/dev/null)",
+            "grep -l -F -f <(printf '%s\\n' \"${secrets[@]}\" 'BEGIN PRIVATE KEY') -- \"${files[@]}\" 2>/dev/null || true",
+        ].join("\n");
+        t.is(onMachine(kraft.lab, host, search, 120, `${secrets.join("\n")}\n`).trim(), "", `${host}: no world-readable file holds a key`);
+    }
+    record("KRaft mTLS: refused", { noCertificate, forgedInternal, forgedController, anonymousAdmin: anonymousError.slice(0, 200) });
+    t.log(`refused: no certificate (${noCertificate}); another CA (${forgedInternal}); ANONYMOUS admin (${anonymousError.slice(0, 120)})`);
 });
 
 e2e("KRaft cluster: a broker's machine killed under load loses nothing acknowledged; back, its replicas rejoin", async (t) => {
