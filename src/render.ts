@@ -695,7 +695,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
             case "zookeeper-retire":
                 return ["zookeeper-retire.sh", { DATA_DIR: config.dataDir }];
             case "features":
-                return ["features.sh", { INTERNAL_BOOTSTRAP: internalBootstrap(config), TOOLS: TOOLS_PROPERTIES.admin, RELEASE: protocolVersion(config) }];
+                return ["features.sh", { INTERNAL_BOOTSTRAP: internalBootstrap(config), TOOLS: TOOLS_PROPERTIES.node, RELEASE: protocolVersion(config) }];
             case "internal-acls": {
                 const s = config.security;
                 return [

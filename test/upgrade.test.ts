@@ -57,7 +57,8 @@ function runFeatures(version: string, state: Record<string, string>, mapping?: s
         path.join(dir, "kafka-features"),
         [
             "#!/bin/bash",
-            'shift 2; cmd=$1; shift',
+            '[ "$1 $3" = "--bootstrap-server --command-config" ] || { echo "expected --bootstrap-server B --command-config F" >&2; exit 2; }',
+            'shift 4; cmd=$1; shift',
             'case $cmd in',
             '  describe) cat "$FAKE_DIR/state" ;;',
             '  version-mapping) [ -f "$FAKE_DIR/mapping" ] || { echo "invalid choice: version-mapping" >&2; exit 2; }; cat "$FAKE_DIR/mapping" ;;',

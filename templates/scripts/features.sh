@@ -2,9 +2,10 @@
 # the release's, as Kafka's upgrade docs end: `kafka-features.sh upgrade`. Until then the cluster keeps the
 # metadata.version it was formatted with. Raising it cannot be undone (Kafka refuses a metadata.version
 # downgrade). kraft.version stays as formatted: the quorum is static (controller.quorum.voters), and a
-# newer kraft.version would make it dynamic. Inputs: INTERNAL_BOOTSTRAP, TOOLS (the admin's tools properties),
+# newer kraft.version would make it dynamic. Inputs: INTERNAL_BOOTSTRAP, TOOLS (the node's tools properties:
+# raising the features is the nodes' own business, done as kafka),
 # RELEASE (major.minor).
-features() { timeout 60 /opt/kafka/bin/kafka-features.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" "$@"; }
+features() { timeout 60 runuser -u kafka -- /opt/kafka/bin/kafka-features.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" "$@"; }
 # finalized FEATURE: its finalized level as `describe` prints it (metadata.version as 4.3-IV0), "" when unset.
 finalized() { features describe | awk -v f="$1" '$1 == "Feature:" && $2 == f { for (i = 3; i < NF; i++) if ($i == "FinalizedVersionLevel:") print $(i + 1) }'; }
 metadata_release() { local level; level=$(finalized metadata.version); echo "${level%%-*}"; }
