@@ -179,7 +179,7 @@ e2e("a 3-broker KRaft cluster on Kafka 4.x with mTLS inside: up, smoke test (RF 
     t.log(`KRaft cluster: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
 });
 
-e2e("KRaft cluster, mTLS inside: refused, each with what the client or server reports: no certificate on 9092 or 9093, another CA's certificate, the client user outside its ACLs, ANONYMOUS's admin request; keys only where held, in no file, log, state or command line in plain text", async (t) => {
+e2e("KRaft cluster, mTLS inside: refused, each with what the client or server reports: no certificate on 9092 or 9093, another CA's certificate, the client user outside its ACLs, ANONYMOUS's admin request; keys only where held, in no file, log, state or command line in plain text; the bench over mTLS beside plaintext", async (t) => {
     t.timeout(10 * 60 * 1000);
     const o = kraft.lab.outputs;
     // The client's own certificate gets in (the control); none, or one of another CA with the nodes' very subject, does not.
@@ -256,7 +256,23 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
         ].join("\n");
         t.is(onMachine(kraft.lab, host, search, 120, `${secrets.join("\n")}\n`).trim(), "", `${host}: no world-readable file holds a key`);
     }
-    record("KRaft mTLS: refused", { noCertificate, forgedInternal, forgedController, anonymousAdmin: anonymousError.slice(0, 200) });
+
+    // The cost, measured in one run: the bench's runs over the internal listener (mTLS, the client's
+    // certificate) and 1 KiB acks=all again over the external one (plaintext here), same machines, same minute.
+    const benchReport = path.join(REPO, "reports", "bench-e2e-mtls.json");
+    const bench = run("npm", ["run", "--silent", "bench", "--", "--stack", kraft.stack, "--quick", "--seconds", "1", "--report", benchReport]);
+    t.is(bench.status, 0, bench.stdout.slice(-3000) + bench.stderr.slice(-2000));
+    const benchRuns = JSON.parse(fs.readFileSync(benchReport, "utf8")).runs;
+    const overMtls = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all");
+    const overPlaintext = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all PLAINTEXT external");
+    t.is(overMtls.listener, "SSL (mTLS)");
+    t.is(overPlaintext.listener, "PLAINTEXT");
+    t.true(benchRuns.filter((r: any) => r.listener === "SSL (mTLS)").every((r: any) => r.records > 0), "every internal run produced or consumed over mTLS");
+    t.true(benchRuns.find((r: any) => r.name === "consume 1 KiB acks=all PLAINTEXT external").records > 0);
+    t.regex(bench.stdout, /1 KiB acks=all: PLAINTEXT \(external\) [\d.]+ MB\/s against SSL \(mTLS\) \(internal\) [\d.]+ MB\/s/);
+    const cost = { mtlsMbPerSec: overMtls.mbPerSec, plaintextMbPerSec: overPlaintext.mbPerSec, mtlsP99Ms: overMtls.latencyP99Ms, plaintextP99Ms: overPlaintext.latencyP99Ms };
+    t.log(`bench (quick), produce 1 KiB acks=all: ${cost.mtlsMbPerSec.toFixed(1)} MB/s over mTLS (internal), ${cost.plaintextMbPerSec.toFixed(1)} MB/s plaintext (external)`);
+    record("KRaft mTLS: refused", { noCertificate, forgedInternal, forgedController, anonymousAdmin: anonymousError.slice(0, 200), benchQuick: cost });
     t.log(`refused: no certificate (${noCertificate}); another CA (${forgedInternal}); ANONYMOUS admin (${anonymousError.slice(0, 120)})`);
 });
 
