@@ -12,6 +12,8 @@ if [ "$(cat /var/lib/kafka-lab/node-exporter-before 2>/dev/null)" = absent ]; th
     for unit in prometheus-node-exporter node_exporter; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
 fi
 rm -rf /var/lib/kafka-lab-prometheus
+# internalSecurity mtls: the group that may read the client's key (its members lose it with it).
+if getent group kafka-lab-client >/dev/null; then groupdel kafka-lab-client; fi
 rm -rf /opt/kafka /opt/kafka_* /opt/kafka-lab /etc/kafka /etc/kafka-lab /var/log/kafka /var/log/kafka-controller /var/tmp/kafka-lab /var/tmp/kafka_*.tgz /etc/profile.d/kafka-lab.sh
 if [ "$PURGE_DATA" = true ]; then
     if mountpoint -q "$DATA_DIR"; then find "$DATA_DIR" -mindepth 1 -delete; else rm -rf "$DATA_DIR"; fi
