@@ -30,6 +30,8 @@ import {
     secondsUntil,
     stackSecrets,
     filesHolding,
+    secretsShown,
+    quickBench,
 } from "./context";
 import { shellQuote } from "../../src/render";
 import {
@@ -248,27 +250,21 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
     const exported = pulumiCli("stack", "export", "-s", kraft.stack).stdout;
     t.false(exported.includes("PRIVATE KEY"), "the state holds no private key in plain text");
     for (const host of ["broker1", "broker2", "producer", "consumer"]) {
-        t.is(onMachine(kraft.lab, host, "ps -eo args= | grep -F -f /dev/stdin || true", 60, `${secrets.join("\n")}\n`).trim(), "", `${host}: no key on a running command line`);
-        const search = [
-            "mapfile -t secrets",
-            "mapfile -d '' files < <(find /etc /opt /var/lib/kafka /var/log /tmp /var/tmp /root /home -xdev -type f -perm -o=r -print0 2>/dev/null)",
-            "grep -l -F -f <(printf '%s\\n' \"${secrets[@]}\" 'BEGIN PRIVATE KEY') -- \"${files[@]}\" 2>/dev/null || true",
-        ].join("\n");
-        t.is(onMachine(kraft.lab, host, search, 120, `${secrets.join("\n")}\n`).trim(), "", `${host}: no world-readable file holds a key`);
+        const shown = secretsShown(kraft.lab, host, secrets);
+        t.is(shown.commandLines, "", `${host}: no key on a running command line`);
+        t.is(shown.files, "", `${host}: no world-readable file holds a key`);
     }
 
     // The cost, measured in one run: the bench's runs over the internal listener (mTLS, the client's
     // certificate) and 1 KiB acks=all again over the external one (plaintext here), same machines, same minute.
-    const benchReport = path.join(REPO, "reports", "bench-e2e-mtls.json");
-    const bench = run("npm", ["run", "--silent", "bench", "--", "--stack", kraft.stack, "--quick", "--seconds", "1", "--report", benchReport]);
+    const { bench, runs: benchRuns, byName } = quickBench(kraft.stack, "bench-e2e-mtls");
     t.is(bench.status, 0, bench.stdout.slice(-3000) + bench.stderr.slice(-2000));
-    const benchRuns = JSON.parse(fs.readFileSync(benchReport, "utf8")).runs;
-    const overMtls = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all");
-    const overPlaintext = benchRuns.find((r: any) => r.name === "produce 1 KiB acks=all PLAINTEXT external");
+    const overMtls = byName("produce 1 KiB acks=all");
+    const overPlaintext = byName("produce 1 KiB acks=all PLAINTEXT external");
     t.is(overMtls.listener, "SSL (mTLS)");
     t.is(overPlaintext.listener, "PLAINTEXT");
     t.true(benchRuns.filter((r: any) => r.listener === "SSL (mTLS)").every((r: any) => r.records > 0), "every internal run produced or consumed over mTLS");
-    t.true(benchRuns.find((r: any) => r.name === "consume 1 KiB acks=all PLAINTEXT external").records > 0);
+    t.true(byName("consume 1 KiB acks=all PLAINTEXT external").records > 0);
     t.regex(bench.stdout, /1 KiB acks=all: PLAINTEXT \(external\) [\d.]+ MB\/s against SSL \(mTLS\) \(internal\) [\d.]+ MB\/s/);
     const cost = { mtlsMbPerSec: overMtls.mbPerSec, plaintextMbPerSec: overPlaintext.mbPerSec, mtlsP99Ms: overMtls.latencyP99Ms, plaintextP99Ms: overPlaintext.latencyP99Ms };
     t.log(`bench (quick), produce 1 KiB acks=all: ${cost.mtlsMbPerSec.toFixed(1)} MB/s over mTLS (internal), ${cost.plaintextMbPerSec.toFixed(1)} MB/s plaintext (external)`);

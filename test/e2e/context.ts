@@ -99,6 +99,32 @@ export function filesHolding(secrets: string[], ...dirs: string[]): string {
     return run("grep", ["-rlF", "-f", "/dev/stdin", ...dirs], { input: `${secrets.join("\n")}\n` }).stdout.trim();
 }
 
+/**
+ * Where on `host` a secret shows: the running command lines holding one, and the world-readable files holding
+ * one or any private key. The secrets come in on stdin and reach grep through a pipe (printf is a shell
+ * builtin): no command line, no file.
+ */
+export function secretsShown(lab: LabAccess, host: string, secrets: string[]): { commandLines: string; files: string } {
+    const input = `${secrets.join("\n")}\n`;
+    const search = [
+        "mapfile -t secrets",
+        "mapfile -d '' files < <(find /etc /opt /var/lib/kafka /var/log /tmp /var/tmp /root /home -xdev -type f -perm -o=r -print0 2>/dev/null)",
+        "grep -l -F -f <(printf '%s\\n' \"${secrets[@]}\" 'BEGIN PRIVATE KEY') -- \"${files[@]}\" 2>/dev/null || true",
+    ].join("\n");
+    return {
+        commandLines: onMachine(lab, host, "ps -eo args= | grep -F -f /dev/stdin || true", 60, input).trim(),
+        files: onMachine(lab, host, search, 120, input).trim(),
+    };
+}
+
+/** The bench, short (`--quick --seconds 1`), on `stack`: its output and its runs, from its report `reports/<name>.json`. */
+export function quickBench(stack: string, name: string) {
+    const report = path.join(REPO, "reports", `${name}.json`);
+    const bench = run("npm", ["run", "--silent", "bench", "--", "--stack", stack, "--quick", "--seconds", "1", "--report", report]);
+    const runs: any[] = bench.status === 0 ? JSON.parse(fs.readFileSync(report, "utf8")).runs : [];
+    return { bench, runs, byName: (n: string) => runs.find((r) => r.name === n) };
+}
+
 /** Every secret a sasl_ssl stack made, decrypted from its state: the SCRAM passwords, and the body lines of each private key. */
 export function stackSecrets(stack: string): string[] {
     const state = JSON.parse(pulumiCli("stack", "export", "--show-secrets", "-s", stack).stdout);
