@@ -4,7 +4,7 @@
 # INTERNAL_BOOTSTRAP, TOOLS (the admin's tools properties).
 all_answer() {
     local b
-    for b in ${INTERNAL_BOOTSTRAP//,/ }; do kafka_answers "${b%:*}" "${b##*:}" || return 1; done
+    for b in ${INTERNAL_BOOTSTRAP//,/ }; do kafka_answers "${b%:*}" "${b##*:}" "$TOOLS" || return 1; done
 }
 registered() { [ "$(timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" 2>/dev/null | grep -c '(id: ')" -ge "$BROKERS" ]; }
 if ! retry_until "every broker answers" 720 0.25 all_answer || ! retry_until "every broker registered" 60 1 registered; then

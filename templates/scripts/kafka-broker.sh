@@ -126,7 +126,7 @@ if [ "$MODE" = start ] && [ -n "$CONTROLLER_PORT" ] && [ "$CLUSTER" = true ]; th
     log "Kafka node $NODE_ID is up, its controller listening on $CONTROLLER_PORT (the topic step waits for the cluster)"
     exit 0
 fi
-retry_until "Kafka listener" 720 0.25 kafka_answers "$own_host" "$own_port" || fail "Kafka broker $NODE_ID did not answer on $OWN_LISTENER within 180s"
+retry_until "Kafka listener" 720 0.25 kafka_answers "$own_host" "$own_port" "$TOOLS" || fail "Kafka broker $NODE_ID did not answer on $OWN_LISTENER within 180s"
 log "Kafka broker $NODE_ID answers on $OWN_LISTENER"
 printf '%s\n' "$desired" >"$applied"
 if [ "$MODE" = roll ] && [ "$CLUSTER" = true ]; then
