@@ -125,11 +125,12 @@ let kraft: ClusterLab;
 let kraftUpLog = "";
 
 /**
- * A TLS connection from the producer machine to `host:port`, checking the server against the stack's CA and
+ * A TLS connection from a lab machine (`from`: the producer for the internal listener, a broker for the
+ * controller listener, which the firewall opens to the brokers alone) to `host:port`, checking the server against the stack's CA and
  * offering `certfile` (a PEM with its key), or no certificate; then a first read, which is when a TLS 1.3
  * server's verdict on the client's certificate arrives. "accepted", or "refused: " and what Python's ssl says.
  */
-function tlsAttempt(host: string, port: number, certfile = ""): string {
+function tlsAttempt(from: string, host: string, port: number, certfile = ""): string {
     const script = [
         "import socket, ssl, sys",
         "host, port, certfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]",
@@ -145,7 +146,7 @@ function tlsAttempt(host: string, port: number, certfile = ""): string {
         "except (ssl.SSLError, ConnectionError, OSError) as e:",
         `    print(f"refused: {e}")`,
     ].join("\n");
-    return onMachine(kraft.lab, "producer", `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)}`, 60).trim();
+    return onMachine(kraft.lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)}`, 60).trim();
 }
 /** The KRaft cluster starts on the release before the newest, and is upgraded to the newest under load. */
 const KAFKA_4_PREVIOUS = "4.3.1";
@@ -185,21 +186,22 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
     t.timeout(10 * 60 * 1000);
     const o = kraft.lab.outputs;
     // The client's own certificate gets in (the control); none, or one of another CA with the nodes' very subject, does not.
-    t.is(tlsAttempt("broker1", 9092, "/etc/kafka/tls/client.pem"), "accepted", "the client's certificate on the internal listener");
-    const noCertificate = tlsAttempt("broker2", 9092);
+    t.is(tlsAttempt("producer", "broker1", 9092, "/etc/kafka/tls/client.pem"), "accepted", "the client's certificate on the internal listener");
+    t.is(tlsAttempt("broker2", "broker1", 9093, "/etc/kafka/tls/node.pem"), "accepted", "a node's certificate on the controller listener");
+    const noCertificate = tlsAttempt("producer", "broker2", 9092);
     t.regex(noCertificate, /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the internal listener");
-    t.regex(tlsAttempt("broker1", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
+    t.regex(tlsAttempt("broker2", "broker1", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
     const otherCa = run("bash", ["-c", "out=$(CA_NAME='another CA' bash scripts/credentials.sh ca) && CA_KEY=$(sed -n '/BEGIN PRIVATE/,/END PRIVATE/p' <<<\"$out\") CA_CERT=$(sed -n '/BEGIN CERT/,/END CERT/p' <<<\"$out\") IDENTITY=kafka-lab-node SANS=DNS:producer bash scripts/credentials.sh identity"]);
     t.is(otherCa.status, 0, otherCa.stderr);
     const forged = "/root/kafka-lab-e2e-forged.pem";
-    onMachine(kraft.lab, "producer", `umask 077; cat > ${forged}`, 30, otherCa.stdout);
+    for (const host of ["producer", "broker2"]) onMachine(kraft.lab, host, `umask 077; cat > ${forged}`, 30, otherCa.stdout);
     let forgedInternal: string;
     let forgedController: string;
     try {
-        forgedInternal = tlsAttempt("broker1", 9092, forged);
-        forgedController = tlsAttempt("broker3", 9093, forged);
+        forgedInternal = tlsAttempt("producer", "broker1", 9092, forged);
+        forgedController = tlsAttempt("broker2", "broker3", 9093, forged);
     } finally {
-        onMachine(kraft.lab, "producer", `rm -f ${forged}`);
+        for (const host of ["producer", "broker2"]) onMachine(kraft.lab, host, `rm -f ${forged}`);
     }
     t.regex(forgedInternal, /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "a certificate of another CA, with the nodes' subject, on the internal listener");
     t.regex(forgedController, /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "and on the controller listener");
