@@ -277,7 +277,7 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
 
 e2e("KRaft cluster: a broker's machine killed under load loses nothing acknowledged; back, its replicas rejoin", async (t) => {
     t.timeout(15 * 60 * 1000);
-    const topic = `${runId}-kill`;
+    const topic = `fault-${runId}-kill`;
     clusterTopic(kraft, topic);
     const victim = activeController(kraft) === 3 ? "broker2" : "broker3";
     let bootAgain: () => void = () => {};
@@ -324,7 +324,7 @@ e2e("KRaft cluster: a broker's machine killed under load loses nothing acknowled
 
 e2e("KRaft cluster: the active controller's machine killed under load: a new one leads, nothing lost", async (t) => {
     t.timeout(15 * 60 * 1000);
-    const topic = `${runId}-controller`;
+    const topic = `fault-${runId}-controller`;
     clusterTopic(kraft, topic);
     const leader = activeController(kraft);
     const victim = `broker${leader}`;
@@ -422,7 +422,7 @@ e2e(`KRaft cluster: Kafka ${KAFKA_4_PREVIOUS} -> ${KAFKA_4_VERSION} rolls one no
     const before = metadataVersion(features());
     t.regex(before, new RegExp(`^${KAFKA_4_PREVIOUS.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`));
     const voters = onMachine(kraft.lab, "broker1", "grep '^controller.quorum.voters=' /etc/kafka/server.properties").trim();
-    const r = await rollUnderLoad(kraft, `${runId}-upgrade`, (file) => withKafkaVersion(file, KAFKA_4_VERSION));
+    const r = await rollUnderLoad(kraft, `fault-${runId}-upgrade`, (file) => withKafkaVersion(file, KAFKA_4_VERSION));
     t.is(r.up.status, 0, r.up.out.slice(-4000));
     const starts = Object.fromEntries(r.brokers.map((b) => [b, r.starts(b, "kafka")]));
     const after = metadataVersion(features());

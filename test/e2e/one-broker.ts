@@ -153,8 +153,9 @@ e2e("a second pulumi up reports no changes and touches no machine", (t) => {
     // "read": the stack reference to the stack's own last outputs, read on every run, changes nothing.
     t.deepEqual(Object.keys(up.changes).filter((k) => k !== "same" && k !== "read"), [], JSON.stringify(up.changes));
     // 45 before the metrics; then the exporters step on each machine, Prometheus on the consumer, and the
-    // uploads of the JMX exporter agent (broker) and kafka-python's wheel (producer, consumer).
-    t.is(up.changes.same, 52, "the local lab is 52 resources");
+    // uploads of the JMX exporter agent (broker) and kafka-python's wheel (producer, consumer): 52; then the
+    // identities step on each machine (the tools' properties; with mtls the keys).
+    t.is(up.changes.same, 55, "the local lab is 55 resources");
     t.is(mainPid("kafka"), kafkaPid, "Kafka was not restarted");
     record("pulumi up with no change", { resources: up.changes.same, changed: 0 });
 });
