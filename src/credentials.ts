@@ -1,8 +1,8 @@
 // The stack's credentials: a CA; for the external listener (externalSecurity: sasl_ssl) one certificate per
 // broker and the SCRAM users' passwords; inside the lab (internalSecurity: mtls) one certificate per Kafka
-// node (its lab name and private address) and one each for the lab's client and admin identities. Made once per stack by scripts/credentials.sh (openssl on the deploying
-// machine, the same for every target) and kept in the stack's state as secrets: a second `pulumi up`
-// changes nothing; credentialsGeneration re-issues them all.
+// node (its lab name and private address) and one each for the lab's client and admin identities. Made once
+// per stack by scripts/credentials.sh (openssl on the deploying machine, the same for every target) and kept
+// in the stack's state as secrets: a second `pulumi up` changes nothing; credentialsGeneration re-issues them all.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "crypto";

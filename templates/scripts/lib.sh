@@ -53,15 +53,15 @@ retry_until() {
 # the tools' properties TOOLS say SSL (internalSecurity mtls), Python's ssl (firewalld's Python is on every
 # lab machine) with the keystore and CA they name.
 kafka_answers() {
-    local reply
+    local reply request='\x00\x00\x00\x13\x00\x12\x00\x00\x00\x00\x00\x01\x00\x09kafka-lab'
     if [ -n "${3:-}" ] && grep -q '^security.protocol=SSL$' "$3" 2>/dev/null; then
-        reply=$(timeout 3 python3 -c '
+        reply=$(printf "$request" | timeout 3 python3 -c '
 import socket, ssl, sys
 host, port, keystore, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(keystore)
 s = ctx.wrap_socket(socket.create_connection((host, port), timeout=3), server_hostname=host)
-s.sendall(b"\x00\x00\x00\x13\x00\x12\x00\x00\x00\x00\x00\x01\x00\x09kafka-lab")
+s.sendall(sys.stdin.buffer.read())
 reply = b""
 while len(reply) < 10:
     chunk = s.recv(10 - len(reply))
@@ -71,7 +71,7 @@ while len(reply) < 10:
 sys.stdout.buffer.write(reply)
 ' "$1" "$2" "$(sed -n 's/^ssl.keystore.location=//p' "$3")" "$(sed -n 's/^ssl.truststore.location=//p' "$3")" 2>/dev/null | od -An -tx1 | tr -d ' \n')
     else
-        reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "\x00\x00\x00\x13\x00\x12\x00\x00\x00\x00\x00\x01\x00\x09kafka-lab" >&3 && head -c 10 <&3' _ "$1" "$2" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+        reply=$(printf "$request" | timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && cat >&3 && head -c 10 <&3' _ "$1" "$2" 2>/dev/null | od -An -tx1 | tr -d ' \n')
     fi
     # size (4 bytes), then our correlation id 1 and error code 0.
     [ "${reply:8}" = "000000010000" ]

@@ -10,7 +10,6 @@ import {
     REPO,
     consume,
     labAccess,
-    labTools,
     onMachine,
     pulumiCli,
     record,
@@ -23,6 +22,7 @@ import {
     runId,
     removeLeftovers,
     withConfigLine,
+    labTools,
 } from "./context";
 
 // ---- The cluster: three brokers, KRaft on Kafka 4.x and a ZooKeeper ensemble on 3.9, each on a bridge of its own.

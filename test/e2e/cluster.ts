@@ -8,7 +8,6 @@ import { DEFAULT_KAFKA_VERSION, KAFKA_4_VERSION } from "../../src/config";
 import {
     REPO,
     labAccess,
-    labTools,
     onMachine,
     pulumiCli,
     record,
@@ -33,6 +32,7 @@ import {
     errorText,
     secretsShown,
     quickBench,
+    labTools,
 } from "./context";
 import { shellQuote } from "../../src/render";
 import {

@@ -22,9 +22,19 @@ export const ROLES = ["broker", "producer", "consumer"] as const;
 // @platformatic/kafka connection settings for a stack's external listener (TLS and SCRAM with sasl_ssl), as the
 // smoke test uses them.
 export let externalClient: (outputs: Record<string, any>) => Record<string, any>;
+let toolsConfig: (outputs: Record<string, any>, host: string) => string;
 test.before(async () => {
-    ({ externalClient } = await import("../../scripts/lib/stack.mjs" as string));
+    ({ externalClient, toolsConfig } = await import("../../scripts/lib/stack.mjs" as string));
 });
+
+/**
+ * `--command-config FILE` (or another option naming it): what Kafka's tools on `role` connect to the internal
+ * listener with, as provisioning wrote it (the smoke test's choice: the admin's on the first broker, the
+ * node's on the other brokers, the client's on the client machines; plaintext or mTLS alike).
+ */
+export function labTools(lab: LabAccess, role: string, option = "--command-config"): string {
+    return `${option} ${toolsConfig(lab.outputs, role)}`;
+}
 
 const required = process.env.KAFKA_LAB_E2E === "required";
 const why = process.platform !== "linux" ? "not Linux" : process.getuid?.() !== 0 ? "not root" : process.env.KAFKA_LAB_E2E === "skip" ? "KAFKA_LAB_E2E=skip" : "";

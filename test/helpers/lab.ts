@@ -8,7 +8,7 @@ import * as path from "path";
 import { fileURLToPath } from "url";
 import { parse } from "yaml";
 import { LabConfig, validateConfig } from "../../src/config";
-import { TOOLS_PROPERTIES, shellQuote } from "../../src/render";
+import { shellQuote } from "../../src/render";
 import { tmpDir } from "./tmp";
 
 // ava runs every test file from test/: the project is the folder above it.
@@ -61,17 +61,6 @@ export function onMachine(lab: LabAccess, role: string, command: string, timeout
     const r = run("ssh", [...sshArgs(lab, lab.outputs.hosts[role].publicIp), `sudo -n timeout ${timeoutSeconds} bash -c ${shellQuote(command)}`], { timeoutSeconds: timeoutSeconds + 30, input });
     if (r.status !== 0) throw new Error(`${role}: \`${command}\` exited ${r.status}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
     return r.stdout;
-}
-
-/**
- * `--command-config FILE` (or another option naming it): what Kafka's tools on `role` connect to the internal
- * listener with, as provisioning wrote it: the admin's on the first broker, the node's on the other brokers,
- * the client's on the client machines (plaintext or mTLS alike).
- */
-export function labTools(lab: LabAccess, role: string, option = "--command-config"): string {
-    const brokers = Object.keys(lab.outputs.hosts).filter((h) => /^broker\d*$/.test(h)).sort((a, b) => Number(a.slice(6) || 0) - Number(b.slice(6) || 0));
-    const identity = role === brokers[0] ? "admin" : brokers.includes(role) ? "node" : "client";
-    return `${option} ${TOOLS_PROPERTIES[identity]}`;
 }
 
 export function createTopic(lab: LabAccess, topic: string, partitions = 3): void {
