@@ -167,6 +167,9 @@ function groupMember(options, topic) {
     const note = (e) => member.errors.length < 10 && member.errors.push(`${e?.name}: ${String(e?.message).slice(0, 160)}`);
     const subscribe = async () => {
         consumer = new Consumer({ ...options, retries: 50, groupId: `${topic}-group`, sessionTimeout: 10000, heartbeatInterval: 1000, deserializers: stringDeserializers });
+        // A rejoin after a failed heartbeat that fails in turn is emitted as the consumer's own "error"; with no
+        // listener Node throws it (the CI run of 483d0e3 lost a whole fault run to one after a freeze).
+        consumer.on("error", note);
         const stream = await within(60000, consumer.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest", autocommit: true }), "consumer subscribe");
         stream.on("data", (message) => void member.read.push(message.key));
         stream.on("error", note);
@@ -196,34 +199,66 @@ function groupMember(options, topic) {
     member.restart = restart;
     member.close = async () => {
         closing = true;
-        await within(30000, (member.stream?.close() ?? Promise.resolve()).then(() => consumer.close()), "consumer disconnect").catch(() => consumer.close(true).catch(() => {}));
+        const leave = async () => {
+            await member.stream?.close();
+            await consumer.close();
+        };
+        await within(30000, leave(), "consumer disconnect").catch(() => consumer.close(true).catch(() => {}));
     };
     return member;
 }
 
-/** Every key in the topic, read from the start by a fresh consumer up to the end offsets. */
+/**
+ * Every key in the topic, read from the start up to the end offsets by a fresh consumer; a read that fails
+ * (its group's coordinator still settling after the fault) is made again by another, three times at most.
+ */
 async function readTopic(options, topic) {
-    const reader = new Consumer({ ...options, groupId: `${topic}-readback-${Date.now()}`, deserializers: stringDeserializers });
+    const end = await endOffsets(options, topic);
+    if ([...end.values()].every((e) => e === 0)) return [];
+    let lastError;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+            return await readUpTo(options, topic, end);
+        } catch (e) {
+            lastError = e;
+            await sleep(2000);
+        }
+    }
+    throw lastError;
+}
+
+/** Partition to end offset, asked until the cluster answers (a minute at most). */
+async function endOffsets(options, topic) {
+    const admin = new Consumer({ ...options, groupId: `${topic}-offsets-${Date.now()}` });
     try {
-        let ends;
         for (let i = 0; i < 30; i++) {
             try {
-                ends = (await within(30000, reader.listOffsets({ topics: [topic] }), "topic offsets")).get(topic);
-                break;
+                const ends = (await within(30000, admin.listOffsets({ topics: [topic] }), "topic offsets")).get(topic);
+                return new Map(ends.map((offset, partition) => [partition, Number(offset)]));
             } catch {
                 await sleep(2000);
             }
         }
-        if (!ends) throw new Error(`cannot read the end offsets of ${topic}`);
-        const end = new Map(ends.map((offset, partition) => [partition, Number(offset)]));
+        throw new Error(`cannot read the end offsets of ${topic}`);
+    } finally {
+        await admin.close(true).catch(() => {});
+    }
+}
+
+async function readUpTo(options, topic, end) {
+    const reader = new Consumer({ ...options, groupId: `${topic}-readback-${Date.now()}`, deserializers: stringDeserializers });
+    // As the group member's: a failed rejoin is emitted as the consumer's "error", thrown where nothing listens.
+    let rejoinFailed;
+    reader.on("error", (e) => rejoinFailed?.(e));
+    try {
         const keys = [];
         const reached = new Map([...end].map(([p, e]) => [p, e === 0]));
-        if ([...reached.values()].every(Boolean)) return keys;
         const stream = await within(60000, reader.consume({ topics: [topic], mode: "earliest", autocommit: false }), "reader connect");
         try {
             await within(
                 120000,
                 new Promise((resolve, reject) => {
+                    rejoinFailed = reject;
                     stream.on("error", reject);
                     stream.on("data", (message) => {
                         keys.push(message.key);

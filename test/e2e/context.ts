@@ -147,6 +147,22 @@ export function stackSecrets(stack: string): string[] {
 }
 
 /**
+ * What `kafka-acls.sh --list` grants `principal`, one "OPERATION on TYPE NAME (PATTERN)" per ACL: the listing
+ * names each resource once, above its ACLs, in no fixed order.
+ */
+export function aclsOf(listing: string, principal: string): string[] {
+    const granted: string[] = [];
+    let resource = "";
+    for (const line of listing.split("\n")) {
+        const pattern = line.match(/ResourcePattern\(resourceType=(\w+), name=(.*), patternType=(\w+)\)/);
+        if (pattern) resource = `${pattern[1]} ${pattern[2]} (${pattern[3]})`;
+        const acl = line.match(/\(principal=(.+?), host=\*, operation=(\w+), permissionType=ALLOW\)/);
+        if (acl && acl[1] === principal) granted.push(`${acl[2]} on ${resource}`);
+    }
+    return granted;
+}
+
+/**
  * `npm run lab -- fault ARGS --stack STACK` with its report; whatever happens, `fault heal` runs after it
  * (the command heals by itself; this is the test's own guard that no fault outlives it).
  */
