@@ -77,6 +77,26 @@ sys.stdout.buffer.write(reply)
     [ "${reply:8}" = "000000010000" ]
 }
 
+# acl_add ARGS...: kafka-acls --add over the internal listener ($INTERNAL_BOOTSTRAP) as the tools' properties
+# $TOOLS say. Adding an ACL that exists is harmless, so a step that adds ACLs may run again.
+acl_add() { timeout 120 /opt/kafka/bin/kafka-acls.sh --bootstrap-server "$INTERNAL_BOOTSTRAP" --command-config "$TOOLS" --add "$@" >/dev/null || die "could not add ACL: $*"; }
+
+# client_acls PRINCIPAL [OPERATION...]: what the lab's client needs: produce to and consume from the lab's
+# topics ($CLIENT_TOPICS) and its prefixes' topics ($CLIENT_PREFIXES), read in its groups ($CLIENT_GROUPS and
+# the prefixes'); OPERATIONs are granted on the prefixes' topics besides (Create Delete: the tests' own topics).
+client_acls() {
+    local principal=$1 topic group prefix op extra=()
+    shift
+    for op in "$@"; do extra+=(--operation "$op"); done
+    for topic in $CLIENT_TOPICS; do acl_add --allow-principal "$principal" --operation Read --operation Write --operation Describe --topic "$topic"; done
+    for group in $CLIENT_GROUPS; do acl_add --allow-principal "$principal" --operation Read --operation Describe --group "$group"; done
+    for prefix in $CLIENT_PREFIXES; do
+        acl_add --allow-principal "$principal" --resource-pattern-type prefixed --operation Read --operation Write --operation Describe ${extra[@]+"${extra[@]}"} --topic "$prefix"
+        acl_add --allow-principal "$principal" --resource-pattern-type prefixed --operation Read --operation Describe --group "$prefix"
+    done
+    log "ACLs of ${principal#User:}: topics $CLIENT_TOPICS and $CLIENT_PREFIXES* (read, write${*:+; $* on $CLIENT_PREFIXES*}), groups $CLIENT_GROUPS and $CLIENT_PREFIXES* (read)"
+}
+
 # sha512_from_checksum_file TEXT: the hex digest of a .sha512 file in either layout: `sha512sum` ("HEX  name")
 # or Apache's `gpg --print-md SHA512` ("name: HEX HEX ..." over several lines). Empty when neither.
 sha512_from_checksum_file() {

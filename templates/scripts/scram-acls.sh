@@ -24,11 +24,4 @@ set_password "$ADMIN_USER" "$ADMIN_PASSWORD"
 set_password "$CLIENT_USER" "$CLIENT_PASSWORD"
 
 # The client user produces to and consumes from the lab's topics, and reads in the lab's groups.
-acl() { kafka_tool kafka-acls.sh --add --allow-principal "User:$CLIENT_USER" "$@" >/dev/null || die "could not add ACL: $*"; }
-for topic in $CLIENT_TOPICS; do acl --operation Read --operation Write --operation Describe --topic "$topic"; done
-for group in $CLIENT_GROUPS; do acl --operation Read --operation Describe --group "$group"; done
-for prefix in $CLIENT_PREFIXES; do
-    acl --resource-pattern-type prefixed --operation Read --operation Write --operation Describe --topic "$prefix"
-    acl --resource-pattern-type prefixed --operation Read --operation Describe --group "$prefix"
-done
-log "ACLs of $CLIENT_USER: topics $CLIENT_TOPICS and $CLIENT_PREFIXES* (read, write), groups $CLIENT_GROUPS and $CLIENT_PREFIXES* (read)"
+client_acls "User:$CLIENT_USER"

@@ -34,6 +34,7 @@ import {
     quickBench,
     labTools,
     aclsOf,
+    tlsAttempt,
 } from "./context";
 import { shellQuote } from "../../src/render";
 import {
@@ -126,30 +127,6 @@ let kraft: ClusterLab;
 /** What the KRaft cluster's first `pulumi up` printed: no key may be in it. */
 let kraftUpLog = "";
 
-/**
- * A TLS connection from a lab machine (`from`: the producer for the internal listener, a broker for the
- * controller listener, which the firewall opens to the brokers alone) to `host:port`, checking the server against the stack's CA and
- * offering `certfile` (a PEM with its key), or no certificate; then a first read, which is when a TLS 1.3
- * server's verdict on the client's certificate arrives. "accepted", or "refused: " and what Python's ssl says.
- */
-function tlsAttempt(from: string, host: string, port: number, certfile = ""): string {
-    const script = [
-        "import socket, ssl, sys",
-        "host, port, certfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]",
-        `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
-        "if certfile: ctx.load_cert_chain(certfile)",
-        "try:",
-        "    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=15), server_hostname=host)",
-        "    s.settimeout(5)",
-        "    s.sendall(bytes(4))",
-        "    try: s.recv(1)",
-        "    except socket.timeout: pass",
-        `    print("accepted")`,
-        "except (ssl.SSLError, ConnectionError, OSError) as e:",
-        `    print(f"refused: {e}")`,
-    ].join("\n");
-    return onMachine(kraft.lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)}`, 60).trim();
-}
 /** The KRaft cluster starts on the release before the newest, and is upgraded to the newest under load. */
 const KAFKA_4_PREVIOUS = "4.3.1";
 
@@ -188,11 +165,11 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
     t.timeout(10 * 60 * 1000);
     const o = kraft.lab.outputs;
     // The client's own certificate gets in (the control); none, or one of another CA with the nodes' very subject, does not.
-    t.is(tlsAttempt("producer", "broker1", 9092, "/etc/kafka/tls/client.pem"), "accepted", "the client's certificate on the internal listener");
-    t.is(tlsAttempt("broker2", "broker1", 9093, "/etc/kafka/tls/node.pem"), "accepted", "a node's certificate on the controller listener");
-    const noCertificate = tlsAttempt("producer", "broker2", 9092);
+    t.is(tlsAttempt(kraft.lab, "producer", "broker1", 9092, "/etc/kafka/tls/client.pem"), "accepted", "the client's certificate on the internal listener");
+    t.is(tlsAttempt(kraft.lab, "broker2", "broker1", 9093, "/etc/kafka/tls/node.pem"), "accepted", "a node's certificate on the controller listener");
+    const noCertificate = tlsAttempt(kraft.lab, "producer", "broker2", 9092);
     t.regex(noCertificate, /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the internal listener");
-    t.regex(tlsAttempt("broker2", "broker1", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
+    t.regex(tlsAttempt(kraft.lab, "broker2", "broker1", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
     const otherCa = run("bash", ["-c", "out=$(CA_NAME='another CA' bash scripts/credentials.sh ca) && CA_KEY=$(sed -n '/BEGIN PRIVATE/,/END PRIVATE/p' <<<\"$out\") CA_CERT=$(sed -n '/BEGIN CERT/,/END CERT/p' <<<\"$out\") IDENTITY=kafka-lab-node SANS=DNS:producer bash scripts/credentials.sh identity"]);
     t.is(otherCa.status, 0, otherCa.stderr);
     const forged = "/root/kafka-lab-e2e-forged.pem";
@@ -200,8 +177,8 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
     let forgedInternal: string;
     let forgedController: string;
     try {
-        forgedInternal = tlsAttempt("producer", "broker1", 9092, forged);
-        forgedController = tlsAttempt("broker2", "broker3", 9093, forged);
+        forgedInternal = tlsAttempt(kraft.lab, "producer", "broker1", 9092, forged);
+        forgedController = tlsAttempt(kraft.lab, "broker2", "broker3", 9093, forged);
     } finally {
         for (const host of ["producer", "broker2"]) onMachine(kraft.lab, host, `rm -f ${forged}`);
     }

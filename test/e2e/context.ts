@@ -15,6 +15,7 @@ import {
     waitFor,
 } from "../helpers/lab";
 import { tmpDir } from "../helpers/tmp";
+import { shellQuote } from "../../src/render";
 
 // The guide's lab: one broker, and the two client machines.
 export const ROLES = ["broker", "producer", "consumer"] as const;
@@ -146,6 +147,30 @@ export function stackSecrets(stack: string): string[] {
     return [...new Set([...passwords, ...keys])];
 }
 
+/**
+ * A TLS connection from a lab machine (`from`: the producer for the internal listener, a broker for the
+ * controller listener, which the firewall opens to the brokers alone) to `host:port`, checking the server
+ * against the stack's CA and offering `certfile` (a PEM with its key), or no certificate; then a first read, which is when a TLS 1.3
+ * server's verdict on the client's certificate arrives. "accepted", or "refused: " and what Python's ssl says.
+ */
+export function tlsAttempt(lab: LabAccess, from: string, host: string, port: number, certfile = ""): string {
+    const script = [
+        "import socket, ssl, sys",
+        "host, port, certfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]",
+        `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
+        "if certfile: ctx.load_cert_chain(certfile)",
+        "try:",
+        "    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=15), server_hostname=host)",
+        "    s.settimeout(5)",
+        "    s.sendall(bytes(4))",
+        "    try: s.recv(1)",
+        "    except socket.timeout: pass",
+        `    print("accepted")`,
+        "except (ssl.SSLError, ConnectionError, OSError) as e:",
+        `    print(f"refused: {e}")`,
+    ].join("\n");
+    return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)}`, 60).trim();
+}
 /**
  * What `kafka-acls.sh --list` grants `principal`, one "OPERATION on TYPE NAME (PATTERN)" per ACL: the listing
  * names each resource once, above its ACLs, in no fixed order.

@@ -1,5 +1,6 @@
 // The secure external listener (README: "Secure external listener"): TLS + SASL/SCRAM-SHA-512, one broker
-// on Kafka 4.x (KRaft) beside a dedicated controller, on a bridge of its own.
+// on Kafka 4.x (KRaft) beside a dedicated controller, on a bridge of its own; then the same with mutual TLS
+// inside (README: "Inside the lab: mutual TLS"), as prod runs by default.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -23,6 +24,9 @@ import {
     stackSecrets,
     secretsShown,
     quickBench,
+    tlsAttempt,
+    aclsOf,
+    labTools,
 } from "./context";
 
 // ---- The secure external listener: TLS + SASL/SCRAM-SHA-512, one broker on Kafka 4.x (KRaft), own bridge.
@@ -189,5 +193,54 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
     } finally {
         const clean = clusterDown(tls);
         t.is(clean.status, 0, `the sasl_ssl stack leaves the host clean: ${clean.stderr}`);
+    }
+});
+
+e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated controller: smoke test over both; no certificate refused on 9092 and 9093; SCRAM and certificate are one principal with one set of ACLs; a second up changes nothing", async (t) => {
+    t.timeout(15 * 60 * 1000);
+    const { cluster: sealed, seconds } = clusterUp(t, "e2e-sslmtls", "10.73.0", {
+        kafkaVersion: KAFKA_4_VERSION,
+        externalSecurity: "sasl_ssl",
+        internalSecurity: "mtls",
+        controllers: "dedicated",
+        controllerHeap: "256m",
+    });
+    try {
+        const o = sealed.lab.outputs;
+        t.is(o.internalSecurity, "mtls");
+        t.is(o.externalSecurity, "sasl_ssl");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", sealed.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+        t.regex(smoke.stdout, /example consumer, fresh group, from earliest \(consumer\) \.\.\. ok/, "the example clients over mTLS");
+        t.regex(smoke.stdout, /external producer over the advertised listener \(SASL_SSL as kafka-lab-client, CA and hostname checked\) \(local\) \.\.\. ok/);
+
+        // One broker, one controller: the controller listener (on the broker's machine) and the internal one
+        // take the node's and the client's certificates and refuse a connection without one.
+        t.is(tlsAttempt(sealed.lab, "producer", "broker", 9092, "/etc/kafka/tls/client.pem"), "accepted");
+        t.regex(tlsAttempt(sealed.lab, "producer", "broker", 9092), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the internal listener");
+        t.is(tlsAttempt(sealed.lab, "broker", "broker", 9093, "/etc/kafka/tls/node.pem"), "accepted");
+        t.regex(tlsAttempt(sealed.lab, "broker", "broker", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
+        t.regex(onMachine(sealed.lab, "broker", "grep -h -E '^(super\\.users|listener\\.name\\.controller\\.ssl\\.client\\.auth)=' /etc/kafka/server.properties /etc/kafka/controller.properties | sort -u"), /^listener\.name\.controller\.ssl\.client\.auth=required\nsuper\.users=User:kafka-lab-node\n$/);
+
+        // The SCRAM user and the certificate are the same principal: both steps' ACLs land on kafka-lab-client
+        // (make and remove the tests' topics, from mtls; the lab's topic, from both), ANONYMOUS gets nothing (no
+        // listener lets it in), and the SCRAM client works outside as the certificate does inside.
+        const acls = onMachine(sealed.lab, "broker", `/opt/kafka/bin/kafka-acls.sh --bootstrap-server broker:9092 ${labTools(sealed.lab, "broker")} --list`, 90);
+        const client = aclsOf(acls, "User:kafka-lab-client");
+        for (const granted of ["WRITE on TOPIC test (LITERAL)", "CREATE on TOPIC smoke (PREFIXED)", "READ on GROUP my-group (LITERAL)"]) t.true(client.includes(granted), `${granted}: ${acls}`);
+        t.deepEqual(aclsOf(acls, "User:ANONYMOUS"), []);
+        const outside = await tryExternal(o, externalClient(o), "test");
+        t.deepEqual(outside.errors, [], "the client user by SCRAM over the external listener");
+        t.true(outside.got.includes("should not land"), "reads what it wrote");
+        const inside = onMachine(sealed.lab, "consumer", `/opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server broker:9092 ${labTools(sealed.lab, "consumer", "--consumer.config")} --topic test --group smoke-${runId} --from-beginning --timeout-ms 10000 2>/dev/null || true`, 60);
+        t.true(inside.split("\n").includes("should not land"), "the same client by certificate inside reads it");
+
+        const again = pulumiCli("up", "-s", sealed.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, again.stdout.slice(-3000));
+        record("sasl_ssl with mTLS inside (KRaft, one broker)", { upSeconds: Math.round(seconds) });
+        t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
+    } finally {
+        const clean = clusterDown(sealed);
+        t.is(clean.status, 0, `the sasl_ssl + mtls stack leaves the host clean: ${clean.stderr}`);
     }
 });
