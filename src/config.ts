@@ -193,7 +193,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     controllers: { type: "string", default: "", description: "KRaft: combined (the first min(brokers, 3) brokers are controllers too, in the same process; the default) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003; the default, and the only choice, during a kraftMigration)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
-    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks (KRaft; ZooKeeper mode has plaintext only, for now), plaintext elsewhere." },
+    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks (not during a kraftMigration, which has plaintext only, for now), plaintext elsewhere." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
     credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
     certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to renew the broker certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
@@ -478,12 +478,8 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     // The external listener: plaintext in throwaway labs, TLS + SCRAM where it matters (prod by default).
     const security: SecurityConfig = {
         external: oneOf<ExternalSecurity>("externalSecurity", EXTERNAL_SECURITY, opts.stack === "prod" ? "sasl_ssl" : "plaintext"),
-        // mtls by default where it matters, as far as it is built: ZooKeeper over TLS is not yet (see below).
-        internal: oneOf<InternalSecurity>(
-            "internalSecurity",
-            INTERNAL_SECURITY,
-            (opts.stack === "prod" || opts.stack === "staging") && topology.metadata === "kraft" && topology.migration === "none" ? "mtls" : "plaintext",
-        ),
+        // mtls by default where it matters, as far as it is built: not during a migration (see below).
+        internal: oneOf<InternalSecurity>("internalSecurity", INTERNAL_SECURITY, (opts.stack === "prod" || opts.stack === "staging") && topology.migration === "none" ? "mtls" : "plaintext"),
         generation: int("credentialsGeneration", 1, 1_000_000, "a generation number"),
         certificatesGeneration: int("certificatesGeneration", 1, 1_000_000, "a generation number"),
         adminUser: "kafka-lab-admin",
@@ -504,13 +500,13 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
         }
     });
-    if (security.internal === "mtls" && (topology.metadata === "zookeeper" || topology.migration !== "none")) {
-        // ZooKeeper over TLS with znode ACLs (and a migration's controllers beside it) is not built yet.
-        problems.push(`${key("internalSecurity")} mtls needs a KRaft cluster (metadata kraft, no kraftMigration): ZooKeeper's TLS client port and its znodes' ACLs are not built yet; allowed with ZooKeeper or during a migration: plaintext`);
+    if (security.internal === "mtls" && topology.migration !== "none") {
+        // The migration's controllers reaching ZooKeeper and the brokers over TLS is not built yet.
+        problems.push(`${key("internalSecurity")} mtls is not built for a ZooKeeper to KRaft migration (kraftMigration ${topology.migration}); allowed during a migration: plaintext`);
     }
-    if (network.zookeeperCidrs.length && security.external === "sasl_ssl") {
+    if (network.zookeeperCidrs.length && security.external === "sasl_ssl" && security.internal === "plaintext") {
         // ZooKeeper keeps the SCRAM credentials and ACLs, unauthenticated: whoever reaches it can rewrite them.
-        problems.push(`${key("zookeeperCidrs")} opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to ${network.zookeeperCidrs.join(", ")}: anything there could rewrite them and bypass ${key("externalSecurity")} sasl_ssl; allowed with sasl_ssl: none (only the lab's brokers reach ZooKeeper)`);
+        problems.push(`${key("zookeeperCidrs")} opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to ${network.zookeeperCidrs.join(", ")}: anything there could rewrite them and bypass ${key("externalSecurity")} sasl_ssl; allowed with sasl_ssl: none (only the lab's brokers reach ZooKeeper), or any with ${key("internalSecurity")} mtls (ZooKeeper then requires a certificate of the stack's CA)`);
     }
 
     // Pulumi fills in the schema's defaults, so a key of the other target only counts when changed.

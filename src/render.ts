@@ -85,6 +85,8 @@ export const TOOLS_PROPERTIES = {
     admin: "/etc/kafka/admin-tools.properties",
 } as const;
 export type LabIdentity = keyof typeof TOOLS_PROPERTIES;
+/** internalSecurity mtls, ZooKeeper mode: ZooKeeper's tools on its nodes, as the node (the identity its znodes' ACLs name). */
+export const ZOOKEEPER_TOOLS_PROPERTIES = "/etc/kafka/zookeeper-tools.properties";
 /** A certificate of the lab's (CN=<name>,OU=internal,O=kafka-lab) is the principal User:<name>; any other keeps its whole subject. */
 export const PRINCIPAL_MAPPING_RULES = "RULE:^CN=([a-z0-9-]+),OU=internal,O=kafka-lab$/$1/,DEFAULT";
 
@@ -172,6 +174,9 @@ export function renderZookeeperProperties(config: LabConfig): string {
         stack: config.stack,
         data_dir: config.dataDir,
         zookeeper_port: config.kafka.zookeeperPort,
+        tls: config.security.internal === "mtls",
+        keystore: TLS_FILES.node,
+        ca_file: TLS_FILES.ca,
         ensemble: zookeepers.length > 1,
         servers: zookeepers.map((z) => ({ id: z.zookeeperId!, host: z.name })),
         quorum_port: ZOOKEEPER_PEER_PORTS[0],
@@ -253,10 +258,28 @@ export function brokerMode(config: LabConfig): BrokerMode {
     return config.topology.metadata === "kraft" ? "kraft" : "zookeeper";
 }
 
-/** ZooKeeper's connect string as a host sees it: the host running the only node talks to it locally, as the guide's lab did. */
+/**
+ * ZooKeeper's connect string as a host sees it: the host running the only node talks to it locally, as the
+ * guide's lab did, except over TLS (mtls), where the name must be one the node's certificate carries.
+ */
 export function zookeeperConnect(config: LabConfig, host: LabHost): string {
     const zookeepers = config.topology.zookeepers;
-    return zookeepers.map((z) => `${zookeepers.length === 1 && z.name === host.name ? "localhost" : z.name}:${config.kafka.zookeeperPort}`).join(",");
+    const local = zookeepers.length === 1 && config.security.internal === "plaintext";
+    return zookeepers.map((z) => `${local && z.name === host.name ? "localhost" : z.name}:${config.kafka.zookeeperPort}`).join(",");
+}
+
+/** What ZooKeeper's own tools (zookeeper-shell.sh -zk-tls-config-file) connect with as the node, over TLS (mtls). */
+export function renderZookeeperToolsProperties(config: LabConfig): string {
+    return [
+        `# ZooKeeper tools on a ZooKeeper node (kafka-lab ${config.stack}), as ${config.security.nodeUser}: TLS with its certificate.`,
+        `# e.g. /opt/kafka/bin/zookeeper-shell.sh ${zookeeperConnect(config, config.topology.zookeepers[0])} -zk-tls-config-file ${ZOOKEEPER_TOOLS_PROPERTIES} ls /`,
+        "zookeeper.ssl.client.enable=true",
+        "zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
+        "zookeeper.ssl.keystore.type=PEM",
+        `zookeeper.ssl.keystore.location=${TLS_FILES.node}`,
+        "zookeeper.ssl.truststore.type=PEM",
+        `zookeeper.ssl.truststore.location=${TLS_FILES.ca}`,
+    ].join("\n");
 }
 
 /** KRaft's static quorum: each controller's node id at its host's controller port. */
@@ -614,6 +637,8 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         CLIENT_TOOLS: tools("client"),
                         ADMIN_TOOLS_PATH: TOOLS_PROPERTIES.admin,
                         ADMIN_TOOLS: tools("admin"),
+                        // Only where there is one: a plaintext stack's step keeps the inputs it always had.
+                        ...(mtls && hasRole(host, "zookeeper") ? { ZOOKEEPER_TOOLS_PATH: ZOOKEEPER_TOOLS_PROPERTIES, ZOOKEEPER_TOOLS: renderZookeeperToolsProperties(config) } : {}),
                     },
                 ];
             }
@@ -628,6 +653,8 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
                         ZOOKEEPER_ID: host.zookeeperId ?? 0,
                         ENSEMBLE_SIZE: config.topology.zookeepers.length,
                         KAFKA_DIR_NAME: kafkaDirName(config),
+                        // mtls: the node's tools' properties, for asking ZooKeeper over TLS; a new certificate rolls it.
+                        ...(config.security.internal === "mtls" ? { TOOLS: TOOLS_PROPERTIES.node, INTERNAL_TLS: internalTlsDigest(ctx) } : {}),
                     },
                 ];
             case "kafka-controller":
@@ -795,7 +822,7 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
 export function identitiesOf(config: LabConfig, hostName: string): LabIdentity[] {
     const host = labHost(config, hostName);
     const held: LabIdentity[] = [];
-    if (hasRole(host, "broker") || hasRole(host, "controller")) held.push("node");
+    if (hasRole(host, "broker") || hasRole(host, "controller") || hasRole(host, "zookeeper")) held.push("node");
     if (host === config.topology.brokers[0]) held.push("admin");
     if (hasRole(host, "producer") || hasRole(host, "consumer") || host === config.topology.monitoring) held.push("client");
     return held;

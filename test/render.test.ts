@@ -29,6 +29,7 @@ import {
     renderStep,
     renderTemplate,
     renderZookeeperProperties,
+    renderZookeeperToolsProperties,
     renderZookeeperUnit,
     shellQuote,
     renderUninstall,
@@ -351,7 +352,7 @@ test("sasl_ssl: client.properties reads as Java properties, with the CA's line b
 });
 
 test("sasl_ssl: the first broker sets the SCRAM users and ACLs after every broker runs; passwords never on a command line", (t) => {
-    const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl" }, { stack: "staging", awsRegion: "eu-west-1" });
+    const c = validateConfig({ ...awsRaw, zookeeperCidrs: [], externalSecurity: "sasl_ssl", internalSecurity: "plaintext" }, { stack: "staging", awsRegion: "eu-west-1" });
     t.deepEqual(stepsFor(c, "broker", true).slice(-4), ["kafka-roll", "kafka-protocol", "topic", "scram-acls"]);
     t.false(stepsFor(c, "producer", false).includes("scram-acls"));
     t.false(stepsFor(config, "broker", true).includes("scram-acls"), "not with plaintext");
@@ -463,6 +464,47 @@ test("mtls: plaintext inside leaves every tool on PLAINTEXT and no keystore anyw
     t.false(stepsFor(c, "broker1", true).includes("internal-acls"));
 });
 
+test("mtls, ZooKeeper mode: TLS-only client port with certificates required and x509 identities, the quorum over TLS, brokers on TLS with znode ACLs; the one node by its name, not localhost", (t) => {
+    const credentials = { keystore: "", adminPassword: "", clientPassword: "", caCertificate: "CA-PEM", nodeKeystore: "NODE-PEM", clientKeystore: "CLIENT-PEM", adminKeystore: "ADMIN-PEM" };
+    for (const brokers of ["1", "3"]) {
+        const c = mtlsLab({ brokers, kafkaVersion: "3.9.2" });
+        const a = mtlsAddresses(c);
+        t.is(c.topology.metadata, "zookeeper");
+        const zk = parseProperties(renderZookeeperProperties(c));
+        t.false("clientPort" in zk, "no plaintext port");
+        t.is(zk.secureClientPort, "2181", "TLS on the port the firewall already opens to the brokers");
+        t.is(zk.serverCnxnFactory, "org.apache.zookeeper.server.NettyServerCnxnFactory", "TLS needs Netty");
+        t.is(zk["ssl.clientAuth"], "need");
+        t.is(zk["authProvider.x509"], "org.apache.zookeeper.server.auth.X509AuthenticationProvider");
+        t.is(zk["ssl.keyStore.location"], "/etc/kafka/tls/node.pem");
+        t.is(zk["ssl.trustStore.location"], "/etc/kafka/tls/ca.pem");
+        t.is(zk.sslQuorum as string | undefined, brokers === "3" ? "true" : undefined, "the quorum over TLS where there is one");
+        if (brokers === "3") t.is(zk["ssl.quorum.keyStore.location"], "/etc/kafka/tls/node.pem");
+        const first = c.topology.brokers[0].name;
+        const p = parseProperties(renderServerProperties(c, first, a));
+        t.is(p["zookeeper.ssl.client.enable"], "true");
+        t.is(p["zookeeper.clientCnxnSocket"], "org.apache.zookeeper.ClientCnxnSocketNetty");
+        t.is(p["zookeeper.ssl.keystore.location"], "/etc/kafka/tls/node.pem");
+        t.is(p["zookeeper.ssl.truststore.location"], "/etc/kafka/tls/ca.pem");
+        t.is(p["zookeeper.set.acl"], "true", "the znodes Kafka makes are the brokers' to change");
+        t.is(p["authorizer.class.name"], "kafka.security.authorizer.AclAuthorizer");
+        t.is(p["super.users"], "User:kafka-lab-node");
+        t.false(p["zookeeper.connect"].includes("localhost"), `a name the node's certificate carries: ${p["zookeeper.connect"]}`);
+        // The ZooKeeper step asks over TLS as the node, and a renewed certificate rolls it; its tools' file on its nodes only.
+        const step = (nodeKeystore: string) => renderStep("zookeeper-roll", first, { ...ctx, config: c, addresses: a, credentials: { ...credentials, nodeKeystore } }).script;
+        t.regex(step("NODE-PEM"), /^TOOLS='\/etc\/kafka\/node-tools\.properties'$/m);
+        t.notDeepEqual(step("NODE-PEM"), step("RENEWED-PEM"));
+        t.false(step("NODE-PEM").includes("NODE-PEM"));
+        const identities = (host: string) => renderStep("identities", host, { ...ctx, config: c, addresses: a, credentials }).script;
+        t.regex(identities(first), /^ZOOKEEPER_TOOLS='[^']*zookeeper\.ssl\.keystore\.location=\/etc\/kafka\/tls\/node\.pem/m);
+        t.notRegex(identities("producer"), /^ZOOKEEPER_TOOLS=/m);
+    }
+    // With plaintext inside, the ZooKeeper step and the identities keep the inputs they always had.
+    const plain = validateConfig({ ...awsRaw, brokers: "3" }, { stack: "dev", awsRegion: "eu-west-1" });
+    t.notRegex(renderStep("zookeeper", "broker1", { ...ctx, config: plain, addresses: mtlsAddresses(plain) }).script, /^(TOOLS|INTERNAL_TLS)='/m);
+    t.notRegex(renderStep("identities", "broker1", { ...ctx, config: plain, addresses: mtlsAddresses(plain) }).script, /^ZOOKEEPER_TOOLS=/m);
+});
+
 test("mtls: a node's certificate names it as the lab reaches it (lab name, private address), server and client; the client's is a client's only; the same subject on every node", (t) => {
     const ca = issue("ca", { CA_NAME: "test CA" });
     const caCert = new crypto.X509Certificate(ca.certificate);
@@ -518,7 +560,7 @@ test("the ZooKeeper step restarts ZooKeeper only when it runs another configurat
     const script = renderStep("zookeeper", "broker", ctx).script;
     const skip = script.indexOf("already runs this configuration");
     t.true(skip > 0 && skip < script.indexOf("systemctl restart zookeeper"), "the check comes before the restart");
-    t.regex(script, /desired=\$\(printf '%s\\n' "\$ZOOKEEPER_PROPERTIES" "\$ZOOKEEPER_UNIT" "\$ZOOKEEPER_ID" "\$KAFKA_DIR_NAME" \| sha256sum/);
+    t.regex(script, /desired=\$\(printf '%s\\n' "\$ZOOKEEPER_PROPERTIES" "\$ZOOKEEPER_UNIT" "\$ZOOKEEPER_ID" "\$KAFKA_DIR_NAME" \$\{INTERNAL_TLS:\+"\$INTERNAL_TLS"\} \| sha256sum/);
     t.true(script.indexOf('printf \'%s\\n\' "$desired" >"$applied"') > script.indexOf("retry_until \"ZooKeeper\""), "recorded once ZooKeeper answers");
 });
 
@@ -536,6 +578,7 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
     // test/fixtures/rendered/ was written by the code that filled whole blocks of lines in from code.
     const zk1 = awsLab({});
     const zk3 = awsLab({ brokers: "3" });
+    const zkMtls = awsLab({ brokers: "3", internalSecurity: "mtls" });
     const kraft4 = awsLab({ brokers: "4", kafkaVersion: "4.4.0" });
     const mtlsDedicated = awsLab({ ...sasl, brokers: "3", kafkaVersion: "4.4.0", controllers: "dedicated" }, "prod");
     const server = (raw: Record<string, unknown>, stack: string, host: string, rack: string) => {
@@ -547,7 +590,12 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
     const key = { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA+/=\n-----END OPENSSH PRIVATE KEY-----\n", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI+/=" };
     const rendered: Record<string, string> = {
         "zookeeper-standalone/server.properties": server({}, "dev", "broker", ""),
-        "zookeeper-ensemble-sasl_ssl/server.properties": server({ ...sasl, brokers: "3" }, "staging", "broker2", "euw1-az2"),
+        "zookeeper-ensemble-sasl_ssl/server.properties": server({ ...sasl, internalSecurity: "plaintext", brokers: "3" }, "staging", "broker2", "euw1-az2"),
+        "zookeeper-ensemble-mtls/server.properties": server({ ...sasl, brokers: "3" }, "staging", "broker2", "euw1-az2"),
+        "zookeeper-ensemble-mtls/zookeeper.properties": renderZookeeperProperties(zkMtls.c),
+        "zookeeper-ensemble-mtls/zookeeper-tools.properties": renderZookeeperToolsProperties(zkMtls.c),
+        "zookeeper-standalone-mtls/zookeeper.properties": renderZookeeperProperties(awsLab({ internalSecurity: "mtls" }).c),
+        "zookeeper-standalone-mtls/server.properties": server({ internalSecurity: "mtls" }, "dev", "broker", ""),
         "kraft-controller/server.properties": server({ brokers: "4", kafkaVersion: "4.4.0" }, "dev", "broker1", "euw1-az1"),
         "kraft-broker-sasl_ssl/server.properties": server({ ...sasl, internalSecurity: "plaintext", brokers: "4", kafkaVersion: "4.4.0" }, "staging", "broker4", "euw1-az1"),
         "kraft-mtls/server.properties": server({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls" }, "dev", "broker1", "euw1-az1"),

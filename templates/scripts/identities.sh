@@ -4,7 +4,8 @@
 # internalSecurity mtls also CA_CERT, and the keystores (secrets): NODE_KEYSTORE, kafka's alone, read by
 # the broker and controller; CLIENT_KEYSTORE, readable by the group kafka-lab-client (the SSH user is in it:
 # the example clients run as that user); ADMIN_KEYSTORE, root's alone. A file this host no longer holds is
-# removed. Inputs: those, TLS_DIR, and each file's path (*_PATH).
+# removed. Inputs: those, TLS_DIR, and each file's path (*_PATH); on a ZooKeeper node with mtls also
+# ZOOKEEPER_TOOLS (ZooKeeper's tools' TLS settings, as the node) and its path.
 place() { # place PATH MODE OWNER CONTENT: the file, or none when CONTENT is empty
     if [ -n "$4" ]; then write_file "$1" "$2" "$3" "$4"; elif [ -e "$1" ]; then rm -f "$1"; log "removed $1"; fi
 }
@@ -27,4 +28,5 @@ place "$ADMIN_KEYSTORE_PATH" 0600 root:root "$ADMIN_KEYSTORE"
 place "$NODE_TOOLS_PATH" 0644 root:root "$NODE_TOOLS"
 place "$CLIENT_TOOLS_PATH" 0644 root:root "$CLIENT_TOOLS"
 place "$ADMIN_TOOLS_PATH" 0600 root:root "$ADMIN_TOOLS"
+if [ -n "${ZOOKEEPER_TOOLS_PATH:-}" ]; then place "$ZOOKEEPER_TOOLS_PATH" 0644 root:root "$ZOOKEEPER_TOOLS"; fi
 log "identities: $( [ -n "$CA_CERT" ] && echo "TLS with the stack's CA" || echo plaintext )$( [ -n "$NODE_TOOLS" ] && echo ", node" )$( [ -n "$CLIENT_TOOLS" ] && echo ", client" )$( [ -n "$ADMIN_TOOLS" ] && echo ", admin" )"

@@ -48,28 +48,38 @@ retry_until() {
     return 1
 }
 
-# kafka_answers HOST PORT [TOOLS]: a broker answers a Kafka ApiVersions request (v0) with error code 0 on
-# that listener. Plain bash, so that a wait can poll every fraction of a second without starting a JVM; when
-# the tools' properties TOOLS say SSL (internalSecurity mtls), Python's ssl (firewalld's Python is on every
-# lab machine) with the keystore and CA they name.
-kafka_answers() {
-    local reply request='\x00\x00\x00\x13\x00\x12\x00\x00\x00\x00\x00\x01\x00\x09kafka-lab'
-    if [ -n "${3:-}" ] && grep -q '^security.protocol=SSL$' "$3" 2>/dev/null; then
-        reply=$(printf "$request" | timeout 3 python3 -c '
+# tls_exchange HOST PORT TOOLS MAX: stdin, sent over TLS to HOST:PORT with the keystore and CA that the tools'
+# properties TOOLS name (the server checked against the CA and HOST); then the answer on stdout, up to MAX
+# bytes or until the server closes; 3 s at most for the connection and for each read. Python's ssl:
+# firewalld's Python is on every lab machine, openssl may not be.
+tls_exchange() {
+    python3 -c '
 import socket, ssl, sys
-host, port, keystore, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+host, port, keystore, ca, most = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(keystore)
 s = ctx.wrap_socket(socket.create_connection((host, port), timeout=3), server_hostname=host)
 s.sendall(sys.stdin.buffer.read())
 reply = b""
-while len(reply) < 10:
-    chunk = s.recv(10 - len(reply))
+while len(reply) < most:
+    chunk = s.recv(most - len(reply))
     if not chunk:
         break
     reply += chunk
 sys.stdout.buffer.write(reply)
-' "$1" "$2" "$(sed -n 's/^ssl.keystore.location=//p' "$3")" "$(sed -n 's/^ssl.truststore.location=//p' "$3")" 2>/dev/null | od -An -tx1 | tr -d ' \n')
+' "$1" "$2" "$(sed -n 's/^ssl.keystore.location=//p' "$3")" "$(sed -n 's/^ssl.truststore.location=//p' "$3")" "$4"
+}
+
+# speaks_tls TOOLS: the tools' properties TOOLS (if any) say SSL: the lab's internal listeners, and ZooKeeper, are TLS (mtls).
+speaks_tls() { [ -n "${1:-}" ] && grep -q '^security.protocol=SSL$' "$1" 2>/dev/null; }
+
+# kafka_answers HOST PORT [TOOLS]: a broker answers a Kafka ApiVersions request (v0) with error code 0 on
+# that listener. Plain bash, so that a wait can poll every fraction of a second without starting a JVM; over
+# TLS when the tools' properties TOOLS say SSL (internalSecurity mtls).
+kafka_answers() {
+    local reply request='\x00\x00\x00\x13\x00\x12\x00\x00\x00\x00\x00\x01\x00\x09kafka-lab'
+    if speaks_tls "${3:-}"; then
+        reply=$(printf "$request" | tls_exchange "$1" "$2" "$3" 10 2>/dev/null | od -An -tx1 | tr -d ' \n')
     else
         reply=$(printf "$request" | timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && cat >&3 && head -c 10 <&3' _ "$1" "$2" 2>/dev/null | od -An -tx1 | tr -d ' \n')
     fi

@@ -1,6 +1,8 @@
 # Step: configure and (re)start ZooKeeper as a systemd service, then wait until it answers. Inputs:
 # ZOOKEEPER_PROPERTIES, ZOOKEEPER_UNIT, ZOOKEEPER_PORT, ZOOKEEPER_ID, ENSEMBLE_SIZE, KAFKA_DIR_NAME (the
-# installed release: a new one restarts the service on it). Argument:
+# installed release: a new one restarts the service on it); with internalSecurity mtls, TOOLS (the node's
+# tools' properties: ZooKeeper is asked over TLS) and INTERNAL_TLS (a digest of the node's certificate and
+# CA: a new one restarts it). Argument:
 # start (step zookeeper, a new machine): the nodes of an ensemble start side by side; each waits for its own
 #   process only, since the quorum needs the others (the brokers' steps wait for the quorum).
 # roll (step zookeeper-roll, one node after the other): nothing when the node already runs this
@@ -10,15 +12,26 @@
 #   (their unit Wants ZooKeeper, it does not Require it).
 MODE=${1:-start}
 applied=/etc/kafka/.zookeeper-applied
-desired=$(printf '%s\n' "$ZOOKEEPER_PROPERTIES" "$ZOOKEEPER_UNIT" "$ZOOKEEPER_ID" "$KAFKA_DIR_NAME" | sha256sum | cut -d' ' -f1)
+TOOLS=${TOOLS:-}
+desired=$(printf '%s\n' "$ZOOKEEPER_PROPERTIES" "$ZOOKEEPER_UNIT" "$ZOOKEEPER_ID" "$KAFKA_DIR_NAME" ${INTERNAL_TLS:+"$INTERNAL_TLS"} | sha256sum | cut -d' ' -f1)
 if systemctl is-active --quiet zookeeper && [ "$(cat "$applied" 2>/dev/null)" = "$desired" ]; then
     log "ZooKeeper already runs this configuration (node $ZOOKEEPER_ID of $ENSEMBLE_SIZE)"
     exit 0
 fi
 
-# four_letter HOST WORD: ZooKeeper's answer to a four-letter command (srvr, mntr, ruok), empty when none.
-four_letter() { (exec 3<>"/dev/tcp/$1/$ZOOKEEPER_PORT" && printf '%s' "$2" >&3 && timeout 5 cat <&3) 2>/dev/null || true; }
-zk_ok() { [ "$(four_letter 127.0.0.1 ruok)" = imok ]; }
+# four_letter HOST WORD: ZooKeeper's answer to a four-letter command (srvr, mntr, ruok), empty when none;
+# over TLS, as the node, with mtls.
+four_letter() {
+    if speaks_tls "$TOOLS"; then
+        printf '%s' "$2" | tls_exchange "$1" "$ZOOKEEPER_PORT" "$TOOLS" 65536 2>/dev/null || true
+    else
+        (exec 3<>"/dev/tcp/$1/$ZOOKEEPER_PORT" && printf '%s' "$2" >&3 && timeout 5 cat <&3) 2>/dev/null || true
+    fi
+}
+# This node by a name its certificate carries (over TLS), else on loopback.
+self=127.0.0.1
+if speaks_tls "$TOOLS"; then self=$(hostname); fi
+zk_ok() { [ "$(four_letter "$self" ruok)" = imok ]; }
 ensemble=$(sed -n 's/^server\.[0-9]*=\([^:]*\):.*/\1/p' <<<"$ZOOKEEPER_PROPERTIES")
 # The ensemble is whole: every node serves as leader or follower, and the leader counts all others synced.
 ensemble_synced() {
@@ -56,7 +69,7 @@ rm -f "$applied"
 systemctl restart zookeeper
 if ! retry_until "ZooKeeper" 480 0.25 zk_ok; then
     journalctl -u zookeeper -n 30 --no-pager >&2 || true
-    die "ZooKeeper did not answer ruok on port $ZOOKEEPER_PORT within 120s"
+    die "ZooKeeper did not answer ruok on port $ZOOKEEPER_PORT within 120s$(speaks_tls "$TOOLS" && echo " (over TLS)")"
 fi
 if [ "$rolling" = true ]; then
     retry_until "ensemble synced again" 300 1 ensemble_synced \
