@@ -149,28 +149,36 @@ export function stackSecrets(stack: string): string[] {
 
 /**
  * A TLS connection from a lab machine (`from`: the producer for the internal listener, a broker for the
- * controller listener, which the firewall opens to the brokers alone) to `host:port`, checking the server
- * against the stack's CA and offering `certfile` (a PEM with its key), or no certificate; then a first read, which is when a TLS 1.3
- * server's verdict on the client's certificate arrives. "accepted", or "refused: " and what Python's ssl says.
+ * controller listener and ZooKeeper, which the firewall opens to the brokers alone) to `host:port`, checking
+ * the server against the stack's CA and offering `certfile` (a PEM with its key), or no certificate; then
+ * `request` (four zero bytes when none) and a read, which is when a TLS 1.3 server's verdict on the
+ * client's certificate arrives. "accepted" (with a request, "accepted: " and the answer), or "refused: "
+ * and what Python's ssl says.
  */
-export function tlsAttempt(lab: LabAccess, from: string, host: string, port: number, certfile = ""): string {
+export function tlsAttempt(lab: LabAccess, from: string, host: string, port: number, certfile = "", request = ""): string {
     const script = [
         "import socket, ssl, sys",
-        "host, port, certfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]",
+        "host, port, certfile, request = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]",
         `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
         "if certfile: ctx.load_cert_chain(certfile)",
         "try:",
         "    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=15), server_hostname=host)",
         "    s.settimeout(5)",
-        "    s.sendall(bytes(4))",
-        "    try: s.recv(1)",
+        "    s.sendall(request.encode() or bytes(4))",
+        "    reply = b''",
+        "    try:",
+        "        while True:",
+        "            chunk = s.recv(4096)",
+        "            if not chunk: break",
+        "            reply += chunk",
         "    except socket.timeout: pass",
-        `    print("accepted")`,
+        `    print("accepted" + (": " + reply.decode(errors="replace") if request else ""))`,
         "except (ssl.SSLError, ConnectionError, OSError) as e:",
         `    print(f"refused: {e}")`,
     ].join("\n");
-    return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)}`, 60).trim();
+    return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)} ${shellQuote(request)}`, 60).trim();
 }
+
 /**
  * What `kafka-acls.sh --list` grants `principal`, one "OPERATION on TYPE NAME (PATTERN)" per ACL: the listing
  * names each resource once, above its ACLs, in no fixed order.
