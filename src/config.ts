@@ -193,7 +193,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     controllers: { type: "string", default: "", description: "KRaft: combined (the first min(brokers, 3) brokers are controllers too, in the same process; the default) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003; the default, and the only choice, during a kraftMigration)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
-    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks (not during a kraftMigration, which has plaintext only, for now), plaintext elsewhere." },
+    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks on KRaft, plaintext elsewhere (ZooKeeper mode has mtls when asked; a kraftMigration has plaintext only, for now)." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
     credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
     certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to renew the broker certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
@@ -478,8 +478,13 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
     // The external listener: plaintext in throwaway labs, TLS + SCRAM where it matters (prod by default).
     const security: SecurityConfig = {
         external: oneOf<ExternalSecurity>("externalSecurity", EXTERNAL_SECURITY, opts.stack === "prod" ? "sasl_ssl" : "plaintext"),
-        // mtls by default where it matters, as far as it is built: not during a migration (see below).
-        internal: oneOf<InternalSecurity>("internalSecurity", INTERNAL_SECURITY, (opts.stack === "prod" || opts.stack === "staging") && topology.migration === "none" ? "mtls" : "plaintext"),
+        // mtls by default where it matters, on KRaft: a ZooKeeper-mode cluster with mtls could not yet be
+        // migrated to KRaft (see below), so ZooKeeper mode has it only when asked for.
+        internal: oneOf<InternalSecurity>(
+            "internalSecurity",
+            INTERNAL_SECURITY,
+            (opts.stack === "prod" || opts.stack === "staging") && topology.metadata === "kraft" && topology.migration === "none" ? "mtls" : "plaintext",
+        ),
         generation: int("credentialsGeneration", 1, 1_000_000, "a generation number"),
         certificatesGeneration: int("certificatesGeneration", 1, 1_000_000, "a generation number"),
         adminUser: "kafka-lab-admin",

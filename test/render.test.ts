@@ -591,7 +591,7 @@ test("rendered files are byte for byte the committed fixtures (a changed byte re
     const rendered: Record<string, string> = {
         "zookeeper-standalone/server.properties": server({}, "dev", "broker", ""),
         "zookeeper-ensemble-sasl_ssl/server.properties": server({ ...sasl, internalSecurity: "plaintext", brokers: "3" }, "staging", "broker2", "euw1-az2"),
-        "zookeeper-ensemble-mtls/server.properties": server({ ...sasl, brokers: "3" }, "staging", "broker2", "euw1-az2"),
+        "zookeeper-ensemble-mtls/server.properties": server({ ...sasl, internalSecurity: "mtls", brokers: "3" }, "staging", "broker2", "euw1-az2"),
         "zookeeper-ensemble-mtls/zookeeper.properties": renderZookeeperProperties(zkMtls.c),
         "zookeeper-ensemble-mtls/zookeeper-tools.properties": renderZookeeperToolsProperties(zkMtls.c),
         "zookeeper-standalone-mtls/zookeeper.properties": renderZookeeperProperties(awsLab({ internalSecurity: "mtls" }).c),
