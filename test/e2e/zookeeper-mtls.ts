@@ -1,0 +1,62 @@
+// ZooKeeper mode with mutual TLS inside (README: "Inside the lab: mutual TLS", ZooKeeper mode): a 3-broker
+// ensemble on the default 3.9 release, on a bridge of its own. In the one-broker file (lab.e2e.test.ts),
+// which has room beside the cluster file.
+import { clusterDown, clusterUp } from "./cluster-lab";
+import { e2e, tlsAttempt } from "./context";
+import { onMachine, pulumiCli, record, run } from "../helpers/lab";
+
+e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a client without TLS, without a certificate or with another CA's, on its client and quorum ports; Kafka's znodes are the nodes' identity's alone to change; a second up changes nothing", async (t) => {
+    t.timeout(20 * 60 * 1000);
+    const { cluster: zk, seconds } = clusterUp(t, "e2e-zkmtls", "10.71.0", { brokers: "3", internalSecurity: "mtls" });
+    try {
+        const o = zk.lab.outputs;
+        t.is(o.metadata, "zookeeper");
+        t.is(o.internalSecurity, "mtls");
+        const smoke = run("node", ["scripts/smoke.mjs", "--stack", zk.stack]);
+        t.is(smoke.status, 0, smoke.stdout + smoke.stderr);
+
+        // The client port speaks TLS alone: a plaintext four-letter word gets no answer, a TLS one with the
+        // node's certificate does; none, or another CA's with the nodes' subject, is refused.
+        const plaintext = onMachine(zk.lab, "broker2", "(exec 3<>/dev/tcp/broker1/2181 && printf ruok >&3 && timeout 5 cat <&3) 2>&1; echo \" exit=$?\"");
+        t.false(plaintext.includes("imok"), `plaintext: ${plaintext}`);
+        t.is(tlsAttempt(zk.lab, "broker2", "broker1", 2181, "/etc/kafka/tls/node.pem", "ruok"), "accepted: imok");
+        // ZooKeeper negotiates TLS 1.2 (its default): a missing certificate ends the handshake with handshake_failure.
+        t.regex(tlsAttempt(zk.lab, "broker2", "broker1", 2181, "", "ruok"), /^refused: .*HANDSHAKE_FAILURE/, "no certificate");
+        const otherCa = run("bash", ["-c", "out=$(CA_NAME='another CA' bash scripts/credentials.sh ca) && CA_KEY=$(sed -n '/BEGIN PRIVATE/,/END PRIVATE/p' <<<\"$out\") CA_CERT=$(sed -n '/BEGIN CERT/,/END CERT/p' <<<\"$out\") IDENTITY=kafka-lab-node SANS=DNS:broker2,IP:10.71.0.22 bash scripts/credentials.sh identity"]);
+        t.is(otherCa.status, 0, otherCa.stderr);
+        const forged = "/root/kafka-lab-e2e-forged.pem";
+        onMachine(zk.lab, "broker2", `umask 077; cat > ${forged}`, 30, otherCa.stdout);
+        try {
+            t.regex(tlsAttempt(zk.lab, "broker2", "broker1", 2181, forged, "ruok"), /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "another CA's certificate on the client port");
+            // The quorum too: the leader's election port takes a node's certificate and nothing else.
+            t.is(tlsAttempt(zk.lab, "broker2", "broker1", 3888, "/etc/kafka/tls/node.pem"), "accepted");
+            t.regex(tlsAttempt(zk.lab, "broker2", "broker1", 3888), /^refused: .*HANDSHAKE_FAILURE/, "no certificate on the election port");
+            t.regex(tlsAttempt(zk.lab, "broker2", "broker1", 3888, forged), /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "another CA's on the election port");
+        } finally {
+            onMachine(zk.lab, "broker2", `rm -f ${forged}`);
+        }
+        // ZooKeeper's own account of its quorum: each peer over TLS.
+        const quorum = onMachine(zk.lab, "broker1", "{ journalctl -u zookeeper --no-pager -o cat; cat /var/log/kafka/*.log 2>/dev/null; } | grep -E 'SSL handshake complete with broker[23]/' | tail -n 2 || true").trim();
+        t.regex(quorum, /SSL handshake complete with broker[23]\/[\d.]+:(2888|3888) - TLSv1\.[23]/, "the quorum over TLS, as ZooKeeper logs it");
+        t.log(`ZooKeeper's quorum: ${quorum}`);
+
+        // The znodes Kafka wrote: every change is the nodes' identity's (x509, the certificate's subject); at most, the world reads.
+        const zkShell = (command: string) => onMachine(zk.lab, "broker1", `/opt/kafka/bin/zookeeper-shell.sh broker1:2181 -zk-tls-config-file /etc/kafka/zookeeper-tools.properties ${command} 2>/dev/null`, 90);
+        for (const znode of ["/brokers/ids/1", "/brokers/topics/test", "/config/topics/test", "/controller"]) {
+            const acl = zkShell(`getAcl ${znode}`);
+            // zookeeper-shell escapes the commas of an x509 id (%2C).
+            const entries = [...acl.matchAll(/'(\w+),'([^\n]+)\n: (\w+)/g)].map((m) => `${m[1]}:${decodeURIComponent(m[2])}:${m[3]}`);
+            t.true(entries.includes("x509:CN=kafka-lab-node,OU=internal,O=kafka-lab:cdrwa"), `${znode}: ${acl}`);
+            t.deepEqual(entries.filter((e) => !e.startsWith("x509:CN=kafka-lab-node,OU=internal,O=kafka-lab:") && e !== "world:anyone:r"), [], `${znode}: nobody else may change it`);
+        }
+        t.true(zkShell("ls /brokers/ids").includes("[1, 2, 3]"), "every broker registered over TLS");
+
+        const again = pulumiCli("up", "-s", zk.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        t.is(again.status, 0, again.stdout.slice(-3000));
+        record("ZooKeeper mode with mTLS inside (3 brokers)", { upSeconds: Math.round(seconds) });
+        t.log(`ZooKeeper + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; refusals as expected; a second up changed nothing`);
+    } finally {
+        const clean = clusterDown(zk);
+        t.is(clean.status, 0, `the ZooKeeper mtls stack leaves the host clean: ${clean.stderr}`);
+    }
+});
