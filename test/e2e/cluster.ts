@@ -35,6 +35,7 @@ import {
     labTools,
     aclsOf,
     tlsAttempt,
+    withForgedNodeCertificate,
 } from "./context";
 import { shellQuote } from "../../src/render";
 import {
@@ -170,18 +171,10 @@ e2e("KRaft cluster, mTLS inside: refused, each with what the client or server re
     const noCertificate = tlsAttempt(kraft.lab, "producer", "broker2", 9092);
     t.regex(noCertificate, /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the internal listener");
     t.regex(tlsAttempt(kraft.lab, "broker2", "broker1", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
-    const otherCa = run("bash", ["-c", "out=$(CA_NAME='another CA' bash scripts/credentials.sh ca) && CA_KEY=$(sed -n '/BEGIN PRIVATE/,/END PRIVATE/p' <<<\"$out\") CA_CERT=$(sed -n '/BEGIN CERT/,/END CERT/p' <<<\"$out\") IDENTITY=kafka-lab-node SANS=DNS:producer bash scripts/credentials.sh identity"]);
-    t.is(otherCa.status, 0, otherCa.stderr);
-    const forged = "/root/kafka-lab-e2e-forged.pem";
-    for (const host of ["producer", "broker2"]) onMachine(kraft.lab, host, `umask 077; cat > ${forged}`, 30, otherCa.stdout);
-    let forgedInternal: string;
-    let forgedController: string;
-    try {
-        forgedInternal = tlsAttempt(kraft.lab, "producer", "broker1", 9092, forged);
-        forgedController = tlsAttempt(kraft.lab, "broker2", "broker3", 9093, forged);
-    } finally {
-        for (const host of ["producer", "broker2"]) onMachine(kraft.lab, host, `rm -f ${forged}`);
-    }
+    const [forgedInternal, forgedController] = withForgedNodeCertificate(kraft.lab, ["producer", "broker2"], "DNS:producer", (forged) => [
+        tlsAttempt(kraft.lab, "producer", "broker1", 9092, forged),
+        tlsAttempt(kraft.lab, "broker2", "broker3", 9093, forged),
+    ]);
     t.regex(forgedInternal, /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "a certificate of another CA, with the nodes' subject, on the internal listener");
     t.regex(forgedController, /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "and on the controller listener");
     // The broker's side says why: a failed authentication in its log.

@@ -180,6 +180,22 @@ export function tlsAttempt(lab: LabAccess, from: string, host: string, port: num
 }
 
 /**
+ * `body` run while `hosts` hold, at the path it is given, a key and certificate with the nodes' very subject
+ * and `sans`, from a CA of their own (made here with the lab's scripts/credentials.sh): what a forger could make.
+ */
+export function withForgedNodeCertificate<T>(on: LabAccess, hosts: string[], sans: string, body: (file: string) => T): T {
+    const forged = run("bash", ["-c", "out=$(CA_NAME='another CA' bash scripts/credentials.sh ca) && CA_KEY=$(sed -n '/BEGIN PRIVATE/,/END PRIVATE/p' <<<\"$out\") CA_CERT=$(sed -n '/BEGIN CERT/,/END CERT/p' <<<\"$out\") IDENTITY=kafka-lab-node bash scripts/credentials.sh identity"], { env: { SANS: sans } });
+    if (forged.status !== 0) throw new Error(`could not make the forged certificate: ${forged.stderr}`);
+    const file = "/root/kafka-lab-e2e-forged.pem";
+    for (const host of hosts) onMachine(on, host, `umask 077; cat > ${file}`, 30, forged.stdout);
+    try {
+        return body(file);
+    } finally {
+        for (const host of hosts) onMachine(on, host, `rm -f ${file}`);
+    }
+}
+
+/**
  * What `kafka-acls.sh --list` grants `principal`, one "OPERATION on TYPE NAME (PATTERN)" per ACL: the listing
  * names each resource once, above its ACLs, in no fixed order.
  */
