@@ -227,7 +227,7 @@ async function readTopic(options, topic) {
     throw lastError;
 }
 
-/** Partition to end offset, asked until the cluster answers (a minute at most). */
+/** Partition to end offset, asked until the cluster answers (30 tries, 2 s apart, each bounded to 30 s). */
 async function endOffsets(options, topic) {
     const admin = new Consumer({ ...options, groupId: `${topic}-offsets-${Date.now()}` });
     try {
