@@ -15,7 +15,9 @@ import {
     record,
     run,
     sshArgs,
+    stackUp,
     tally,
+    upArgs,
 } from "../helpers/lab";
 import {
     externalClient,
@@ -26,6 +28,9 @@ import {
 } from "./context";
 
 // ---- The cluster: three brokers, KRaft on Kafka 4.x and a ZooKeeper ensemble on 3.9, each on a bridge of its own.
+
+/** A 3-node ensemble (or a KRaft quorum) runs on the first three brokers. */
+export const ZOOKEEPERS = ["broker1", "broker2", "broker3"];
 
 export interface ClusterLab {
     stack: string;
@@ -59,7 +64,7 @@ export function clusterUp(t: any, stack: string, net: string, extra: Record<stri
     if (leftovers.length) t.log(`took down ${leftovers.join(", ")}, left on this host by an earlier run that was killed`);
     pulumiCli("stack", "init", stack);
     const started = Date.now();
-    const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+    const up = stackUp(stack);
     const seconds = (Date.now() - started) / 1000;
     if (up.status !== 0) {
         // Nothing of a failed cluster outlives the test: its machines would hold the bridge for the next run.
@@ -241,7 +246,7 @@ export async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (s
     const watching = watch?.();
     // The deploy runs beside the producer, which sends until the deploy has ended, so that it covers every restart.
     const deploy = new Promise<void>((resolve) => {
-        const child = spawn("bash", ["scripts/pulumi.sh", "up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive"], { cwd: REPO });
+        const child = spawn("bash", ["scripts/pulumi.sh", ...upArgs(cluster.stack)], { cwd: REPO });
         child.stdout.on("data", (d) => (up.out += d));
         child.stderr.on("data", (d) => (up.out += d));
         child.on("close", (status) => {

@@ -13,6 +13,7 @@ import {
     record,
     run,
     sshArgs,
+    stackUp,
     tally,
     waitFor,
 } from "../helpers/lab";
@@ -55,11 +56,11 @@ import {
     assertRolledOnce,
     withSetting,
     migrationPhase,
+    ZOOKEEPERS,
 } from "./cluster-lab";
 
 /** The ZooKeeper ensemble starts on the 3.9 release before the lab's default, and is upgraded to it under load. */
 const KAFKA_3_PREVIOUS = "3.9.1";
-const ZOOKEEPERS = ["broker1", "broker2", "broker3"];
 
 /**
  * Every 0.2 s, from broker1, each ZooKeeper node's state: leader, follower, electing (answers, but does not
@@ -150,7 +151,7 @@ e2e("a 3-broker KRaft cluster on Kafka 4.x with mTLS inside: up, smoke test (RF 
     t.true(report.partitions.every((p: any) => p.replicas.length === 3 && p.isr.length === 3));
     t.true(new Set(report.partitions.map((p: any) => p.leader)).size > 1, "leaders on more than one broker");
     const started = Date.now();
-    const again = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+    const again = stackUp(kraft.stack, "--expect-no-changes");
     t.is(again.status, 0, again.stdout.slice(-3000));
     // Metrics: the smoke test saw every exporter scraped; status reads the cluster healthy from them.
     t.deepEqual(report.exporters, [...["broker1", "broker2", "broker3"].map((b) => `kafka ${b}`), "lag consumer", ...["broker1", "broker2", "broker3", "consumer", "producer"].map((h) => `node ${h}`)]);
@@ -408,12 +409,12 @@ e2e(`KRaft cluster: Kafka ${KAFKA_4_PREVIOUS} -> ${KAFKA_4_VERSION} rolls one no
     t.regex(after, new RegExp(`^${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`), "metadata.version raised to the new release");
     assertRunsRelease(t, kraft, r.brokers, KAFKA_4_VERSION);
     t.is(onMachine(kraft.lab, "broker1", "grep '^controller.quorum.voters=' /etc/kafka/server.properties").trim(), voters, "the static quorum keeps controller.quorum.voters");
-    const again = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+    const again = stackUp(kraft.stack, "--expect-no-changes");
     t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
     // Back to the older release is refused before anything changes.
     const upgraded = fs.readFileSync(kraft.file, "utf8");
     fs.writeFileSync(kraft.file, withKafkaVersion(upgraded, KAFKA_4_PREVIOUS));
-    const back = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    const back = stackUp(kraft.stack);
     fs.writeFileSync(kraft.file, upgraded);
     t.not(back.status, 0);
     t.regex(back.stdout + back.stderr, new RegExp(`kafkaVersion ${KAFKA_4_PREVIOUS.replace(/\./g, "\\.")} is older than the running ${KAFKA_4_VERSION.replace(/\./g, "\\.")}.*metadata\\.version`, "s"));
@@ -427,7 +428,7 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     const withBrokers = (n: number) => original.replace(/kafka-lab:brokers: "?\d+"?/, `kafka-lab:brokers: ${n}`);
     t.not(withBrokers(4), original);
     fs.writeFileSync(kraft.file, withBrokers(4));
-    const up = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    const up = stackUp(kraft.stack);
     t.is(up.status, 0, up.stdout.slice(-4000));
     kraft.lab = labAccess(kraft.stack);
     t.deepEqual(Object.keys(kraft.lab.outputs.hosts).sort(), ["broker1", "broker2", "broker3", "broker4", "consumer", "producer"]);
@@ -438,10 +439,10 @@ e2e("KRaft cluster: brokers 3 -> 4 adds a broker-only node that joins; the other
     t.regex(onMachine(kraft.lab, "broker4", "grep '^process.roles=' /etc/kafka/server.properties"), /^process\.roles=broker$/m, "a broker-only node");
     t.is(onMachine(kraft.lab, "producer", `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${kraft.lab.outputs.internalBootstrapServers} ${labTools(kraft.lab, "producer")} | grep -c '(id: '`).trim(), "4");
     // Removing it again is refused before anything is made.
-    const down = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    const down = stackUp(kraft.stack);
     t.is(down.status, 0, "no change with the same config");
     fs.writeFileSync(kraft.file, withBrokers(3));
-    const refused = pulumiCli("up", "-s", kraft.stack, "--yes", "--skip-preview", "--non-interactive");
+    const refused = stackUp(kraft.stack);
     t.not(refused.status, 0);
     t.regex(refused.stdout + refused.stderr, /kafka-lab:brokers 3 would remove brokers from the running 4-broker cluster/);
     fs.writeFileSync(kraft.file, withBrokers(4));

@@ -12,6 +12,7 @@ import {
     pulumiCli,
     record,
     run,
+    stackUp,
     waitFor,
 } from "../helpers/lab";
 import { tmpDir } from "../helpers/tmp";
@@ -66,7 +67,7 @@ export function npmLab(...args: string[]) {
 
 /** `pulumi up -s local` with --json events; returns what happened to the resources and which were replaced. */
 export function pulumiUp(...extra: string[]) {
-    const r = pulumiCli("up", "-s", "local", "--yes", "--skip-preview", "--non-interactive", "--json", ...extra);
+    const r = stackUp("local", "--json", ...extra);
     const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
     const summary = events.find((e) => e.summaryEvent)?.summaryEvent;
     const replaced = events
@@ -177,6 +178,18 @@ export function tlsAttempt(lab: LabAccess, from: string, host: string, port: num
         `    print(f"refused: {e}")`,
     ].join("\n");
     return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)} ${shellQuote(request)}`, 60).trim();
+}
+
+/** The SHA-256 of the certificate `host:port` serves, seen from `from` with the node's certificate (the CA checks it). */
+export function servedCertificate(lab: LabAccess, from: string, host: string, port: number): string {
+    const script = [
+        "import hashlib, socket, ssl, sys",
+        `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
+        `ctx.load_cert_chain("/etc/kafka/tls/node.pem")`,
+        "s = ctx.wrap_socket(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=15), server_hostname=sys.argv[1])",
+        "print(hashlib.sha256(s.getpeercert(True)).hexdigest())",
+    ].join("\n");
+    return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port}`, 60).trim();
 }
 
 /**

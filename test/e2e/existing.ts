@@ -8,6 +8,7 @@ import {
     onMachine,
     pulumiCli,
     run,
+    stackUp,
     waitFor,
 } from "../helpers/lab";
 import { tmpDir } from "../helpers/tmp";
@@ -75,7 +76,7 @@ e2e("existing target: three bare machines are provisioned, pass the smoke test, 
                     "",
                 ].join("\n"),
             );
-        const upExisting = () => pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+        const upExisting = () => stackUp(stack);
         t.is(pulumiCli("stack", "init", stack).status, 0);
         // No host keys configured: refused before anything runs, each machine named with the key it shows.
         writeStack([]);

@@ -4,9 +4,9 @@ import { DEFAULT_KAFKA_VERSION } from "../../src/config";
 import {
     labAccess,
     onMachine,
-    pulumiCli,
     record,
     run,
+    stackUp,
 } from "../helpers/lab";
 import {
     e2e,
@@ -70,7 +70,7 @@ e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAUL
         const tools = assertToolsStart(t, cluster.lab, "broker1");
 
         // (On to 4.x from a migrated cluster: the sasl_ssl ensemble's case does it, controllers first.)
-        const again = pulumiCli("up", "-s", cluster.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        const again = stackUp(cluster.stack, "--expect-no-changes");
         t.is(again.status, 0, `a second up changes nothing: ${again.stdout.slice(-3000)}`);
         record("3-broker KRaft cluster on 3.9, dedicated controllers", { kafka: DEFAULT_KAFKA_VERSION, migratedFromZookeeper: true, upSeconds: Math.round(seconds), tools: tools.scripts, toolsStarted: tools.started, toolsLeftOut: tools.leftOut });
         t.log(`ZooKeeper to KRaft: up ${seconds.toFixed(1)}s; finalized; smoke test passed; ${tools.started} tools started`);

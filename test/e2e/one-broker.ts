@@ -19,7 +19,9 @@ import {
     record,
     run,
     sshArgs,
+    stackUp,
     tally,
+    upArgs,
     waitFor,
 } from "../helpers/lab";
 import {
@@ -555,7 +557,7 @@ e2e("invalid config and a mismatched checksum stop the real engine before any re
         fs.writeFileSync(file, `config:\n  kafka-lab:bridge: kl-br9\n  kafka-lab:bridgeAddress: 10.79.0.1/24\n  kafka-lab:brokerAddress: 10.79.0.11\n  kafka-lab:producerAddress: 10.79.0.12\n  kafka-lab:consumerAddress: 10.79.0.13\n${extra}`);
         try {
             t.is(pulumiCli("stack", "init", stack).status, 0);
-            const up = pulumiCli("up", "-s", stack, "--yes", "--skip-preview", "--non-interactive");
+            const up = stackUp(stack);
             t.not(up.status, 0, stack);
             t.regex(up.stdout + up.stderr, expected, stack);
             const exported = JSON.parse(pulumiCli("stack", "export", "-s", stack).stdout);
@@ -639,7 +641,7 @@ e2e("destroy, then a pulumi up killed half-way, then npm run lab: a fresh, worki
     t.timeout(30 * 60 * 1000);
     t.is(npmLab("down").status, 0);
     // Kill the whole `pulumi up` (CLI, language host, providers) once machines are being provisioned.
-    const child = spawn("bash", ["scripts/pulumi.sh", "up", "-s", "local", "--yes", "--skip-preview", "--non-interactive"], { cwd: REPO, detached: true, stdio: "ignore" });
+    const child = spawn("bash", ["scripts/pulumi.sh", ...upArgs("local")], { cwd: REPO, detached: true, stdio: "ignore" });
     const started = Date.now();
     waitFor("provisioning to start", 300, () => /running/.test(run("bash", ["scripts/local/machine.sh", "status", `${config.local!.machinePrefix}-broker`]).stdout));
     await new Promise((r) => setTimeout(r, 4000));

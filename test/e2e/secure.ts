@@ -13,6 +13,7 @@ import {
     record,
     run,
     sshArgs,
+    stackUp,
 } from "../helpers/lab";
 import { clusterDown, clusterUp } from "./cluster-lab";
 import {
@@ -144,7 +145,7 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
         t.is(onMachine(tls.lab, "producer", "ls /root/kafka-lab-bench-client.properties 2>/dev/null || true").trim(), "", "the bench leaves no client.properties behind");
 
         const started = Date.now();
-        const again = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        const again = stackUp(tls.stack, "--expect-no-changes");
         t.is(again.status, 0, again.stdout.slice(-3000));
         const secondUp = (Date.now() - started) / 1000;
 
@@ -155,7 +156,7 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
         t.regex(serialBefore, /^serial=[0-9A-F]+$/);
         t.regex(o.certificateExpiry.broker, /^\d{4}-\d\d-\d\dT/, "the certificate's expiry is an output");
         fs.writeFileSync(tls.file, fs.readFileSync(tls.file, "utf8").replace(/^config:\n/m, "config:\n  kafka-lab:certificatesGeneration: 2\n"));
-        const renew = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive");
+        const renew = stackUp(tls.stack);
         t.is(renew.status, 0, renew.stdout.slice(-4000));
         const renewed = labAccess(tls.stack).outputs;
         t.is(renewed.caCertificate, o.caCertificate, "the same CA");
@@ -171,7 +172,7 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
         // Under `config:` (Pulumi appends its own top-level keys to the file, e.g. encryptionsalt).
         fs.writeFileSync(tls.file, original.replace(/^config:\n/m, "config:\n  kafka-lab:credentialsGeneration: 2\n"));
         const rotateStarted = Date.now();
-        const rotate = pulumiCli("up", "-s", tls.stack, "--yes", "--skip-preview", "--non-interactive");
+        const rotate = stackUp(tls.stack);
         const rotateSeconds = (Date.now() - rotateStarted) / 1000;
         t.is(rotate.status, 0, rotate.stdout.slice(-4000));
         t.false((rotate.stdout + rotate.stderr).includes("PRIVATE KEY"));
@@ -235,7 +236,7 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated c
         const inside = onMachine(sealed.lab, "consumer", `/opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server broker:9092 ${labTools(sealed.lab, "consumer", "--consumer.config")} --topic test --group smoke-${runId} --from-beginning --timeout-ms 10000 2>/dev/null || true`, 60);
         t.true(inside.split("\n").includes("should not land"), "the same client by certificate inside reads it");
 
-        const again = pulumiCli("up", "-s", sealed.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        const again = stackUp(sealed.stack, "--expect-no-changes");
         t.is(again.status, 0, again.stdout.slice(-3000));
         record("sasl_ssl with mTLS inside (KRaft, one broker)", { upSeconds: Math.round(seconds) });
         t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);

@@ -1,12 +1,13 @@
 // ZooKeeper mode with mutual TLS inside (README: "Inside the lab: mutual TLS", ZooKeeper mode): a 3-broker
 // ensemble on the default 3.9 release, on a bridge of its own. In the one-broker file (lab.e2e.test.ts),
 // which has room beside the cluster file.
-import { clusterDown, clusterUp } from "./cluster-lab";
-import { e2e, tlsAttempt, withForgedNodeCertificate } from "./context";
-import { onMachine, pulumiCli, record, run } from "../helpers/lab";
+import { ZOOKEEPERS, assertRollLostNothing, assertRolledOnce, clusterDown, clusterUp, rollUnderLoad, withSetting } from "./cluster-lab";
+import { e2e, runId, servedCertificate, tlsAttempt, withForgedNodeCertificate } from "./context";
+import { labAccess, onMachine, record, run, stackUp } from "../helpers/lab";
 
-e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a client without TLS, without a certificate or with another CA's, on its client and quorum ports; Kafka's znodes are the nodes' identity's alone to change; a second up changes nothing", async (t) => {
-    t.timeout(20 * 60 * 1000);
+
+e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a client without TLS, without a certificate or with another CA's, on its client and quorum ports; Kafka's znodes are the nodes' identity's alone to change; a second up changes nothing; certificates renewed under load, ZooKeeper and the brokers rolled, nothing lost", async (t) => {
+    t.timeout(30 * 60 * 1000);
     const { cluster: zk, seconds } = clusterUp(t, "e2e-zkmtls", "10.71.0", { brokers: "3", internalSecurity: "mtls" });
     try {
         const o = zk.lab.outputs;
@@ -24,7 +25,7 @@ e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a
         t.regex(tlsAttempt(zk.lab, "broker2", "broker1", 2181, "", "ruok"), /^refused: .*HANDSHAKE_FAILURE/, "no certificate");
         // The quorum runs over TLS (sslQuorum): the followers follow, so they passed the leader's handshake, and the
         // leader's quorum port (2888) and every election port (3888) take a node's certificate and nothing else.
-        const modes = Object.fromEntries(["broker1", "broker2", "broker3"].map((host) =>
+        const modes = Object.fromEntries(ZOOKEEPERS.map((host) =>
             [host, /Mode: (\w+)/.exec(tlsAttempt(zk.lab, "broker2", host, 2181, "/etc/kafka/tls/node.pem", "srvr"))?.[1] ?? "none"]));
         t.deepEqual(Object.values(modes).sort(), ["follower", "follower", "leader"], `the ensemble's modes over TLS: ${JSON.stringify(modes)}`);
         const leader = Object.keys(modes).find((host) => modes[host] === "leader")!;
@@ -50,9 +51,29 @@ e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a
         }
         t.true(zkShell("ls /brokers/ids").includes("[1, 2, 3]"), "every broker registered over TLS");
 
-        const again = pulumiCli("up", "-s", zk.stack, "--yes", "--skip-preview", "--non-interactive", "--expect-no-changes");
+        const again = stackUp(zk.stack, "--expect-no-changes");
         t.is(again.status, 0, again.stdout.slice(-3000));
-        record("ZooKeeper mode with mTLS inside (3 brokers)", { upSeconds: Math.round(seconds) });
+
+        // Renewal (README: "Rotate"): a new certificates generation re-issues every node's certificate from the
+        // same CA; ZooKeeper, then the brokers, restart one at a time and serve it, under load, nothing lost.
+        const served = () => Object.fromEntries(ZOOKEEPERS.flatMap((host) => [2181, 9092].map((port) => [`${host}:${port}`, servedCertificate(zk.lab, "broker2", host, port)])));
+        const before = served();
+        const renewal = await rollUnderLoad(zk, `smoke-${runId}-renewal`, (file) => withSetting(file, "certificatesGeneration", "2"));
+        t.is(renewal.up.status, 0, renewal.up.out.slice(-4000));
+        assertRollLostNothing(t, renewal);
+        assertRolledOnce(t, "zookeeper", Object.fromEntries(ZOOKEEPERS.map((z) => [z, renewal.starts(z, "zookeeper")])), ZOOKEEPERS, renewal.producing);
+        assertRolledOnce(t, "kafka", Object.fromEntries(renewal.brokers.map((b) => [b, renewal.starts(b, "kafka")])), renewal.brokers, renewal.producing);
+        const after = served();
+        for (const [endpoint, fingerprint] of Object.entries(after)) {
+            t.regex(fingerprint, /^[0-9a-f]{64}$/, `${endpoint} serves a certificate the CA signed`);
+            t.not(fingerprint, before[endpoint], `${endpoint} serves its renewed certificate`);
+        }
+        t.is(labAccess(zk.stack).outputs.caCertificate, o.caCertificate, "the same CA");
+        const renewedSmoke = run("node", ["scripts/smoke.mjs", "--stack", zk.stack]);
+        t.is(renewedSmoke.status, 0, renewedSmoke.stdout + renewedSmoke.stderr);
+        const renewalSeconds = Math.round((renewal.producing.to - renewal.producing.from) / 1000);
+        t.log(`renewal under load: acknowledged ${renewal.sent.acked.length}, failed sends ${renewal.sent.failed}, lost ${renewal.numbers.lost}; deploy ${renewalSeconds}s`);
+        record("ZooKeeper mode with mTLS inside (3 brokers)", { upSeconds: Math.round(seconds), renewalDeploySeconds: renewalSeconds, renewalAcked: renewal.sent.acked.length, renewalFailedSends: renewal.sent.failed, renewalLost: renewal.numbers.lost, renewalLostFromTheTopic: renewal.stored.lost });
         t.log(`ZooKeeper + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; refusals as expected; a second up changed nothing`);
     } finally {
         const clean = clusterDown(zk);

@@ -28,6 +28,12 @@ export function run(command: string, args: string[], opts: { input?: string; liv
 
 export const pulumiCli = (...args: string[]) => run("bash", ["scripts/pulumi.sh", ...args]);
 
+/** The arguments of an unattended `pulumi up` of `stack` (no prompt, no preview), then `extra`. */
+export const upArgs = (stack: string, ...extra: string[]) => ["up", "-s", stack, "--yes", "--skip-preview", "--non-interactive", ...extra];
+
+/** An unattended `pulumi up` of `stack`. */
+export const stackUp = (stack: string, ...extra: string[]) => pulumiCli(...upArgs(stack, ...extra));
+
 export function localConfig(): LabConfig {
     const file = parse(fs.readFileSync(path.join(REPO, "stacks", "Pulumi.local.yaml"), "utf8")).config as Record<string, unknown>;
     const raw = Object.fromEntries(Object.entries(file).map(([k, v]) => [k.replace(/^kafka-lab:/, ""), v]));
