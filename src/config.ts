@@ -193,7 +193,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     controllers: { type: "string", default: "", description: "KRaft: combined (the first min(brokers, 3) brokers are controllers too, in the same process; the default) or dedicated (a controller process of its own on each of those machines: own unit, port 9093, data dir and node id 3001..3003; the default, and the only choice, during a kraftMigration)." },
     racks: { type: "array", default: [], description: "local and existing: broker.rack of each broker, one per broker, or none. AWS: the zone id, always." },
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
-    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks on KRaft, plaintext elsewhere (ZooKeeper mode has mtls when asked; a kraftMigration has plaintext only, for now)." },
+    internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks on KRaft, plaintext elsewhere (ZooKeeper mode, and a kraftMigration, have mtls when asked: a running cluster cannot switch)." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
     credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
     certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to renew the broker certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
@@ -505,10 +505,6 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
         }
     });
-    if (security.internal === "mtls" && topology.migration !== "none") {
-        // The migration's controllers reaching ZooKeeper and the brokers over TLS is not built yet.
-        problems.push(`${key("internalSecurity")} mtls is not built for a ZooKeeper to KRaft migration (kraftMigration ${topology.migration}); allowed during a migration: plaintext`);
-    }
     if (network.zookeeperCidrs.length && security.external === "sasl_ssl" && security.internal === "plaintext") {
         // ZooKeeper keeps the SCRAM credentials and ACLs, unauthenticated: whoever reaches it can rewrite them.
         problems.push(`${key("zookeeperCidrs")} opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to ${network.zookeeperCidrs.join(", ")}: anything there could rewrite them and bypass ${key("externalSecurity")} sasl_ssl; allowed with sasl_ssl: none (only the lab's brokers reach ZooKeeper), or any with ${key("internalSecurity")} mtls (ZooKeeper then requires a certificate of the stack's CA)`);

@@ -718,7 +718,14 @@ export function renderStep(name: StepName, hostName: string, ctx: ProvisionConte
             case "kafka-controller-retire":
                 return ["kafka-controller-retire.sh", { DATA_DIR: config.dataDir }];
             case "zookeeper-unmigrate":
-                return ["zookeeper-unmigrate.sh", { ZOOKEEPER_CONNECT: zookeeperConnect(config, host) }];
+                return [
+                    "zookeeper-unmigrate.sh",
+                    {
+                        ZOOKEEPER_CONNECT: zookeeperConnect(config, host),
+                        // Under mtls ZooKeeper takes TLS clients alone (the identities step wrote this file on its nodes).
+                        ...(config.security.internal === "mtls" && { ZOOKEEPER_TOOLS_PROPERTIES }),
+                    },
+                ];
             case "zookeeper-retire":
                 return ["zookeeper-retire.sh", { DATA_DIR: config.dataDir }];
             case "features":

@@ -271,19 +271,21 @@ test("existing target: a cluster's brokers are listed in order", (t) => {
     t.deepEqual(c.topology.brokers.map((b) => b.rack), ["r1", "r2", "r3"]);
 });
 
-test("internalSecurity: mtls by default on staging and prod on KRaft, plaintext elsewhere; allowed in ZooKeeper mode; mtls with a migration is refused, naming what is allowed", (t) => {
+test("internalSecurity: mtls by default on staging and prod on KRaft, plaintext elsewhere; allowed in ZooKeeper mode and through a migration; another value is refused, naming what is allowed", (t) => {
     const kraft = { ...awsBase, brokers: "3", kafkaVersion: "4.4.0" };
     t.is(validateConfig(kraft, { stack: "dev", awsRegion: "eu-west-1" }).security.internal, "plaintext");
     t.is(validateConfig(kraft, { stack: "staging", awsRegion: "eu-west-1" }).security.internal, "mtls");
     t.is(validateConfig(kraft, { stack: "prod", awsRegion: "eu-west-1" }).security.internal, "mtls");
     t.is(validateConfig({ ...kraft, internalSecurity: "plaintext" }, { stack: "prod", awsRegion: "eu-west-1" }).security.internal, "plaintext");
     t.is(validateConfig({ adminCidrs: "[]", internalSecurity: "mtls", kafkaVersion: "4.4.0" }, { stack: "local", cacheDir: "/c" }).security.internal, "mtls", "allowed on every target");
-    t.is(validateConfig({ ...awsBase, brokers: "3" }, { stack: "staging", awsRegion: "eu-west-1" }).security.internal, "plaintext", "ZooKeeper mode when asked only: with mtls it could not yet migrate to KRaft");
+    t.is(validateConfig({ ...awsBase, brokers: "3" }, { stack: "staging", awsRegion: "eu-west-1" }).security.internal, "plaintext", "ZooKeeper mode when asked only (a running stack keeps what it was deployed with)");
     t.is(aws({ internalSecurity: "mtls" }).security.internal, "mtls", "the guide's one broker with ZooKeeper");
     const migrating = { ...awsBase, brokers: "3", kafkaVersion: "3.9.2", kraftMigration: "dual-write" };
     t.is(validateConfig(migrating, { stack: "prod", awsRegion: "eu-west-1" }).security.internal, "plaintext", "during a migration: plaintext");
     t.regex(problemsOf(() => aws({ internalSecurity: "tls" })), /kafka-lab:internalSecurity is "tls"; allowed: plaintext, mtls/);
-    t.regex(problemsOf(() => aws({ ...migrating, internalSecurity: "mtls" })), /kafka-lab:internalSecurity mtls is not built for a ZooKeeper to KRaft migration \(kraftMigration dual-write\); allowed during a migration: plaintext/);
+    for (const phase of ["dual-write", "rollback", "finalize"]) {
+        t.is(validateConfig({ ...migrating, kraftMigration: phase, internalSecurity: "mtls" }, { stack: "prod", awsRegion: "eu-west-1" }).security.internal, "mtls", `mtls through the migration (${phase})`);
+    }
 });
 
 test("externalSecurity: sasl_ssl by default on prod only; another value or generation is refused naming what is allowed", (t) => {

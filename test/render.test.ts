@@ -797,6 +797,38 @@ test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooK
     }
 });
 
+test("ZooKeeper to KRaft with mtls: the controllers reach ZooKeeper over TLS as the node, with its ACLs, and the brokers over SSL; migrating brokers reach the controllers over SSL; the rollback's ZooKeeper shell speaks TLS", (t) => {
+    const zookeeperTls = {
+        "zookeeper.ssl.client.enable": "true",
+        "zookeeper.clientCnxnSocket": "org.apache.zookeeper.ClientCnxnSocketNetty",
+        "zookeeper.ssl.keystore.location": "/etc/kafka/tls/node.pem",
+        "zookeeper.ssl.truststore.location": "/etc/kafka/tls/ca.pem",
+        "zookeeper.set.acl": "true",
+    };
+    const { c, a } = awsLab({ brokers: "3", kraftMigration: "dual-write", internalSecurity: "mtls" });
+    const controller = parseProperties(renderControllerProperties(c, "broker2"));
+    t.is(controller["listener.security.protocol.map"], "CONTROLLER:SSL,INTERNAL:SSL", "the controllers reach the ZooKeeper-mode brokers' internal listener over TLS");
+    t.is(controller["zookeeper.connect"], "broker1:2181,broker2:2181,broker3:2181");
+    for (const [key, value] of Object.entries(zookeeperTls)) t.is(controller[key], value, `controller: ${key}`);
+    t.is(controller["ssl.keystore.location"], "/etc/kafka/tls/node.pem", "the node's certificate, as a server and as the brokers' client");
+    const migrating = parseProperties(renderServerProperties(c, "broker2", a, "", "migrating"));
+    t.regex(migrating["listener.security.protocol.map"], /^INTERNAL:SSL,EXTERNAL:PLAINTEXT,CONTROLLER:SSL$/, "the migrating broker reaches the controllers over TLS");
+    for (const [key, value] of Object.entries(zookeeperTls)) t.is(migrating[key], value, `migrating broker: ${key}`);
+    const kraft = parseProperties(renderServerProperties(c, "broker2", a, ""));
+    t.is(kraft["listener.security.protocol.map"], "INTERNAL:SSL,EXTERNAL:PLAINTEXT,CONTROLLER:SSL");
+    t.false(Object.keys(kraft).some((k) => k.startsWith("zookeeper.")), "a KRaft broker keeps no ZooKeeper setting");
+    const fin = awsLab({ brokers: "3", kraftMigration: "finalize", internalSecurity: "mtls" });
+    const finalized = parseProperties(renderControllerProperties(fin.c, "broker1"));
+    t.is(finalized["listener.security.protocol.map"], "CONTROLLER:SSL");
+    t.false(Object.keys(finalized).some((k) => k.startsWith("zookeeper.")), "finalized controllers keep no ZooKeeper setting");
+    const back = awsLab({ brokers: "3", kraftMigration: "rollback", internalSecurity: "mtls" });
+    const unmigrate = renderStep("zookeeper-unmigrate", "broker1", { ...ctx, config: back.c, addresses: back.a }).script;
+    t.regex(unmigrate, /^ZOOKEEPER_TOOLS_PROPERTIES='\/etc\/kafka\/zookeeper-tools\.properties'$/m);
+    t.regex(unmigrate, /zookeeper-shell\.sh "\$ZOOKEEPER_CONNECT" \$\{ZOOKEEPER_TOOLS_PROPERTIES:\+-zk-tls-config-file "\$ZOOKEEPER_TOOLS_PROPERTIES"\}/);
+    t.false(/ZOOKEEPER_TOOLS_PROPERTIES=/.test(renderStep("zookeeper-unmigrate", "broker1", { ...ctx, config: awsLab({ brokers: "3", kraftMigration: "rollback" }).c, addresses: back.a }).script), "plaintext: as before");
+    t.is(spawnSync("bash", ["-n"], { input: unmigrate }).status, 0);
+});
+
 test("kraftMigration needs Kafka 3.9.x and dedicated controllers; finalize makes the cluster KRaft", (t) => {
     const refused = (raw: Record<string, unknown>) => t.throws(() => validateConfig({ ...awsRaw, ...raw }, { stack: "dev", awsRegion: "eu-west-1" }))!.message;
     t.regex(refused({ kraftMigration: "dual-write", kafkaVersion: "3.8.1" }), /kraftMigration dual-write needs Kafka 3\.9\.x.*kafkaVersion is 3\.8\.1/);

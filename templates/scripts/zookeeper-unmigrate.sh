@@ -1,8 +1,9 @@
 # Step (kraftMigration rollback, first broker, once the controllers are gone): clear what the migration left
 # in ZooKeeper, as Kafka's rollback procedure does: /controller (a KRaft controller's claim; a ZooKeeper-mode
 # broker then takes the controller role) and /migration (the migration's state; left behind, a later
-# migration starts from it and loses metadata, KAFKA-17146). Inputs: ZOOKEEPER_CONNECT.
-zk() { timeout 60 /opt/kafka/bin/zookeeper-shell.sh "$ZOOKEEPER_CONNECT" "$@" 2>&1; }
+# migration starts from it and loses metadata, KAFKA-17146). Inputs: ZOOKEEPER_CONNECT; under mtls,
+# ZOOKEEPER_TOOLS_PROPERTIES (ZooKeeper over TLS as the node).
+zk() { timeout 60 /opt/kafka/bin/zookeeper-shell.sh "$ZOOKEEPER_CONNECT" ${ZOOKEEPER_TOOLS_PROPERTIES:+-zk-tls-config-file "$ZOOKEEPER_TOOLS_PROPERTIES"} "$@" 2>&1; }
 controller=$(zk get /controller | grep '^{' || true)
 log "/controller: ${controller:-none}"
 if grep -q kraftControllerEpoch <<<"$controller"; then

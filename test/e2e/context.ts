@@ -208,6 +208,19 @@ export function withForgedNodeCertificate<T>(on: LabAccess, hosts: string[], san
     }
 }
 
+/** zookeeper-shell on `host` (a ZooKeeper node) against its own ZooKeeper, as the node over TLS (mtls). */
+export const zookeeperShell = (lab: LabAccess, host: string, command: string) =>
+    onMachine(lab, host, `/opt/kafka/bin/zookeeper-shell.sh ${host}:2181 -zk-tls-config-file /etc/kafka/zookeeper-tools.properties ${command} 2>/dev/null`, 90);
+
+/** A znode's ACL, one "scheme:id:permissions" each, and the shell's text; zookeeper-shell escapes an x509 id's commas (%2C). */
+export function znodeAcl(lab: LabAccess, host: string, znode: string): { entries: string[]; shown: string } {
+    const shown = zookeeperShell(lab, host, `getAcl ${znode}`);
+    return { entries: [...shown.matchAll(/'(\w+),'([^\n]+)\n: (\w+)/g)].map((m) => `${m[1]}:${decodeURIComponent(m[2])}:${m[3]}`), shown };
+}
+
+/** The nodes' identity in ZooKeeper (x509: their certificate's subject), with every permission. */
+export const NODE_ZNODE_ACL = "x509:CN=kafka-lab-node,OU=internal,O=kafka-lab:cdrwa";
+
 /**
  * What `kafka-acls.sh --list` grants `principal`, one "OPERATION on TYPE NAME (PATTERN)" per ACL: the listing
  * names each resource once, above its ACLs, in no fixed order.

@@ -1,5 +1,6 @@
-// ZooKeeper to KRaft in place (README: "Day two"): a 3-broker plaintext cluster on 3.9 through the migration's
-// phases, one `pulumi up` each, under load; then the KRaft cluster on 3.9 it became.
+// ZooKeeper to KRaft in place (README: "Day two"): a 3-broker cluster on 3.9 with mTLS inside through the
+// migration's phases, one `pulumi up` each, under load; then the KRaft cluster on 3.9 it became. (The sasl_ssl
+// ensemble's case migrates with plaintext inside.)
 import { DEFAULT_KAFKA_VERSION } from "../../src/config";
 import {
     labAccess,
@@ -13,6 +14,9 @@ import {
     runId,
     migrationState,
     activeUnits,
+    labTools,
+    znodeAcl,
+    NODE_ZNODE_ACL,
 } from "./context";
 import { assertToolsStart } from "./tools";
 import {
@@ -24,14 +28,16 @@ import {
     migrationPhase,
 } from "./cluster-lab";
 
-e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAULT_KAFKA_VERSION}: dual-write, then finalize, each under load (nothing lost, the group resumes, topic configs kept, ZooKeeper gone); the KRaft cluster on 3.9 with dedicated controllers runs every tool of the release`, async (t) => {
+e2e(`ZooKeeper to KRaft in place, a 3-broker cluster with mTLS inside on Kafka ${DEFAULT_KAFKA_VERSION}: dual-write, then finalize, each under load (nothing lost, the group resumes, topic configs kept, the controllers on ZooKeeper over TLS as the nodes, ZooKeeper gone); the KRaft cluster on 3.9 with dedicated controllers runs every tool of the release`, async (t) => {
     t.timeout(60 * 60 * 1000);
     const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
     t.is(dist.status, 0, dist.stderr);
-    const { cluster, seconds } = clusterUp(t, "e2e-zkmig", "10.72.0", { brokers: "3", kafkaVersion: DEFAULT_KAFKA_VERSION, controllerHeap: "256m" });
+    const { cluster, seconds } = clusterUp(t, "e2e-zkmig", "10.72.0", { brokers: "3", kafkaVersion: DEFAULT_KAFKA_VERSION, controllerHeap: "256m", internalSecurity: "mtls" });
     try {
         t.is(cluster.lab.outputs.metadata, "zookeeper");
-        const bootstrap = cluster.lab.outputs.internalBootstrapServers;
+        t.is(cluster.lab.outputs.internalSecurity, "mtls");
+        // The admin's certificate (broker1's tools' properties): every tool call below is over mTLS.
+        const bootstrap = `${cluster.lab.outputs.internalBootstrapServers} ${labTools(cluster.lab, "broker1")}`;
         const configured = `${runId}-configured`;
         onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${configured} --partitions 3 --replication-factor 3 --config retention.ms=123456789`, 90);
         const topicConfig = () => onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-configs.sh --bootstrap-server ${bootstrap} --describe --entity-type topics --entity-name ${configured}`, 90);
@@ -40,6 +46,10 @@ e2e(`ZooKeeper to KRaft in place, a 3-broker plaintext cluster on Kafka ${DEFAUL
         const dualWrite = await migrationPhase(t, cluster, "dual-write", (f) => withSetting(f, "kraftMigration", "dual-write"));
         for (const b of dualWrite.brokers) t.deepEqual(dualWrite.restarts[b], { zookeeper: 0, "kafka-controller": 1, kafka: 2 }, `dual-write: ${b}'s controller started once, its broker rolled twice (migration settings, then KRaft), its ZooKeeper kept`);
         t.is(migrationState(cluster.lab, "broker1"), "1", "the controllers report MIGRATION: the metadata copied, ZooKeeper still written");
+        // The controllers write ZooKeeper over TLS as the nodes: what they made there is that identity's alone.
+        const migrationAcl = znodeAcl(cluster.lab, "broker1", "/migration");
+        t.deepEqual(migrationAcl.entries.filter((e) => e !== "world:anyone:r"), [NODE_ZNODE_ACL], `/migration: ${migrationAcl.shown}`);
+        t.regex(onMachine(cluster.lab, "broker1", "grep -E '^(zookeeper.ssl.client.enable|listener.security.protocol.map)=' /etc/kafka/controller.properties"), /^listener\.security\.protocol\.map=CONTROLLER:SSL,INTERNAL:SSL\nzookeeper\.ssl\.client\.enable=true$/m);
         for (const b of ["broker1", "broker2", "broker3"]) {
             t.is(activeUnits(cluster.lab, b), "zookeeper=active\nkafka-controller=active\nkafka=active\n", b);
             t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/server.properties"), /^process\.roles=broker\nnode\.id=\d$/m, `${b}: a KRaft broker`);
