@@ -70,6 +70,7 @@ e2e(`ZooKeeper to KRaft in place, a 3-broker cluster with mTLS inside on Kafka $
             t.is(activeUnits(cluster.lab, b), "zookeeper=inactive\nkafka-controller=active\nkafka=active\n", `${b}: ZooKeeper gone`);
             t.regex(onMachine(cluster.lab, b, "grep -E '^(process.roles|node.id)=' /etc/kafka/controller.properties"), new RegExp(`^process\\.roles=controller\nnode\\.id=${3001 + i}$`, "m"));
             t.notRegex(onMachine(cluster.lab, b, "cat /etc/kafka/controller.properties /etc/kafka/server.properties"), /^zookeeper\./m, `${b}: nothing of ZooKeeper left in its settings`);
+            t.is(onMachine(cluster.lab, b, "ls /etc/kafka/zookeeper*.properties 2>/dev/null || true").trim(), "", `${b}: ZooKeeper's and its tools' settings removed`);
             t.regex(onMachine(cluster.lab, b, "ls /var/lib/kafka/controller"), /meta\.properties/, `${b}: the controller's metadata log has its own dir`);
         }
         const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server ${bootstrap} describe --status`, 90);
