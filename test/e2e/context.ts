@@ -149,6 +149,21 @@ export function stackSecrets(stack: string): string[] {
 }
 
 /**
+ * The Python the TLS probes share: `context(certfile)` trusts the stack's CA and offers `certfile` (none when
+ * empty; a file that cannot be read is an error, never a refusal); `connect(ctx, host, port)` checks the
+ * server's certificate and name.
+ */
+const TLS_CLIENT = [
+    "import hashlib, socket, ssl, sys",
+    "def context(certfile):",
+    `    ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
+    "    if certfile: ctx.load_cert_chain(certfile)",
+    "    return ctx",
+    "def connect(ctx, host, port):",
+    "    return ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=15), server_hostname=host)",
+];
+
+/**
  * A TLS connection from a lab machine (`from`: the producer for the internal listener, a broker for the
  * controller listener and ZooKeeper, which the firewall opens to the brokers alone) to `host:port`, checking
  * the server against the stack's CA and offering `certfile` (a PEM with its key), or no certificate; then
@@ -158,12 +173,11 @@ export function stackSecrets(stack: string): string[] {
  */
 export function tlsAttempt(lab: LabAccess, from: string, host: string, port: number, certfile = "", request = ""): string {
     const script = [
-        "import socket, ssl, sys",
-        "host, port, certfile, request = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]",
-        `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
-        "if certfile: ctx.load_cert_chain(certfile)",
+        ...TLS_CLIENT,
+        "host, port, certfile, request = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]",
+        "ctx = context(certfile)",
         "try:",
-        "    s = ctx.wrap_socket(socket.create_connection((host, port), timeout=15), server_hostname=host)",
+        "    s = connect(ctx, host, port)",
         "    s.settimeout(5)",
         "    s.sendall(request.encode() or bytes(4))",
         "    reply = b''",
@@ -182,13 +196,7 @@ export function tlsAttempt(lab: LabAccess, from: string, host: string, port: num
 
 /** The SHA-256 of the certificate `host:port` serves, seen from `from` with the node's certificate (the CA checks it). */
 export function servedCertificate(lab: LabAccess, from: string, host: string, port: number): string {
-    const script = [
-        "import hashlib, socket, ssl, sys",
-        `ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
-        `ctx.load_cert_chain("/etc/kafka/tls/node.pem")`,
-        "s = ctx.wrap_socket(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=15), server_hostname=sys.argv[1])",
-        "print(hashlib.sha256(s.getpeercert(True)).hexdigest())",
-    ].join("\n");
+    const script = [...TLS_CLIENT, `print(hashlib.sha256(connect(context("/etc/kafka/tls/node.pem"), sys.argv[1], sys.argv[2]).getpeercert(True)).hexdigest())`].join("\n");
     return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port}`, 60).trim();
 }
 

@@ -37,10 +37,10 @@ e2e(`ZooKeeper to KRaft in place, a 3-broker cluster with mTLS inside on Kafka $
         t.is(cluster.lab.outputs.metadata, "zookeeper");
         t.is(cluster.lab.outputs.internalSecurity, "mtls");
         // The admin's certificate (broker1's tools' properties): every tool call below is over mTLS.
-        const bootstrap = `${cluster.lab.outputs.internalBootstrapServers} ${labTools(cluster.lab, "broker1")}`;
+        const asAdmin = `--bootstrap-server ${cluster.lab.outputs.internalBootstrapServers} ${labTools(cluster.lab, "broker1")}`;
         const configured = `${runId}-configured`;
-        onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh --bootstrap-server ${bootstrap} --create --topic ${configured} --partitions 3 --replication-factor 3 --config retention.ms=123456789`, 90);
-        const topicConfig = () => onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-configs.sh --bootstrap-server ${bootstrap} --describe --entity-type topics --entity-name ${configured}`, 90);
+        onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-topics.sh ${asAdmin} --create --topic ${configured} --partitions 3 --replication-factor 3 --config retention.ms=123456789`, 90);
+        const topicConfig = () => onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-configs.sh ${asAdmin} --describe --entity-type topics --entity-name ${configured}`, 90);
         t.regex(topicConfig(), /retention\.ms=123456789/);
 
         const dualWrite = await migrationPhase(t, cluster, "dual-write", (f) => withSetting(f, "kraftMigration", "dual-write"));
@@ -73,7 +73,7 @@ e2e(`ZooKeeper to KRaft in place, a 3-broker cluster with mTLS inside on Kafka $
             t.is(onMachine(cluster.lab, b, "ls /etc/kafka/zookeeper*.properties 2>/dev/null || true").trim(), "", `${b}: ZooKeeper's and its tools' settings removed`);
             t.regex(onMachine(cluster.lab, b, "ls /var/lib/kafka/controller"), /meta\.properties/, `${b}: the controller's metadata log has its own dir`);
         }
-        const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server ${bootstrap} describe --status`, 90);
+        const quorum = onMachine(cluster.lab, "broker1", `/opt/kafka/bin/kafka-metadata-quorum.sh ${asAdmin} describe --status`, 90);
         t.regex(quorum, /LeaderId:\s*300[123]\s*$/m, "a dedicated controller leads the quorum");
         t.deepEqual([...(/CurrentVoters:\s*(.*)$/m.exec(quorum)?.[1] ?? "").matchAll(/\b(300[123])\b/g)].map((m) => m[1]).sort(), ["3001", "3002", "3003"], `the voters are the three controllers: ${quorum}`);
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", cluster.stack]);

@@ -1,6 +1,7 @@
 // ZooKeeper mode with mutual TLS inside (README: "Inside the lab: mutual TLS", ZooKeeper mode): a 3-broker
 // ensemble on the default 3.9 release, on a bridge of its own. In the one-broker file (lab.e2e.test.ts),
 // which has room beside the cluster file.
+import { internalSans } from "../../src/credentials";
 import { ZOOKEEPERS, assertRollLostNothing, assertRolledOnce, clusterDown, clusterUp, rollUnderLoad, withSetting } from "./cluster-lab";
 import { NODE_ZNODE_ACL, e2e, runId, servedCertificate, tlsAttempt, withForgedNodeCertificate, znodeAcl, zookeeperShell } from "./context";
 import { labAccess, onMachine, record, run, stackUp } from "../helpers/lab";
@@ -30,7 +31,7 @@ e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a
         t.deepEqual(Object.values(modes).sort(), ["follower", "follower", "leader"], `the ensemble's modes over TLS: ${JSON.stringify(modes)}`);
         const leader = Object.keys(modes).find((host) => modes[host] === "leader")!;
         const asker = leader === "broker2" ? "broker3" : "broker2";
-        withForgedNodeCertificate(zk.lab, [asker], `DNS:${asker},IP:10.71.0.2${asker.slice(-1)}`, (forged) => {
+        withForgedNodeCertificate(zk.lab, [asker], internalSans(asker, o.hosts[asker]), (forged) => {
             t.regex(tlsAttempt(zk.lab, asker, "broker1", 2181, forged, "ruok"), /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "another CA's certificate on the client port");
             t.is(tlsAttempt(zk.lab, asker, "broker1", 3888, "/etc/kafka/tls/node.pem"), "accepted", "a node's certificate on the election port");
             for (const [host, port] of [[leader, 2888], ["broker1", 3888]] as const) {
