@@ -29,12 +29,13 @@ export = async () => {
         replicationFactor: config.topology.replicationFactor,
         externalSecurity: config.security.external,
         internalSecurity: config.security.internal,
-        // The stack's CA: with mtls a new one is refused on a running cluster (see README, "Inside the lab").
+        // The stack's CA generation; with mtls a new one goes in through caRotation's phases (README, "Inside the lab").
         credentialsGeneration: config.security.generation,
+        caRotation: config.security.caRotation,
         // AWS: what the stack runs on (region, image family, network, zones, key): a later change of these is refused.
         ...(lab.aws && { aws: lab.aws }),
-        // The stack's CA and when each certificate expires (sasl_ssl or mtls: renew with certificatesGeneration).
-        ...(lab.credentials && { caCertificate: lab.credentials.caCertificate, certificateExpiry: lab.credentials.expiry }),
+        // What clients trust (during a caRotation both CAs), the CAs held, and when each certificate expires (renew with certificatesGeneration).
+        ...(lab.credentials && { caCertificate: lab.credentials.caCertificate, certificateExpiry: lab.credentials.expiry, certificateAuthorities: plan.authorities.trusted }),
         // sasl_ssl only: what a client outside the lab needs (see README, "Secure external listener").
         ...(lab.credentials &&
             config.security.external === "sasl_ssl" && {

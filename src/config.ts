@@ -128,6 +128,9 @@ export const EXTERNAL_SECURITY = ["plaintext", "sasl_ssl"] as const;
 export type ExternalSecurity = (typeof EXTERNAL_SECURITY)[number];
 export const INTERNAL_SECURITY = ["plaintext", "mtls"] as const;
 export type InternalSecurity = (typeof INTERNAL_SECURITY)[number];
+/** A CA rotation's phase (one pulumi up each): the new CA trusted beside the old, then every certificate from it; none ends it. */
+export const CA_ROTATION = ["none", "trust", "reissue"] as const;
+export type CaRotation = (typeof CA_ROTATION)[number];
 
 /** How outside clients reach the brokers, and how the lab's own machines reach them and each other. */
 export interface SecurityConfig {
@@ -138,6 +141,8 @@ export interface SecurityConfig {
     generation: number;
     /** Changing it issues new broker certificates only (same CA, same passwords) and rolls the brokers. */
     certificatesGeneration: number;
+    /** A new generation's CA rolled in without a split: trusted beside the old (trust), then issuing (reissue), then alone (none). */
+    caRotation: CaRotation;
     /**
      * The lab's identities: the admin (provisioning: topics, ACLs, SCRAM users) and the clients' user, whose
      * ACLs cover the lab's topics and groups; outside by SCRAM (sasl_ssl), inside by certificate (mtls). With
@@ -195,8 +200,9 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     rebuildCluster: { type: "boolean", default: false, description: "Allow a change that rebuilds the cluster (fewer brokers, another controller set or ZooKeeper ensemble, ZooKeeper to KRaft): its data is lost." },
     internalSecurity: { type: "string", default: "", description: "The internal and controller listeners: plaintext (the guide's lab), or mtls (TLS with a certificate of the stack's CA on both sides; principals from the certificates; ACLs). Default: mtls on the staging and prod stacks on KRaft, plaintext elsewhere (ZooKeeper mode, and a kraftMigration, have mtls when asked: a running cluster cannot switch)." },
     externalSecurity: { type: "string", default: "", description: "The external listener: plaintext, or sasl_ssl (TLS with the stack's own CA, SASL/SCRAM-SHA-512 users, ACLs). Default: sasl_ssl on the prod stack, plaintext elsewhere." },
-    credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to issue a new CA, broker certificates and SCRAM passwords; the brokers roll. Default 1." },
-    certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl: change it (add one) to renew the broker certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
+    credentialsGeneration: { type: "integer", default: 1, description: "sasl_ssl or mtls: change it (add one) to issue a new CA, certificates and SCRAM passwords; the brokers roll. With mtls on a running cluster, through caRotation. Default 1." },
+    certificatesGeneration: { type: "integer", default: 1, description: "sasl_ssl or mtls: change it (add one) to renew the certificates only (same CA, same passwords: clients keep working); the brokers roll. Default 1." },
+    caRotation: { type: "string", default: "none", description: "A new credentialsGeneration's CA rolled in without a split, one phase per pulumi up: trust (the new CA made and trusted beside the old; certificates unchanged), reissue (every certificate and password from the new CA; both trusted), then none (the default: the old CA no longer trusted, and deleted). Required with mtls on a running cluster." },
     artifactUrl: { type: "string", default: "", description: "URL of the Kafka tarball. Default: the Apache archive." },
     artifactFile: { type: "string", default: "", description: "Local Kafka tarball uploaded to each machine instead of a URL." },
     artifactSha512: { type: "string", default: "", description: "Expected SHA-512 of the tarball. Default: pinned in the program for the default release, else the .sha512 file beside it." },
@@ -487,6 +493,7 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
         ),
         generation: int("credentialsGeneration", 1, 1_000_000, "a generation number"),
         certificatesGeneration: int("certificatesGeneration", 1, 1_000_000, "a generation number"),
+        caRotation: oneOf<CaRotation>("caRotation", CA_ROTATION),
         adminUser: "kafka-lab-admin",
         clientUser: "kafka-lab-client",
         nodeUser: "kafka-lab-node",
@@ -505,6 +512,9 @@ export function validateConfig(raw: RawConfig, opts: ValidateOptions): LabConfig
             problems.push(`${key("zookeeperCidrs")}[${i}] "${c}" reaches beyond private address space; ZooKeeper must never be open to the internet (allowed: ranges inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)`);
         }
     });
+    if (security.caRotation !== "none" && security.external === "plaintext" && security.internal === "plaintext") {
+        problems.push(`${key("caRotation")} is ${security.caRotation}, and this stack has no CA to rotate (${key("externalSecurity")} and ${key("internalSecurity")} are plaintext); allowed: none`);
+    }
     if (network.zookeeperCidrs.length && security.external === "sasl_ssl" && security.internal === "plaintext") {
         // ZooKeeper keeps the SCRAM credentials and ACLs, unauthenticated: whoever reaches it can rewrite them.
         problems.push(`${key("zookeeperCidrs")} opens ZooKeeper, which holds the SCRAM credentials and ACLs without authentication, to ${network.zookeeperCidrs.join(", ")}: anything there could rewrite them and bypass ${key("externalSecurity")} sasl_ssl; allowed with sasl_ssl: none (only the lab's brokers reach ZooKeeper), or any with ${key("internalSecurity")} mtls (ZooKeeper then requires a certificate of the stack's CA)`);

@@ -2,7 +2,8 @@
 // broker and the SCRAM users' passwords; inside the lab (internalSecurity: mtls) one certificate per Kafka
 // node (its lab name and private address) and one each for the lab's client and admin identities. Made once
 // per stack by scripts/credentials.sh (openssl on the deploying machine, the same for every target) and kept
-// in the stack's state as secrets: a second `pulumi up` changes nothing; credentialsGeneration re-issues them all.
+// in the stack's state as secrets: a second `pulumi up` changes nothing; credentialsGeneration re-issues them all,
+// in place or (caRotation) with the old and the new CA side by side until every certificate is the new one's.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "crypto";
@@ -11,6 +12,50 @@ import * as path from "path";
 import { LabConfig } from "./config";
 import { HostAddress } from "./render";
 import { hasRole } from "./topology";
+import type { DeployedLab } from "./transitions";
+
+/** A CA of the stack: its credentialsGeneration and the resource that made it (kept in the state). */
+export interface CertificateAuthority {
+    generation: number;
+    resource: string;
+}
+
+/** The CAs a deploy holds (every one trusted, the old first during a rotation) and the one whose certificates are served. */
+export interface AuthorityPlan {
+    trusted: CertificateAuthority[];
+    issuing: CertificateAuthority;
+}
+
+/** The stack's first CA, and every CA replaced in place (a new generation without caRotation), is this resource. */
+const FIRST_CA = "tls-ca";
+
+/**
+ * Which CAs this deploy keeps, from the deployed ones and caRotation (src/transitions.ts has refused an
+ * order it does not allow): none, the one CA (replaced in place when the generation changed); trust, the
+ * deployed CA issuing and a new one, a resource of its own, beside it; reissue, the new one issuing; none
+ * again, the CA of the configured generation alone (the other is deleted).
+ */
+export function planAuthorities(config: LabConfig, deployed: CertificateAuthority[]): AuthorityPlan {
+    const generation = config.security.generation;
+    const phase = config.security.caRotation;
+    if (deployed.length === 0) {
+        const first = { generation, resource: FIRST_CA };
+        return { trusted: [first], issuing: first };
+    }
+    if (phase === "none") {
+        const kept = deployed.find((ca) => ca.generation === generation) ?? { generation, resource: deployed.at(-1)!.resource };
+        return { trusted: [kept], issuing: kept };
+    }
+    const [old, next] = deployed.length === 2 ? deployed : [deployed[0], { generation, resource: `${FIRST_CA}-g${generation}` }];
+    return { trusted: [old, next], issuing: phase === "trust" ? old : next };
+}
+
+/** The deployed stack's CAs: its output, or (deployed before the output existed) its one CA. */
+export function deployedAuthorities(deployed: DeployedLab | undefined): CertificateAuthority[] {
+    if (deployed?.certificateAuthorities) return deployed.certificateAuthorities;
+    const hadCredentials = deployed?.externalSecurity === "sasl_ssl" || deployed?.internalSecurity === "mtls";
+    return hadCredentials ? [{ generation: deployed?.credentialsGeneration ?? 1, resource: FIRST_CA }] : [];
+}
 
 /** What scripts/credentials.sh prints: PEM blocks, then "name: value" lines. */
 export interface IssuedCredentials {
@@ -79,12 +124,14 @@ export interface InternalKeystores {
 
 export interface LabCredentialsArgs {
     config: LabConfig;
+    /** The CAs to hold, and which one issues (planAuthorities). */
+    authorities: AuthorityPlan;
     /** Every broker's addresses, by host name: its certificate covers them. */
     addresses: pulumi.Output<Record<string, HostAddress>>;
 }
 
 export class LabCredentials extends pulumi.ComponentResource {
-    /** The stack's CA certificate (PEM): what clients trust. Not a secret. */
+    /** What clients and nodes trust (PEM): the stack's CA, during a caRotation both CAs. Not a secret. */
     readonly caCertificate: pulumi.Output<string>;
     readonly adminPassword: pulumi.Output<string>;
     readonly clientPassword: pulumi.Output<string>;
@@ -101,19 +148,26 @@ export class LabCredentials extends pulumi.ComponentResource {
         // The script is named by its path relative to the program, so that the command (kept in state)
         // does not change when the project is checked out elsewhere.
         const script = path.relative(process.cwd(), SCRIPT);
-        const ca = new command.local.Command(
-            "tls-ca",
-            {
-                create: `bash ${script} ca`,
-                environment: { CA_NAME: `kafka-lab ${config.stack} CA` },
-                // A new generation replaces the CA, and with it every certificate and password.
-                triggers: [config.security.generation],
-                ...SECRET_COMMAND,
-            },
-            { parent: this, additionalSecretOutputs: ["stdout"] },
+        const made = Object.fromEntries(
+            args.authorities.trusted.map(({ generation, resource }) => {
+                const ca = new command.local.Command(
+                    resource,
+                    {
+                        create: `bash ${script} ca`,
+                        // A CA made by a rotation names its generation: both are trusted side by side for a while.
+                        environment: { CA_NAME: `kafka-lab ${config.stack} CA${resource === FIRST_CA ? "" : ` ${generation}`}` },
+                        // A new generation replaces a CA kept in place, and with it every certificate and password.
+                        triggers: [generation],
+                        ...SECRET_COMMAND,
+                    },
+                    { parent: this, additionalSecretOutputs: ["stdout"] },
+                );
+                return [resource, ca.stdout.apply(parseIssued)];
+            }),
         );
-        const issued = ca.stdout.apply(parseIssued);
-        this.caCertificate = pulumi.unsecret(issued.apply((c) => c.certificate));
+        const issued = made[args.authorities.issuing.resource];
+        const issuingCertificate = pulumi.unsecret(issued.apply((c) => c.certificate));
+        this.caCertificate = pulumi.unsecret(pulumi.all(Object.values(made)).apply((cas) => cas.map((c) => c.certificate).join("")));
         this.adminPassword = pulumi.secret(issued.apply((c) => c.values["admin-password"]));
         this.clientPassword = pulumi.secret(issued.apply((c) => c.values["client-password"]));
         this.keystores = {};
@@ -125,7 +179,7 @@ export class LabCredentials extends pulumi.ComponentResource {
                 resourceName,
                 {
                     create: `bash ${script} ${mode}`,
-                    environment: { CA_KEY: caKey, CA_CERT: this.caCertificate, ...environment },
+                    environment: { CA_KEY: caKey, CA_CERT: issuingCertificate, ...environment },
                     // A new certificates generation renews this certificate alone: same CA, same passwords. (None
                     // at generation 1: certificates made before the key existed are not renewed by its arrival.)
                     ...(config.security.certificatesGeneration > 1 && { triggers: [config.security.certificatesGeneration] }),
@@ -136,7 +190,7 @@ export class LabCredentials extends pulumi.ComponentResource {
             const own = cert.stdout.apply(parseIssued);
             return {
                 certificate: pulumi.unsecret(own.apply((o) => o.certificate)),
-                keystore: pulumi.secret(pulumi.all([own, this.caCertificate]).apply(([o, caCert]) => keystore(o, caCert))),
+                keystore: pulumi.secret(pulumi.all([own, issuingCertificate]).apply(([o, caCert]) => keystore(o, caCert))),
             };
         };
         const brokers = config.security.external === "sasl_ssl" ? config.topology.brokers : [];

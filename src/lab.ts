@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeliveredArtifact, DeliveredFile, deliverArtifact, deliverPinned } from "./artifact";
 import { JMX_EXPORTER_AGENT, KAFKA_PYTHON_WHEEL } from "./downloads";
 import { LabConfig } from "./config";
-import { LabCredentials, renderClientProperties } from "./credentials";
+import { AuthorityPlan, LabCredentials, deployedAuthorities, planAuthorities, renderClientProperties } from "./credentials";
 import { LabMachines, labAddresses } from "./machines";
 import { LabProvisioning } from "./provision";
 import { externalBootstrap, internalBootstrap, tarballName } from "./render";
@@ -23,6 +23,8 @@ export interface LabPlan {
     /** The JMX exporter agent and kafka-python's wheel, fetched and checked on the deploying machine. */
     agent: DeliveredFile;
     clientWheel: DeliveredFile;
+    /** The stack's CAs this deploy holds (during a caRotation, the old and the new one). */
+    authorities: AuthorityPlan;
 }
 
 /**
@@ -38,7 +40,8 @@ export async function prepareLab(config: LabConfig): Promise<LabPlan> {
     if (config.target === "existing") await refuseUnknownHostKeys(config);
     const artifact = await deliverArtifact(config.kafka.artifact, tarballName(config));
     const agent = await deliverPinned(JMX_EXPORTER_AGENT, config.cacheDir);
-    return { placement, artifact, agent, clientWheel: await deliverPinned(KAFKA_PYTHON_WHEEL, config.cacheDir) };
+    const authorities = planAuthorities(config, deployedAuthorities(deployed));
+    return { placement, artifact, agent, clientWheel: await deliverPinned(KAFKA_PYTHON_WHEEL, config.cacheDir), authorities };
 }
 
 export interface KafkaLabArgs {
@@ -102,7 +105,7 @@ export class KafkaLab extends pulumi.ComponentResource {
                 : pulumi.output("");
         const addresses = labAddresses(this.machines, hostNames);
         const needsCredentials = config.security.external === "sasl_ssl" || config.security.internal === "mtls";
-        this.credentials = needsCredentials ? new LabCredentials("credentials", { config, addresses }, { parent: this }) : undefined;
+        this.credentials = needsCredentials ? new LabCredentials("credentials", { config, addresses, authorities: plan.authorities }, { parent: this }) : undefined;
         this.provisioning = new LabProvisioning("provision", { config, lab: this.machines, artifact: plan.artifact, agent: plan.agent, clientWheel: plan.clientWheel, clusterId, credentials: this.credentials }, { parent: this });
 
         // Outputs resolve only once every host is provisioned, so a consumer of them gets a working lab.

@@ -5,6 +5,7 @@
 // the image family, the network, the zones, the key pair) nor shrink a volume; these no flag lifts.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, IMAGE_FAMILIES, ImageFamily, LabConfig, PROJECT } from "./config";
+import { CertificateAuthority, deployedAuthorities } from "./credentials";
 import { controllerCount, zookeeperCount } from "./topology";
 
 /** What an AWS stack's last deploy ran on: its `aws` output. */
@@ -37,6 +38,11 @@ export interface DeployedLab {
     internalSecurity?: string;
     /** credentialsGeneration: the stack's CA (absent before it was an output). */
     credentialsGeneration?: number;
+    externalSecurity?: string;
+    /** The CAs it holds, the old first during a rotation (absent before the output existed: see deployedAuthorities). */
+    certificateAuthorities?: CertificateAuthority[];
+    /** caRotation's phase it ran last (absent: none). */
+    caRotation?: string;
     aws?: DeployedAws;
 }
 
@@ -88,13 +94,7 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
             `${PROJECT}:internalSecurity ${config.security.internal} on a cluster running with ${internalWas}: the lab does not yet switch a running cluster's internal and controller listeners (every node, tool and client would change at once, with the cluster unreachable in between). Keep ${internalWas}, or set ${PROJECT}:rebuildCluster to true to rebuild the cluster with ${config.security.internal} (its data is lost), or deploy ${config.security.internal} as a new stack.`,
         );
     }
-    const generationWas = deployed?.credentialsGeneration;
-    if (config.security.internal === "mtls" && internalWas === "mtls" && generationWas !== undefined && generationWas !== config.security.generation && !config.rebuildCluster) {
-        // A new CA, rolled one node at a time, splits the cluster: a restarted node and the others would trust different CAs.
-        aws.push(
-            `${PROJECT}:credentialsGeneration ${config.security.generation} on a cluster running with internalSecurity mtls (generation ${generationWas}): a new CA is not yet rolled in with both CAs trusted meanwhile, so each restarted node would be cut off from the others. Keep ${generationWas}; renew the certificates with ${PROJECT}:certificatesGeneration (same CA), or set ${PROJECT}:rebuildCluster to true (the data is lost).`,
-        );
-    }
+    aws.push(...rotationProblems(deployed, config, internalWas));
     if (!deployed?.metadata || deployed.brokers === undefined || config.rebuildCluster) return aws;
     const was = { brokers: deployed.brokers, metadata: deployed.metadata, version: deployed.kafkaVersion ?? "?" };
     const now = { brokers: config.topology.brokers.length, metadata: config.topology.metadata, version: config.kafka.version };
@@ -141,6 +141,41 @@ export function transitionProblems(deployed: DeployedLab | undefined, config: La
     return [...aws, ...problems];
 }
 
+/**
+ * What a CA rotation's phases allow. With mtls every node must trust the CA of every certificate it is shown,
+ * so a new CA goes in three rolls: trusted beside the old (trust), issuing (reissue), alone (none). A new CA
+ * in one roll (a new generation without caRotation) splits a running mtls cluster: refused.
+ */
+function rotationProblems(deployed: DeployedLab | undefined, config: LabConfig, internalWas: string | undefined): string[] {
+    const key = `${PROJECT}:caRotation`;
+    const gen = `${PROJECT}:credentialsGeneration`;
+    const { generation, caRotation: phase } = config.security;
+    const [old, next] = deployedAuthorities(deployed);
+    const phaseWas = deployed?.caRotation ?? "none";
+    if (!old) return phase === "none" ? [] : [`${key} ${phase} on a stack with no CA deployed yet: there is nothing to rotate. Deploy it with ${key} none first.`];
+    if (!next) {
+        if (phase === "reissue") return [`${key} reissue before trust: the nodes would be shown certificates of a CA they do not trust yet. Set ${key} trust (with ${gen} ${old.generation + 1}) first, one pulumi up, then reissue.`];
+        if (phase === "trust" && generation === old.generation) return [`${key} trust with ${gen} ${generation}, the generation already running: set ${gen} to ${old.generation + 1} (the new CA's) with it.`];
+        const splits = phase === "none" && generation !== old.generation && internalWas === "mtls" && config.security.internal === "mtls" && !config.rebuildCluster;
+        return splits
+            ? [
+                  `${gen} ${generation} on a cluster running with internalSecurity mtls (generation ${old.generation}): a new CA in one roll would cut each restarted node off from the others. Roll it in with ${key}: trust (with ${gen} ${generation}), then reissue, then none, one pulumi up each (README "Inside the lab"). Or keep ${old.generation}; renew the certificates with ${PROJECT}:certificatesGeneration (same CA), or set ${PROJECT}:rebuildCluster to true (the data is lost).`,
+              ]
+            : [];
+    }
+    const under = `a rotation from generation ${old.generation} to ${next.generation} is under way (${key} ${phaseWas})`;
+    if (generation !== next.generation && !(phase === "none" && generation === old.generation)) {
+        return [`${gen} ${generation} while ${under}: keep ${gen} ${next.generation} and finish it (${key} reissue, then none), or, from trust, go back to ${old.generation} with ${key} none.`];
+    }
+    if (phase === "none" && generation === next.generation && phaseWas !== "reissue") {
+        return [`${key} none while ${under}: the certificates are still the old CA's, which none would stop trusting. Set ${key} reissue first, one pulumi up, then none.`];
+    }
+    if (phase === "none" && generation === old.generation && phaseWas !== "trust") {
+        return [`${gen} ${generation} with ${key} none while ${under}: the certificates are already the new CA's, which going back would stop trusting. Set ${key} trust (certificates of the old CA again, both trusted) first, then ${gen} ${old.generation} with ${key} none; or finish the rotation with ${key} none.`];
+    }
+    return [];
+}
+
 /** What a ZooKeeper to KRaft migration's phases allow: dual-write from ZooKeeper mode on 3.9, then finalize or rollback, never back from finalize. */
 function migrationProblems(from: string, to: string, was: { metadata: string; version: string }, now: { version: string }): string[] {
     const key = `${PROJECT}:kraftMigration`;
@@ -173,13 +208,14 @@ export function olderRelease(a: string, b: string): boolean {
 export async function deployedLab(): Promise<DeployedLab | undefined> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const read = async (name: string) => (await self.getOutputDetails(name)).value;
-    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, credentialsGeneration, aws] = await Promise.all([
-        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"), read("internalSecurity"), read("credentialsGeneration"), read("aws"),
+    const [target, brokers, metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, externalSecurity, credentialsGeneration, certificateAuthorities, caRotation, aws] = await Promise.all([
+        read("target"), read("brokers"), read("metadata"), read("controllers"), read("kraftMigration"), read("kafkaVersion"),
+        read("internalSecurity"), read("externalSecurity"), read("credentialsGeneration"), read("certificateAuthorities"), read("caRotation"), read("aws"),
     ]);
     if (kafkaVersion === undefined) return undefined;
     // Deployed before the cluster came: one broker, ZooKeeper.
     if (metadata === undefined) return { target, brokers: 1, metadata: "zookeeper", kafkaVersion, aws };
-    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, credentialsGeneration, aws };
+    return { target, brokers: Number(brokers), metadata, controllers, kraftMigration, kafkaVersion, internalSecurity, externalSecurity, credentialsGeneration, certificateAuthorities, caRotation, aws };
 }
 
 /** Refuses, before anything is created, a change the running stack cannot take in place. */

@@ -550,3 +550,31 @@ test.serial("artifactDelivery download on AWS: each machine fetches the Apache a
     t.regex(stage, /STAGED=''/);
     t.regex(stage, new RegExp(`EXPECTED_SHA512='${PINNED_SHA512["kafka_2.13-3.9.2.tgz"]}'`));
 });
+
+test.serial("caRotation under mocks (staging: mtls inside): trust holds both CAs, the old one issuing; reissue, the new one issuing; none, the new one alone; every node trusts what it is shown", async (t) => {
+    const ca1 = { generation: 1, resource: "tls-ca" };
+    const ca2 = { generation: 2, resource: "tls-ca-g2" };
+    const deployed = (cas: object[], caRotation: string) => ({ target: "aws", kafkaVersion: "4.4.0", brokers: 3, metadata: "kraft", controllers: "combined", internalSecurity: "mtls", externalSecurity: "plaintext", credentialsGeneration: 2, certificateAuthorities: cas, caRotation });
+    const issuerOf = (pem: string) => new crypto.X509Certificate(pem.slice(pem.indexOf("-----BEGIN CERTIFICATE-----"))).issuer;
+    const phases = [
+        { phase: "trust", was: deployed([ca1], "none"), cas: ["tls-ca", "tls-ca-g2"], issuer: "CN=kafka-lab staging CA" },
+        { phase: "reissue", was: deployed([ca1, ca2], "trust"), cas: ["tls-ca", "tls-ca-g2"], issuer: "CN=kafka-lab staging CA 2" },
+        { phase: "none", was: deployed([ca1, ca2], "reissue"), cas: ["tls-ca-g2"], issuer: "CN=kafka-lab staging CA 2" },
+    ];
+    for (const { phase, was, cas, issuer } of phases) {
+        const run = await run0("staging", { overrides: { "kafka-lab:credentialsGeneration": "2", "kafka-lab:caRotation": phase }, deployed: { ...was, credentialsGeneration: was.caRotation === "none" ? 1 : 2 } });
+        t.deepEqual(run.resources.filter((r) => /^tls-ca/.test(r.name)).map((r) => r.name), cas, `${phase}: the CAs held`);
+        t.deepEqual(run.outputs.certificateAuthorities.map((c: { resource: string }) => c.resource), cas, `${phase}: an output, for the next phase`);
+        t.is(run.outputs.caRotation, phase);
+        const trusted = run.outputs.caCertificate.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((pem: string) => new crypto.X509Certificate(pem));
+        t.is(trusted.length, cas.length, `${phase}: clients trust every CA held`);
+        for (const b of brokersOf(run)) {
+            const step = await resolve(run.byName(`${b}-identities`).inputs.stdin);
+            const node = /^NODE_KEYSTORE='([^']*)'/m.exec(step)![1];
+            t.true(issuerOf(node).endsWith(issuer), `${phase}, ${b}: its certificate from ${issuer}`);
+            const cert = new crypto.X509Certificate(node.slice(node.indexOf("-----BEGIN CERTIFICATE-----")));
+            t.true(trusted.some((ca: crypto.X509Certificate) => cert.verify(ca.publicKey)), `${phase}, ${b}: signed by a CA the nodes trust`);
+            t.is(/^CA_CERT='([^']*)'/m.exec(step)![1].trim(), run.outputs.caCertificate.trim(), `${phase}, ${b}: the nodes' trust is the CAs held`);
+        }
+    }
+});

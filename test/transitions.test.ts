@@ -1,6 +1,7 @@
 // What a running stack may not become in place: judged from its own last outputs, before anything is made.
 import test from "ava";
 import { validateConfig } from "../src/config";
+import { deployedAuthorities, planAuthorities } from "../src/credentials";
 import { transitionProblems } from "../src/transitions";
 
 const config = (raw: Record<string, unknown>) => validateConfig(raw, { stack: "local", cacheDir: "/c" });
@@ -14,11 +15,51 @@ test("internalSecurity cannot switch on a running cluster (not yet rolled in pla
     t.deepEqual(transitionProblems({ ...was, internalSecurity: "mtls" }, mtls), []);
     t.deepEqual(transitionProblems(was, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", rebuildCluster: "true" })), []);
     t.deepEqual(transitionProblems(undefined, mtls), [], "a new stack starts with it");
-    // A new CA on a running mtls cluster: refused; renewing the certificates (same CA) is not.
-    const running = { ...was, internalSecurity: "mtls", credentialsGeneration: 1 };
-    t.regex(transitionProblems(running, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", credentialsGeneration: "2" }))[0], /kafka-lab:credentialsGeneration 2 on a cluster running with internalSecurity mtls \(generation 1\).*Keep 1; renew the certificates with kafka-lab:certificatesGeneration/);
-    t.deepEqual(transitionProblems(running, config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", certificatesGeneration: "2" })), []);
-    t.deepEqual(transitionProblems({ ...running, internalSecurity: "plaintext" }, config({ brokers: "3", kafkaVersion: "4.4.0", credentialsGeneration: "2" })), [], "plaintext inside: rotation as before");
+});
+
+test("a new CA on a running mtls cluster goes in through caRotation's phases, in order; in one roll it is refused", (t) => {
+    const was = { brokers: 3, metadata: "kraft", kafkaVersion: "4.4.0", internalSecurity: "mtls", credentialsGeneration: 1 };
+    const mtls = (more: Record<string, string>) => config({ brokers: "3", kafkaVersion: "4.4.0", internalSecurity: "mtls", ...more });
+    // Deployed before the output existed: its one CA is tls-ca, of its credentialsGeneration.
+    const [oneRoll] = transitionProblems(was, mtls({ credentialsGeneration: "2" }));
+    t.regex(oneRoll, /kafka-lab:credentialsGeneration 2 on a cluster running with internalSecurity mtls \(generation 1\): a new CA in one roll would cut each restarted node off from the others\. Roll it in with kafka-lab:caRotation: trust \(with kafka-lab:credentialsGeneration 2\), then reissue, then none/);
+    t.regex(oneRoll, /renew the certificates with kafka-lab:certificatesGeneration \(same CA\), or set kafka-lab:rebuildCluster to true/);
+    t.deepEqual(transitionProblems(was, mtls({ certificatesGeneration: "2" })), [], "renewal: same CA");
+    t.deepEqual(transitionProblems({ ...was, internalSecurity: "plaintext" }, config({ brokers: "3", kafkaVersion: "4.4.0", credentialsGeneration: "2" })), [], "plaintext inside: a new CA in place, as before");
+    t.deepEqual(transitionProblems(was, mtls({ credentialsGeneration: "2", rebuildCluster: "true" })), []);
+
+    const one = { ...was, certificateAuthorities: [{ generation: 1, resource: "tls-ca" }], caRotation: "none" };
+    t.deepEqual(transitionProblems(one, mtls({ credentialsGeneration: "2", caRotation: "trust" })), [], "phase 1: trust");
+    t.regex(transitionProblems(one, mtls({ caRotation: "trust" }))[0], /kafka-lab:caRotation trust with kafka-lab:credentialsGeneration 1, the generation already running: set kafka-lab:credentialsGeneration to 2/);
+    t.regex(transitionProblems(one, mtls({ credentialsGeneration: "2", caRotation: "reissue" }))[0], /kafka-lab:caRotation reissue before trust: the nodes would be shown certificates of a CA they do not trust yet/);
+
+    const both = { ...one, credentialsGeneration: 2, certificateAuthorities: [{ generation: 1, resource: "tls-ca" }, { generation: 2, resource: "tls-ca-g2" }] };
+    const trusting = { ...both, caRotation: "trust" };
+    const reissued = { ...both, caRotation: "reissue" };
+    t.deepEqual(transitionProblems(trusting, mtls({ credentialsGeneration: "2", caRotation: "trust" })), [], "trust again: nothing new");
+    t.deepEqual(transitionProblems(trusting, mtls({ credentialsGeneration: "2", caRotation: "reissue" })), [], "phase 2: reissue");
+    t.regex(transitionProblems(trusting, mtls({ credentialsGeneration: "2" }))[0], /kafka-lab:caRotation none while a rotation from generation 1 to 2 is under way \(kafka-lab:caRotation trust\): the certificates are still the old CA's/);
+    t.deepEqual(transitionProblems(trusting, mtls({ credentialsGeneration: "1" })), [], "from trust, back to the old CA alone");
+    t.deepEqual(transitionProblems(reissued, mtls({ credentialsGeneration: "2" })), [], "phase 3: none, the old CA dropped");
+    t.deepEqual(transitionProblems(reissued, mtls({ credentialsGeneration: "2", caRotation: "trust" })), [], "from reissue, back to the old CA's certificates");
+    t.regex(transitionProblems(reissued, mtls({ credentialsGeneration: "1" }))[0], /kafka-lab:credentialsGeneration 1 with kafka-lab:caRotation none while a rotation from generation 1 to 2 is under way \(kafka-lab:caRotation reissue\): the certificates are already the new CA's/);
+    t.regex(transitionProblems(reissued, mtls({ credentialsGeneration: "3", caRotation: "trust" }))[0], /kafka-lab:credentialsGeneration 3 while a rotation from generation 1 to 2 is under way/);
+    t.regex(transitionProblems(undefined, mtls({ credentialsGeneration: "2", caRotation: "trust" }))[0], /kafka-lab:caRotation trust on a stack with no CA deployed yet: there is nothing to rotate/);
+});
+
+test("planAuthorities: which CAs a deploy holds and which one issues, through a rotation and in place", (t) => {
+    const ca = (generation: number, resource: string) => ({ generation, resource });
+    const plan = (deployed: { generation: number; resource: string }[], raw: Record<string, string>) => planAuthorities(config({ internalSecurity: "mtls", ...raw }), deployed);
+    t.deepEqual(plan([], {}), { trusted: [ca(1, "tls-ca")], issuing: ca(1, "tls-ca") }, "a new stack");
+    t.deepEqual(plan([ca(1, "tls-ca")], {}), { trusted: [ca(1, "tls-ca")], issuing: ca(1, "tls-ca") }, "no change");
+    t.deepEqual(plan([ca(1, "tls-ca")], { credentialsGeneration: "2", caRotation: "trust" }), { trusted: [ca(1, "tls-ca"), ca(2, "tls-ca-g2")], issuing: ca(1, "tls-ca") }, "trust: the new CA beside the old, which still issues");
+    const both = [ca(1, "tls-ca"), ca(2, "tls-ca-g2")];
+    t.deepEqual(plan(both, { credentialsGeneration: "2", caRotation: "reissue" }), { trusted: both, issuing: ca(2, "tls-ca-g2") }, "reissue: the new CA issues");
+    t.deepEqual(plan(both, { credentialsGeneration: "2" }), { trusted: [ca(2, "tls-ca-g2")], issuing: ca(2, "tls-ca-g2") }, "none: the new CA alone");
+    t.deepEqual(plan(both, { credentialsGeneration: "1" }), { trusted: [ca(1, "tls-ca")], issuing: ca(1, "tls-ca") }, "none from trust, back: the old CA alone");
+    t.deepEqual(plan([ca(2, "tls-ca-g2")], { credentialsGeneration: "3" }), { trusted: [ca(3, "tls-ca-g2")], issuing: ca(3, "tls-ca-g2") }, "in place (plaintext inside, or a rebuild): the same resource, a new generation");
+    t.deepEqual(deployedAuthorities({ externalSecurity: "sasl_ssl", credentialsGeneration: 3 }), [ca(3, "tls-ca")], "deployed before the output existed");
+    t.deepEqual(deployedAuthorities({ externalSecurity: "plaintext", internalSecurity: "plaintext", credentialsGeneration: 1 }), [], "no CA deployed");
 });
 
 test("a first deploy, or no change of shape, is allowed", (t) => {

@@ -1,6 +1,7 @@
 // What every part of the end-to-end suite shares: whether it runs here, the local lab, and the helpers
 // that run the lab's own commands and judge what they did.
 import test from "ava";
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
@@ -154,7 +155,7 @@ export function stackSecrets(stack: string): string[] {
  * server's certificate and name.
  */
 const TLS_CLIENT = [
-    "import hashlib, socket, ssl, sys",
+    "import socket, ssl, sys",
     "def context(certfile):",
     `    ctx = ssl.create_default_context(cafile="/etc/kafka/tls/ca.pem")`,
     "    if certfile: ctx.load_cert_chain(certfile)",
@@ -194,11 +195,14 @@ export function tlsAttempt(lab: LabAccess, from: string, host: string, port: num
     return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)} ${shellQuote(request)}`, 60).trim();
 }
 
-/** The SHA-256 of the certificate `host:port` serves, seen from `from` with the node's certificate (the CA checks it). */
-export function servedCertificate(lab: LabAccess, from: string, host: string, port: number): string {
-    const script = [...TLS_CLIENT, `print(hashlib.sha256(connect(context("/etc/kafka/tls/node.pem"), sys.argv[1], sys.argv[2]).getpeercert(True)).hexdigest())`].join("\n");
-    return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port}`, 60).trim();
+/** The certificate `host:port` serves (PEM), seen from `from` with the node's certificate (the machine's trusted CAs check it). */
+export function servedCertificate(lab: LabAccess, from: string, host: string, port: number): X509Certificate {
+    const script = [...TLS_CLIENT, `print(ssl.DER_cert_to_PEM_cert(connect(context("/etc/kafka/tls/node.pem"), sys.argv[1], sys.argv[2]).getpeercert(True)))`].join("\n");
+    return new X509Certificate(onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port}`, 60));
 }
+
+/** The certificates of a PEM bundle (what a stack's caCertificate holds: one CA, two during a caRotation). */
+export const certificatesOf = (bundle: string) => (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem));
 
 /**
  * `body` run while `hosts` hold, at the path it is given, a key and certificate with the nodes' very subject

@@ -2,6 +2,7 @@
 // on Kafka 4.x (KRaft) beside a dedicated controller, on a bridge of its own; then the same with mutual TLS
 // inside (README: "Inside the lab: mutual TLS"), as prod runs by default.
 import { spawn } from "child_process";
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { KAFKA_4_VERSION } from "../../src/config";
@@ -15,7 +16,7 @@ import {
     sshArgs,
     stackUp,
 } from "../helpers/lab";
-import { clusterDown, clusterUp } from "./cluster-lab";
+import { clusterDown, clusterUp, withSetting } from "./cluster-lab";
 import {
     externalClient,
     tryExternal,
@@ -28,6 +29,8 @@ import {
     tlsAttempt,
     aclsOf,
     labTools,
+    certificatesOf,
+    servedCertificate,
 } from "./context";
 
 // ---- The secure external listener: TLS + SASL/SCRAM-SHA-512, one broker on Kafka 4.x (KRaft), own bridge.
@@ -197,8 +200,8 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
     }
 });
 
-e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated controller: smoke test over both; no certificate refused on 9092 and 9093; SCRAM and certificate are one principal with one set of ACLs; a second up changes nothing", async (t) => {
-    t.timeout(15 * 60 * 1000);
+e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated controller: smoke test over both; no certificate refused on 9092 and 9093; SCRAM and certificate are one principal with one set of ACLs; a second up changes nothing; a new CA in one roll refused, through caRotation's phases rolled in (both trusted, then every certificate new, then the old CA refused), the smoke test after each", async (t) => {
+    t.timeout(30 * 60 * 1000);
     const { cluster: sealed, seconds } = clusterUp(t, "e2e-sslmtls", "10.73.0", {
         kafkaVersion: KAFKA_4_VERSION,
         externalSecurity: "sasl_ssl",
@@ -238,8 +241,67 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated c
 
         const again = stackUp(sealed.stack, "--expect-no-changes");
         t.is(again.status, 0, again.stdout.slice(-3000));
-        record("sasl_ssl with mTLS inside (KRaft, one broker)", { upSeconds: Math.round(seconds) });
-        t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing`);
+
+        // A new CA (README "Inside the lab", rotate). In one roll it is refused: the controller restarted with a
+        // new-CA certificate would be refused by the broker, and the broker by it.
+        const setCa = (generation: number, phase: string) => fs.writeFileSync(sealed.file, withSetting(withSetting(fs.readFileSync(sealed.file, "utf8"), "credentialsGeneration", String(generation)), "caRotation", phase));
+        setCa(2, "none");
+        const oneRoll = stackUp(sealed.stack);
+        t.not(oneRoll.status, 0);
+        t.regex(oneRoll.stdout + oneRoll.stderr, /kafka-lab:credentialsGeneration 2 on a cluster running with internalSecurity mtls \(generation 1\): a new CA in one roll would cut each restarted node off from the others\. Roll it in with kafka-lab:caRotation/);
+        t.is(labAccess(sealed.stack).outputs.caCertificate, o.caCertificate, "refused before anything changed");
+        const [oldCa] = certificatesOf(o.caCertificate);
+        /** What every listener serves: internal and controller (seen from the broker, as a node), external (from here). */
+        const served = () => ({
+            internal: servedCertificate(sealed.lab, "broker", "broker", 9092),
+            controller: servedCertificate(sealed.lab, "broker", "broker", 9093),
+            external: new X509Certificate(run("bash", ["-c", `openssl s_client -connect ${o.hosts.broker.publicIp}:${o.bootstrapServers.split(":").pop()} </dev/null 2>/dev/null | openssl x509`]).stdout),
+        });
+        const beforeRotation = served();
+        onMachine(sealed.lab, "producer", "install -m 0600 /etc/kafka/tls/client.pem /root/kafka-lab-e2e-old-client.pem");
+        const phase = (generation: number, name: string) => {
+            setCa(generation, name);
+            const started = Date.now();
+            const up = stackUp(sealed.stack);
+            t.is(up.status, 0, `caRotation ${name}: ${up.stdout.slice(-4000)}${up.stderr.slice(-2000)}`);
+            const outputs = labAccess(sealed.stack).outputs;
+            const smokeAfter = run("node", ["scripts/smoke.mjs", "--stack", sealed.stack]);
+            t.is(smokeAfter.status, 0, `smoke test after caRotation ${name}: ${smokeAfter.stdout}${smokeAfter.stderr}`);
+            const trustedOnNodes = onMachine(sealed.lab, "broker", "grep -c 'BEGIN CERTIFICATE' /etc/kafka/tls/ca.pem").trim();
+            return { outputs, seconds: (Date.now() - started) / 1000, trusted: certificatesOf(outputs.caCertificate), trustedOnNodes: Number(trustedOnNodes), listeners: served() };
+        };
+        const trust = phase(2, "trust");
+        t.deepEqual(trust.outputs.certificateAuthorities, [{ generation: 1, resource: "tls-ca" }, { generation: 2, resource: "tls-ca-g2" }]);
+        t.is(trust.trusted.length, 2, "trust: clients are given both CAs");
+        t.is(trust.trusted[0].fingerprint256, oldCa.fingerprint256, "the old CA first, unchanged");
+        t.is(trust.trustedOnNodes, 2, "trust: the nodes trust both");
+        const newCa = trust.trusted[1];
+        for (const [listener, cert] of Object.entries(trust.listeners)) t.is(cert.fingerprint256, beforeRotation[listener as keyof typeof beforeRotation].fingerprint256, `trust: ${listener} serves its certificate of before`);
+        t.is(trust.outputs.clientPassword, o.clientPassword, "trust: the passwords of before");
+
+        const reissue = phase(2, "reissue");
+        t.is(reissue.trustedOnNodes, 2, "reissue: the nodes still trust both");
+        for (const [listener, cert] of Object.entries(reissue.listeners)) {
+            t.true(cert.verify(newCa.publicKey), `reissue: ${listener} serves a certificate of the new CA`);
+            t.false(cert.verify(oldCa.publicKey), `reissue: not of the old CA`);
+        }
+        t.is(tlsAttempt(sealed.lab, "producer", "broker", 9092, "/root/kafka-lab-e2e-old-client.pem"), "accepted", "reissue: a client with a certificate of the old CA still gets in (both trusted)");
+        t.not(reissue.outputs.clientPassword, o.clientPassword, "reissue: new passwords, as a new generation has");
+
+        const done = phase(2, "none");
+        t.deepEqual(done.outputs.certificateAuthorities, [{ generation: 2, resource: "tls-ca-g2" }]);
+        t.deepEqual(done.trusted.map((c) => c.fingerprint256), [newCa.fingerprint256], "none: clients are given the new CA alone");
+        t.is(done.trustedOnNodes, 1, "none: the nodes trust the new CA alone");
+        for (const [listener, cert] of Object.entries(done.listeners)) t.is(cert.fingerprint256, reissue.listeners[listener as keyof typeof reissue.listeners].fingerprint256, `none: ${listener} keeps its new certificate`);
+        t.regex(tlsAttempt(sealed.lab, "producer", "broker", 9092, "/root/kafka-lab-e2e-old-client.pem"), /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "none: a certificate of the old CA is refused");
+        onMachine(sealed.lab, "producer", "rm -f /root/kafka-lab-e2e-old-client.pem");
+        const state = pulumiCli("stack", "export", "-s", sealed.stack);
+        t.deepEqual(state.stdout.match(/"urn": "[^"]*::tls-ca[^"]*"/g)?.map((u) => u.replace(/.*::/, "").replace(/"$/, "")), ["tls-ca-g2"], "the old CA is gone from the state");
+        const settled = stackUp(sealed.stack, "--expect-no-changes");
+        t.is(settled.status, 0, `after the rotation a second up changes nothing: ${settled.stdout.slice(-3000)}`);
+        const rotation = { trustSeconds: Math.round(trust.seconds), reissueSeconds: Math.round(reissue.seconds), noneSeconds: Math.round(done.seconds) };
+        record("sasl_ssl with mTLS inside (KRaft, one broker)", { upSeconds: Math.round(seconds), caRotation: rotation });
+        t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing; CA rotation (trust, reissue, none, each with the smoke test after) ${JSON.stringify(rotation)}`);
     } finally {
         const clean = clusterDown(sealed);
         t.is(clean.status, 0, `the sasl_ssl + mtls stack leaves the host clean: ${clean.stderr}`);
