@@ -5,6 +5,7 @@
 // whose security groups sat in the default VPC passed every shape test).
 import test from "ava";
 import { IMAGE_FAMILIES } from "../src/config";
+import { NOTHING } from "../src/provision";
 import { AwsWorld, EXISTING_NETWORK, HAMBURG, INSTANCE_STOPPED_BY, REGIONS, awsViolations, changes, worldKey } from "./helpers/aws-world";
 import { Run, RunOptions, engineCreated, resolve, runProgram, stackConfig } from "./helpers/program";
 
@@ -131,6 +132,10 @@ interface Change {
     secrets?: Record<string, string>;
     aws?: (world: AwsWorld) => RunOptions["aws"];
     refusedNaming?: RegExp;
+    /** The stacks it applies to (default: every one). */
+    stacks?: string[];
+    /** It rolls every broker and replaces no instance. */
+    rolls?: boolean;
 }
 const otherFamily = (stack: string) => (stackConfig(stack)["kafka-lab:imageFamily"] === "rocky-9" ? "almalinux-9" : "rocky-9");
 const CHANGES: Change[] = [
@@ -146,10 +151,13 @@ const CHANGES: Change[] = [
     { what: "a newer image published", aws: () => ({ newerImage: true }) },
     { what: "a Local Zone opted in and a zone impaired", aws: (w) => ({ zones: [HAMBURG, { ...w.zones[0], state: "impaired" }, ...w.zones.slice(1)] }) },
     { what: "`pulumi up --replace` of a broker's instance", aws: () => ({ forceReplace: ["broker", "broker2"] }) },
+    // With mtls inside: a new CA in one roll would split the cluster; its first phase only adds a CA and rolls.
+    { what: "a new CA in one roll (mtls inside)", overrides: () => ({ "kafka-lab:credentialsGeneration": "2" }), refusedNaming: /kafka-lab:credentialsGeneration 2 on a cluster running with internalSecurity mtls.*kafka-lab:caRotation/, stacks: ["staging", "prod"] },
+    { what: "a new CA's first phase (caRotation trust)", overrides: () => ({ "kafka-lab:credentialsGeneration": "2", "kafka-lab:caRotation": "trust" }), stacks: ["staging", "prod"], rolls: true },
 ];
 
 for (const stack of STACKS) {
-    for (const change of CHANGES) {
+    for (const change of CHANGES.filter((c) => !c.stacks || c.stacks.includes(stack))) {
         test.serial(`${stack}, running: ${change.what} is ${change.refusedNaming ? "refused before anything changes, naming the key" : "handled: no data volume replaced, a replaced instance provisioned anew"}`, async (t) => {
             const first = await runProgram(stack);
             const opts = { overrides: change.overrides?.(stack), secrets: change.secrets, deployed: first.outputs };
@@ -178,11 +186,18 @@ for (const stack of STACKS) {
                     // start; a step runs again only when its own script changed (e.g. a grown volume's mount step).
                     for (const step of ["wait-ready", "kafka-broker"]) {
                         const c = diff.get(worldKey("command:remote:Command", `${host}-${step}`));
-                        if (c) t.is(c, "same", `${host}: kept, its ${step} step not run again`);
+                        // A service's start step may be updated (its script names what it runs, e.g. its TLS files'
+                        // digest): an update does nothing; the roll step restarts it.
+                        const doesNothing = c === "updated" && step === "kafka-broker" && (await resolve(second.byName(`${host}-${step}`).inputs.update)) === NOTHING;
+                        if (c && !doesNothing) t.is(c, "same", `${host}: kept, its ${step} step not run again`);
                     }
                 }
             }
             if (change.aws?.(first.world)?.forceReplace) t.true(replaced.length > 0, "the forced replacement happened");
+            if (change.rolls) {
+                t.deepEqual(replaced, [], "no instance replaced");
+                for (const b of second.config.topology.brokers) t.is(diff.get(worldKey("command:remote:Command", `${b.name}-kafka-roll`)), "updated", `${b.name}: rolled`);
+            }
             // An instance EC2 can only change while stopped (its type, its user data) is stopped and started: only a
             // change of instance type does that, to every broker at once (README says so).
             const stopped = second.world
