@@ -14,7 +14,9 @@ reached() { [ "$(state)" = "$EXPECTED_STATE" ]; }
 log "waiting for the controllers' ZkMigrationState ${names[$EXPECTED_STATE]} ($EXPECTED_STATE)"
 if ! retry_until "ZkMigrationState ${names[$EXPECTED_STATE]}" 300 2 reached; then
     now=$(state)
-    journalctl -u kafka-controller -n 30 --no-pager >&2 || true
+    # The migration driver's own lines (on the active controller) say what it waits for; the rest repeats.
+    journalctl -u kafka-controller --no-pager 2>/dev/null | grep -E 'KRaftMigrationDriver|ZkMigration|MigrationClient' | tail -n 40 >&2 || true
+    journalctl -u kafka-controller -n 10 --no-pager >&2 || true
     die "the controllers report ZkMigrationState ${names[${now:-9}]:-unknown (JMX did not answer)} (${now:-?}) after 300 tries 2 s apart, not ${names[$EXPECTED_STATE]}; their log is above (TRACE on org.apache.kafka.metadata.migration tells more)"
 fi
 log "the controllers report ZkMigrationState ${names[$EXPECTED_STATE]}"

@@ -323,7 +323,7 @@ export const withSetting = (file: string, key: string, value: string) => withCon
 export async function migrationPhase(t: any, cluster: ClusterLab, phase: string, edit: (file: string) => string) {
     // smoke-...: the client user's ACLs cover it, on a sasl_ssl stack.
     const r = await rollUnderLoad(cluster, `smoke-${runId}-${phase.replace(/\W+/g, "-")}`, edit);
-    t.is(r.up.status, 0, `${phase}: ${r.up.out.slice(-4000)}`);
+    t.is(r.up.status, 0, `${phase}: ${r.up.out.slice(-10000)}`);
     const deploySeconds = Math.round((r.producing.to - r.producing.from) / 1000);
     t.log(`${phase}: deploy ${deploySeconds}s; acknowledged ${r.sent.acked.length}, failed sends ${r.sent.failed}, group read ${r.numbers.received} (${r.rest.length} after the deploy), lost ${r.numbers.lost}; in the topic: lost ${r.stored.lost}; longest gap between acknowledgements ${r.sent.longestGapSeconds}s`);
     record(`ZooKeeper to KRaft: ${phase} under load`, { ...r.numbers, failedSends: r.sent.failed, lostFromTheTopic: r.stored.lost, longestAckGapSeconds: r.sent.longestGapSeconds, deploySeconds });
