@@ -301,7 +301,7 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated c
         t.is(settled.status, 0, `after the rotation a second up changes nothing: ${settled.stdout.slice(-3000)}`);
         const rotation = { trustSeconds: Math.round(trust.seconds), reissueSeconds: Math.round(reissue.seconds), noneSeconds: Math.round(done.seconds) };
         record("sasl_ssl with mTLS inside (KRaft, one broker)", { upSeconds: Math.round(seconds), caRotation: rotation });
-        t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing; CA rotation (trust, reissue, none, each with the smoke test after) ${JSON.stringify(rotation)}`);
+        t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing; CA rotation, seconds of each phase (its pulumi up and the smoke test after) ${JSON.stringify(rotation)}`);
     } finally {
         const clean = clusterDown(sealed);
         t.is(clean.status, 0, `the sasl_ssl + mtls stack leaves the host clean: ${clean.stderr}`);
