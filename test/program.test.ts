@@ -10,6 +10,7 @@ import { PINNED_SHA512 } from "../src/artifact";
 import { stepsFor } from "../src/render";
 import { EXISTING_NETWORK } from "./helpers/aws-world";
 import { Run, engineCreated, ofType, resolve, runProgram as run0, stackConfig, tarball, tarballSha } from "./helpers/program";
+import { certificatesOf } from "./helpers/pem";
 import { tmpDir } from "./helpers/tmp";
 
 // The guide's lab: one broker, and the two client machines.
@@ -166,7 +167,7 @@ for (const stack of ["dev", "staging", "prod"]) {
             const step = await resolve(run.byName(`${b}-kafka-broker`).inputs.stdin);
             const keystore = /EXTERNAL_KEYSTORE='([^']*)'/.exec(step)![1];
             t.regex(keystore, /^-----BEGIN PRIVATE KEY-----/);
-            const cert = new crypto.X509Certificate(keystore.slice(keystore.indexOf("-----BEGIN CERTIFICATE-----")));
+            const [cert] = certificatesOf(keystore);
             const ip = run.world.get("aws:ec2/eip:Eip", `${b}-address`)!.state.publicIp;
             t.is(cert.checkIP(ip), ip, `${b}: the advertised Elastic IP is in the certificate`);
             t.is(cert.checkHost(b), b);
@@ -180,7 +181,7 @@ for (const stack of ["dev", "staging", "prod"]) {
             t.true(await pulumi.isSecret(stdin), `${b}: its identities step holds keys: secret in the state`);
             const step = await resolve(stdin);
             const keystore = /^NODE_KEYSTORE='([^']*)'/m.exec(step)![1];
-            const cert = new crypto.X509Certificate(keystore.slice(keystore.indexOf("-----BEGIN CERTIFICATE-----")));
+            const [cert] = certificatesOf(keystore);
             const privateIp = run.world.get("aws:ec2/instance:Instance", b)!.state.privateIp;
             t.is(cert.checkHost(b), b);
             t.is(cert.checkIP(privateIp), privateIp, `${b}: its private address`);
@@ -554,26 +555,24 @@ test.serial("artifactDelivery download on AWS: each machine fetches the Apache a
 test.serial("caRotation under mocks (staging: mtls inside): trust holds both CAs, the old one issuing; reissue, the new one issuing; none, the new one alone; every node trusts what it is shown", async (t) => {
     const ca1 = { generation: 1, resource: "tls-ca" };
     const ca2 = { generation: 2, resource: "tls-ca-g2" };
-    const deployed = (cas: object[], caRotation: string) => ({ target: "aws", kafkaVersion: "4.4.0", brokers: 3, metadata: "kraft", controllers: "combined", internalSecurity: "mtls", externalSecurity: "plaintext", credentialsGeneration: 2, certificateAuthorities: cas, caRotation });
-    const issuerOf = (pem: string) => new crypto.X509Certificate(pem.slice(pem.indexOf("-----BEGIN CERTIFICATE-----"))).issuer;
+    const deployed = (cas: { generation: number }[], caRotation: string) => ({ target: "aws", kafkaVersion: "4.4.0", brokers: 3, metadata: "kraft", controllers: "combined", internalSecurity: "mtls", externalSecurity: "plaintext", credentialsGeneration: cas.at(-1)!.generation, certificateAuthorities: cas, caRotation });
     const phases = [
         { phase: "trust", was: deployed([ca1], "none"), cas: ["tls-ca", "tls-ca-g2"], issuer: "CN=kafka-lab staging CA" },
         { phase: "reissue", was: deployed([ca1, ca2], "trust"), cas: ["tls-ca", "tls-ca-g2"], issuer: "CN=kafka-lab staging CA 2" },
         { phase: "none", was: deployed([ca1, ca2], "reissue"), cas: ["tls-ca-g2"], issuer: "CN=kafka-lab staging CA 2" },
     ];
     for (const { phase, was, cas, issuer } of phases) {
-        const run = await run0("staging", { overrides: { "kafka-lab:credentialsGeneration": "2", "kafka-lab:caRotation": phase }, deployed: { ...was, credentialsGeneration: was.caRotation === "none" ? 1 : 2 } });
+        const run = await run0("staging", { overrides: { "kafka-lab:credentialsGeneration": "2", "kafka-lab:caRotation": phase }, deployed: was });
         t.deepEqual(run.resources.filter((r) => /^tls-ca/.test(r.name)).map((r) => r.name), cas, `${phase}: the CAs held`);
         t.deepEqual(run.outputs.certificateAuthorities.map((c: { resource: string }) => c.resource), cas, `${phase}: an output, for the next phase`);
         t.is(run.outputs.caRotation, phase);
-        const trusted = run.outputs.caCertificate.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((pem: string) => new crypto.X509Certificate(pem));
+        const trusted = certificatesOf(run.outputs.caCertificate);
         t.is(trusted.length, cas.length, `${phase}: clients trust every CA held`);
         for (const b of brokersOf(run)) {
             const step = await resolve(run.byName(`${b}-identities`).inputs.stdin);
-            const node = /^NODE_KEYSTORE='([^']*)'/m.exec(step)![1];
-            t.true(issuerOf(node).endsWith(issuer), `${phase}, ${b}: its certificate from ${issuer}`);
-            const cert = new crypto.X509Certificate(node.slice(node.indexOf("-----BEGIN CERTIFICATE-----")));
-            t.true(trusted.some((ca: crypto.X509Certificate) => cert.verify(ca.publicKey)), `${phase}, ${b}: signed by a CA the nodes trust`);
+            const [cert] = certificatesOf(/^NODE_KEYSTORE='([^']*)'/m.exec(step)![1]);
+            t.true(cert.issuer.endsWith(issuer), `${phase}, ${b}: its certificate from ${issuer}`);
+            t.true(trusted.some((ca) => cert.verify(ca.publicKey)), `${phase}, ${b}: signed by a CA the nodes trust`);
             t.is(/^CA_CERT='([^']*)'/m.exec(step)![1].trim(), run.outputs.caCertificate.trim(), `${phase}, ${b}: the nodes' trust is the CAs held`);
         }
     }

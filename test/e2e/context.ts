@@ -201,9 +201,6 @@ export function servedCertificate(lab: LabAccess, from: string, host: string, po
     return new X509Certificate(onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port}`, 60));
 }
 
-/** The certificates of a PEM bundle (what a stack's caCertificate holds: one CA, two during a caRotation). */
-export const certificatesOf = (bundle: string) => (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((pem) => new X509Certificate(pem));
-
 /**
  * `body` run while `hosts` hold, at the path it is given, a key and certificate with the nodes' very subject
  * and `sans`, from a CA of their own (made here with the lab's scripts/credentials.sh): what a forger could make.

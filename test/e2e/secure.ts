@@ -29,9 +29,9 @@ import {
     tlsAttempt,
     aclsOf,
     labTools,
-    certificatesOf,
     servedCertificate,
 } from "./context";
+import { certificatesOf } from "../helpers/pem";
 
 // ---- The secure external listener: TLS + SASL/SCRAM-SHA-512, one broker on Kafka 4.x (KRaft), own bridge.
 

@@ -3,8 +3,9 @@
 // which has room beside the cluster file.
 import { internalSans } from "../../src/credentials";
 import { ZOOKEEPERS, assertRollLostNothing, assertRolledOnce, clusterDown, clusterUp, rollUnderLoad, withSetting } from "./cluster-lab";
-import { NODE_ZNODE_ACL, certificatesOf, e2e, runId, servedCertificate, tlsAttempt, withForgedNodeCertificate, znodeAcl, zookeeperShell } from "./context";
+import { NODE_ZNODE_ACL, e2e, runId, servedCertificate, tlsAttempt, withForgedNodeCertificate, znodeAcl, zookeeperShell } from "./context";
 import { labAccess, onMachine, record, run, stackUp } from "../helpers/lab";
+import { certificatesOf } from "../helpers/pem";
 
 
 e2e("ZooKeeper mode with mTLS inside, 3 brokers: smoke test; ZooKeeper refuses a client without TLS, without a certificate or with another CA's, on its client and quorum ports; Kafka's znodes are the nodes' identity's alone to change; a second up changes nothing; certificates renewed under load, ZooKeeper and the brokers rolled, nothing lost", async (t) => {
