@@ -195,6 +195,37 @@ export function tlsAttempt(lab: LabAccess, from: string, host: string, port: num
     return onMachine(lab, from, `python3 -c ${shellQuote(script)} ${host} ${port} ${shellQuote(certfile)} ${shellQuote(request)}`, 60).trim();
 }
 
+/**
+ * A Python loop for a ZooKeeper node over mTLS: every 0.2 s, each of `hosts`' state as its client port
+ * (TLS, the node's certificate) answers `srvr`: leader, follower, electing (answers, but does not serve) or
+ * down (no answer); one line "ms host=state ..." each round.
+ */
+export function zookeeperWatchScript(hosts: string[]): string {
+    return [
+        ...TLS_CLIENT,
+        "import time",
+        `ctx = context("/etc/kafka/tls/node.pem")`,
+        "def state(host):",
+        "    try:",
+        "        s = connect(ctx, host, 2181)",
+        "        s.settimeout(2)",
+        `        s.sendall(b"srvr")`,
+        `        out = b""`,
+        "        try:",
+        "            while True:",
+        "                chunk = s.recv(4096)",
+        "                if not chunk: break",
+        "                out += chunk",
+        "        except socket.timeout: pass",
+        "    except (ssl.SSLError, ConnectionError, OSError): return 'down'",
+        `    modes = [l[6:] for l in out.decode(errors="replace").splitlines() if l.startswith("Mode: ")]`,
+        `    return modes[0] if modes else ("electing" if out else "down")`,
+        "while True:",
+        `    print(int(time.time() * 1000), " ".join(f"{h}={state(h)}" for h in ${JSON.stringify(hosts)}), flush=True)`,
+        "    time.sleep(0.2)",
+    ].join("\n");
+}
+
 /** The certificate `host:port` serves (PEM), seen from `from` with the node's certificate (the machine's trusted CAs check it). */
 export function servedCertificate(lab: LabAccess, from: string, host: string, port: number): X509Certificate {
     const script = [...TLS_CLIENT, `print(ssl.DER_cert_to_PEM_cert(connect(context("/etc/kafka/tls/node.pem"), sys.argv[1], sys.argv[2]).getpeercert(True)))`].join("\n");
