@@ -74,12 +74,13 @@ import {
 const KAFKA_3_PREVIOUS = "3.9.1";
 
 /**
- * Every 0.2 s, from broker1, each ZooKeeper node's state over its TLS client port (zookeeperWatchScript).
+ * Every 0.2 s, from broker1, each ZooKeeper node's state over its TLS client port (zookeeperWatchScript; as root,
+ * which the node's key is readable by).
  * stop() ends the watch and returns its lines ("ms node=state ...").
  */
 function watchEnsemble(cluster: ClusterLab) {
     let out = "";
-    const p = spawn("ssh", [...sshArgs(cluster.lab, cluster.lab.outputs.hosts.broker1.publicIp), `timeout 1500 python3 -u -c ${shellQuote(zookeeperWatchScript(ZOOKEEPERS))}`]);
+    const p = spawn("ssh", [...sshArgs(cluster.lab, cluster.lab.outputs.hosts.broker1.publicIp), `sudo -n timeout 1500 python3 -u -c ${shellQuote(zookeeperWatchScript(ZOOKEEPERS))}`]);
     p.stdout.on("data", (d) => (out += d));
     return {
         stop: () => {
