@@ -668,9 +668,9 @@ e2e("destroy, then a pulumi up killed half-way, then npm run lab: a fresh, worki
     t.is(again.status, 0, "and then it is stable");
 });
 
-e2e("README's Cluster recipe on the local stack, as written: brokers 3 and Kafka 4.x in stacks/Pulumi.local.yaml, npm run lab", async (t) => {
+e2e("README's Cluster recipe on the local stack, as written: brokers 3 and Kafka 4.x in stacks/Pulumi.local.yaml, npm run lab; the running cluster asked for internalSecurity mtls: refused before anything changes", async (t) => {
     t.timeout(30 * 60 * 1000);
-    await withStackConfig({ "kafka-lab:brokers": "3", "kafka-lab:kafkaVersion": KAFKA_4_VERSION }, () => {
+    await withStackConfig({ "kafka-lab:brokers": "3", "kafka-lab:kafkaVersion": KAFKA_4_VERSION }, async () => {
         // On the running one-broker lab, `npm run lab` alone is refused (1 -> 3 is a new cluster), saying what to do.
         const refused = npmLab("up");
         t.not(refused.status, 0);
@@ -689,6 +689,14 @@ e2e("README's Cluster recipe on the local stack, as written: brokers 3 and Kafka
         });
         t.is(run("npm", ["run", "--silent", "lab", "--", "ssh", "broker2", "hostname"]).stdout.trim(), "broker2");
         assertToolsStart(t, cluster, "broker2");
+        // The running cluster (plaintext inside) is not switched to mtls (README "Inside the lab: mutual TLS",
+        // not yet): refused by the real engine before anything changes, naming the ways out.
+        await withStackConfig({ "kafka-lab:internalSecurity": "mtls" }, () => {
+            const toMtls = npmLab("up");
+            t.not(toMtls.status, 0);
+            t.regex(toMtls.stdout + toMtls.stderr, /kafka-lab:internalSecurity mtls on a cluster running with plaintext: the lab does not yet switch .*set kafka-lab:rebuildCluster to true/s);
+        });
+        t.is(labAccess().outputs.internalSecurity, "plaintext", "the stack's outputs unchanged");
         t.is(npmLab("down").status, 0);
     });
 });
