@@ -573,7 +573,7 @@ e2e("invalid config and a mismatched checksum stop the real engine before any re
     }
 });
 
-e2e("the one-broker lab to KRaft in place, through the cluster's phases: dual-write, rolled back to ZooKeeper, dual-write again, finalize; every message and the group's offsets kept", async (t) => {
+e2e(`the one-broker lab to KRaft in place, through the cluster's phases: dual-write, rolled back to ZooKeeper, dual-write again, finalize, then on to ${KAFKA_4_VERSION}, controller first; every message and the group's offsets kept`, async (t) => {
     t.timeout(30 * 60 * 1000);
     const topic = `${runId}-to-kraft`;
     const group = `${runId}-to-kraft`;
@@ -630,6 +630,32 @@ e2e("the one-broker lab to KRaft in place, through the cluster's phases: dual-wr
         traffic("after finalize");
         read.push(...consume(lab, topic, group));
     });
+    // And on to 4.x, as a migrated cluster goes (kraftMigration stays finalize): the controller, then the broker,
+    // restarted once each on the new release; metadata.version raised; the group resumes where it was.
+    traffic(`before ${KAFKA_4_VERSION}`);
+    const dist4 = run("bash", ["scripts/local/kafka-dist.sh", KAFKA_4_VERSION, "2.13"]);
+    t.is(dist4.status, 0, dist4.stderr);
+    let upgradeSeconds = 0;
+    await withStackConfig({ "kafka-lab:kraftMigration": "finalize", "kafka-lab:kafkaVersion": KAFKA_4_VERSION }, () => {
+        const since = Math.floor(Date.now() / 1000);
+        const up = pulumiUp();
+        t.is(up.status, 0, `${KAFKA_4_VERSION}: ${up.stdout.slice(-3000)}\n${up.stderr.slice(-2000)}`);
+        upgradeSeconds = Math.round(Date.now() / 1000 - since);
+        const starts = (unit: string) =>
+            onMachine(lab, "broker", `journalctl -u ${unit} --since @${since} -o short-unix --no-pager | awk '/Started .*Apache Kafka/ { print $1 }'`).trim().split("\n").filter(Boolean).map(Number);
+        const [controller, broker] = [starts("kafka-controller"), starts("kafka")];
+        t.is(controller.length, 1, "the controller restarted once");
+        t.is(broker.length, 1, "the broker restarted once");
+        t.true(controller[0] < broker[0], "the controller before the broker");
+        const release = new RegExp(`kafka_2\\.13-${KAFKA_4_VERSION.replace(/\./g, "\\.")}/`);
+        for (const unit of ["kafka-controller", "kafka"]) t.regex(onMachine(lab, "broker", `ps -o args= -p ${mainPid(unit)}`), release, `${unit} runs ${KAFKA_4_VERSION}`);
+        t.regex(onMachine(lab, "broker", "/opt/kafka/bin/kafka-features.sh --bootstrap-server broker:9092 describe", 90), new RegExp(`Feature: metadata\\.version\\s.*FinalizedVersionLevel: ${KAFKA_4_VERSION.replace(/\.\d+$/, "").replace(".", "\\.")}-IV`), "metadata.version at the new release");
+        t.is(pulumiUp("--expect-no-changes").status, 0, "a second up changes nothing");
+    });
+    t.log(`one-broker lab, migrated, to ${KAFKA_4_VERSION}: pulumi up ${upgradeSeconds}s`);
+    record(`one-broker lab to KRaft: on to ${KAFKA_4_VERSION}`, { deploySeconds: upgradeSeconds });
+    traffic(`after ${KAFKA_4_VERSION}`);
+    read.push(...consume(lab, topic, group));
     const numbers = tally(sent, read);
     t.log(`one-broker lab to KRaft: sent ${numbers.sent}, the group read ${read.length}, lost ${numbers.lost}, duplicated ${numbers.duplicated}`);
     record("one-broker lab to KRaft: the group across the phases", numbers);
