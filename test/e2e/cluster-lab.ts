@@ -300,9 +300,12 @@ export const withKafkaVersion = (file: string, version: string) => file.replace(
 export const serviceCommandLine = (cluster: ClusterLab, host: string, unit: "kafka" | "kafka-controller") =>
     onMachine(cluster.lab, host, `tr '\\0' ' ' </proc/$(systemctl show -p MainPID --value ${unit})/cmdline`);
 
+/** What a JVM's command line holds when it runs Kafka `version` (its jars' directory). */
+export const releaseJars = (version: string) => new RegExp(`kafka_2\\.13-${version.replace(/\./g, "\\.")}/`);
+
 /** Each broker's running JVM loads the release's own jars. */
 export function assertRunsRelease(t: any, cluster: ClusterLab, brokers: string[], version: string) {
-    const jars = new RegExp(`kafka_2\\.13-${version.replace(/\./g, "\\.")}/`);
+    const jars = releaseJars(version);
     for (const b of brokers) t.regex(serviceCommandLine(cluster, b, "kafka"), jars, `${b} runs ${version}`);
 }
 

@@ -591,8 +591,9 @@ e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl an
         for (const b of finalized.brokers) t.is(finalized.restarts[b].kafka, 0, `finalize: ${b}'s broker not restarted (it already ran as a KRaft broker)`);
         t.regex(serviceCommandLine(cluster, "broker2", "kafka-controller"), /-Xmx320m/, "the controllers run the new heap");
         t.is(migrationState(cluster.lab, "broker1"), "3", "the controllers report POST_MIGRATION");
-        t.is(labAccess(cluster.stack).outputs.metadata, "kraft", "the stack's outputs say KRaft");
-        t.is(labAccess(cluster.stack).outputs.controllers, "dedicated");
+        const migrated = labAccess(cluster.stack).outputs;
+        t.is(migrated.metadata, "kraft", "the stack's outputs say KRaft");
+        t.is(migrated.controllers, "dedicated");
         t.regex(topicConfig(), /retention\.ms=123456789/, "the topic's config came through the migration");
         t.deepEqual(acls(), aclsBefore, "the ACLs came through the migration");
         t.regex(await refusedOnPrivate(), /TOPIC_AUTHORIZATION_FAILED|not authorized/i, "after: still refused where its ACLs say");
