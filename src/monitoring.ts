@@ -29,7 +29,8 @@ export function scrapeTargets(topology: Topology): Record<ScrapeJob, ScrapeTarge
     const on = (hosts: { name: string }[], port: number) => hosts.map((h) => ({ host: h.name, port }));
     return {
         kafka: on(topology.brokers, METRICS_PORTS.broker),
-        "kafka-controller": on(topology.controllers.filter(runsDedicatedController), METRICS_PORTS.controller),
+        // A rollback retires the controllers: nothing left to scrape there.
+        "kafka-controller": on(topology.migration === "rollback" ? [] : topology.controllers.filter(runsDedicatedController), METRICS_PORTS.controller),
         zookeeper: on(topology.zookeepers, METRICS_PORTS.zookeeper),
         node: on(topology.hosts, METRICS_PORTS.node),
         lag: on([topology.monitoring], METRICS_PORTS.lag),

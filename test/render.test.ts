@@ -912,3 +912,13 @@ test("alert rules: one for each fault the issue names, each on the metric the ex
     }
     t.regex(page, /prom_console\.js/);
 });
+
+test("a migration's controllers are scraped while they run: in dual-write, not once a rollback has retired them", async (t) => {
+    const { labTopology, METRICS_PORTS } = await import("../src/topology");
+    const { scrapeTargets, exporterPorts } = await import("../src/monitoring");
+    const dualWrite = labTopology(1, "zookeeper", [], "combined", "dual-write");
+    t.deepEqual(scrapeTargets(dualWrite)["kafka-controller"], [{ host: "broker", port: METRICS_PORTS.controller }]);
+    const rollback = labTopology(1, "zookeeper", [], "combined", "rollback");
+    t.deepEqual(scrapeTargets(rollback)["kafka-controller"], []);
+    t.false(exporterPorts(rollback, "broker").includes(METRICS_PORTS.controller), "the firewall closes the retired controller's exporter port");
+});
