@@ -275,14 +275,20 @@ export async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (s
     const stored = tally(sent.acked, readAll(cluster, topic, "", sent.acked).filter((m) => sent.acked.includes(m.key)));
     // Each service start during the deploy, from the machines' journals (they share this host's clock).
     const since = Math.floor(producing.from / 1000);
-    const starts = (host: string, unit: "kafka" | "kafka-controller" | "zookeeper") =>
-        onMachine(cluster.lab, host, `journalctl -u ${unit} --since @${since} -o short-unix --no-pager | awk '/Started .*Apache (Kafka|ZooKeeper)/ { print $1 }'`)
-            .trim()
-            .split("\n")
-            .filter(Boolean)
-            .map((s) => Math.round(Number(s) * 1000));
+    const starts = (host: string, unit: ServiceUnit) => serviceStarts(cluster.lab, host, unit, since);
     const missing = sent.acked.filter((k) => !consumed.some((m) => m.key === k));
     return { up, sent, numbers, stored, rest, missing, brokers, starts, producing, watched };
+}
+
+type ServiceUnit = "kafka" | "kafka-controller" | "zookeeper";
+
+/** When `unit` on `host` started since `since` (seconds since the epoch), in ms, from the machine's journal (it shares this host's clock). */
+export function serviceStarts(lab: LabAccess, host: string, unit: ServiceUnit, since: number): number[] {
+    return onMachine(lab, host, `journalctl -u ${unit} --since @${since} -o short-unix --no-pager | awk '/Started .*Apache (Kafka|ZooKeeper)/ { print $1 }'`)
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((s) => Math.round(Number(s) * 1000));
 }
 
 /** What every roll under load is judged on: no failed send, the group read every acknowledged message, the topic holds each once. */
