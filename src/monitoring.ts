@@ -1,6 +1,6 @@
 // What the lab's Prometheus scrapes, as data from the topology: each exporter (job) with its targets by
 // the machines' lab names. Rendering (the Prometheus configuration, the firewall, the units) reads it.
-import { LabHost, METRICS_PORTS, Topology, hasRole, runsDedicatedController } from "./topology";
+import { LabHost, METRICS_PORTS, Topology, hasRole, keepsDedicatedController } from "./topology";
 
 /** On every JVM service's machine: the JMX exporter agent and its rules. */
 export const AGENT_JAR = "/opt/kafka-lab/lib/jmx_prometheus_javaagent.jar";
@@ -29,8 +29,7 @@ export function scrapeTargets(topology: Topology): Record<ScrapeJob, ScrapeTarge
     const on = (hosts: { name: string }[], port: number) => hosts.map((h) => ({ host: h.name, port }));
     return {
         kafka: on(topology.brokers, METRICS_PORTS.broker),
-        // A rollback retires the controllers: nothing left to scrape there.
-        "kafka-controller": on(topology.migration === "rollback" ? [] : topology.controllers.filter(runsDedicatedController), METRICS_PORTS.controller),
+        "kafka-controller": on(topology.controllers.filter((c) => keepsDedicatedController(topology, c)), METRICS_PORTS.controller),
         zookeeper: on(topology.zookeepers, METRICS_PORTS.zookeeper),
         node: on(topology.hosts, METRICS_PORTS.node),
         lag: on([topology.monitoring], METRICS_PORTS.lag),

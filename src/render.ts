@@ -20,7 +20,7 @@ import {
     runsJvmService,
     scrapeTargets,
 } from "./monitoring";
-import { CONTROLLER_JMX_PORT, CONTROLLER_PORT, LabHost, METRICS_PORTS, PROMETHEUS_PORT, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, runsCombinedController, runsDedicatedController } from "./topology";
+import { CONTROLLER_JMX_PORT, CONTROLLER_PORT, LabHost, METRICS_PORTS, PROMETHEUS_PORT, ZOOKEEPER_PEER_PORTS, controllerNodeId, hasRole, keepsDedicatedController, runsCombinedController, runsDedicatedController } from "./topology";
 
 export const TEMPLATES_DIR = path.join(__dirname, "..", "templates");
 
@@ -526,7 +526,7 @@ export function stepsFor(config: LabConfig, hostName: string, hasDataVolume: boo
     if (hasDataVolume && hasRole(host, "broker")) steps.push("data-volume");
     steps.push("install-kafka", "identities");
     if (hasRole(host, "zookeeper")) steps.push("zookeeper", "zookeeper-roll");
-    if (runsDedicatedController(host) && migration !== "rollback") steps.push("kafka-controller", "kafka-controller-roll");
+    if (keepsDedicatedController(topology, host)) steps.push("kafka-controller", "kafka-controller-roll");
     if (hasRole(host, "broker")) {
         steps.push("kafka-broker");
         // A migration's phases roll the brokers twice: dual-write into ZooKeeper mode with the migration's

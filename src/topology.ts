@@ -141,5 +141,7 @@ export const hasRole = (host: LabHost, role: HostRole) => host.roles.includes(ro
 export const controllerNodeId = (host: LabHost) => host.controllerId ?? host.nodeId!;
 /** The host runs a dedicated controller process (its own unit, properties and data dir). */
 export const runsDedicatedController = (host: LabHost) => host.controllerId !== undefined;
+/** The host's dedicated controller runs once this deploy is done: a rollback keeps the role (its steps retire the controller) but not the process. */
+export const keepsDedicatedController = (topology: Topology, host: LabHost) => runsDedicatedController(host) && topology.migration !== "rollback";
 /** The host's broker process is a controller too (controllers: combined). */
 export const runsCombinedController = (host: LabHost) => hasRole(host, "controller") && !runsDedicatedController(host);
