@@ -1,8 +1,8 @@
-// ava's settings. The two end-to-end files each hold labs that take tens of minutes; ava runs two files at a
-// time (one per core here), so the order is: the KRaft cluster file first (it starts at once, and builds the
-// engine, image and Kafka on a fresh machine while the unit tests run beside it), then the unit tests, then
-// the one-broker lab's file, which then finds those builds in the cache.
-const runOrder = (file) => (file.endsWith("clusters.e2e.test.ts") ? 0 : file.endsWith(".e2e.test.ts") ? 2 : 1);
+// ava's settings. The three end-to-end files each hold labs that take tens of minutes, most of it spent
+// waiting (fault windows, rolls gated on in-sync replicas, alerts), so ava runs them side by side, one per
+// slot, from the start; the unit tests follow in the first slot to free up. On a fresh machine the first lab
+// to need the engine, the image or a Kafka release builds it, and the others wait for it on its lock.
+const runOrder = (file) => (file.endsWith(".e2e.test.ts") ? 0 : 1);
 
 export default {
     extensions: ["ts"],
@@ -10,5 +10,6 @@ export default {
     files: ["test/**/*.test.ts"],
     timeout: "5m",
     workerThreads: false,
+    concurrency: 3,
     sortTestFiles: (a, b) => runOrder(a) - runOrder(b) || a.localeCompare(b),
 };
