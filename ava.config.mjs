@@ -8,7 +8,10 @@ export default {
     extensions: ["ts"],
     nodeArguments: ["--import=tsx"],
     files: ["test/**/*.test.ts"],
-    timeout: "5m",
+    // ava's timeout is one of inactivity, for the whole run: no test result in that long and it stops every file.
+    // Each end-to-end case sets its own bound (t.timeout); this one must outlast the longest of them while the
+    // three labs are all in their first cases (the ensemble's single case runs for most of the suite).
+    timeout: "60m",
     workerThreads: false,
     concurrency: 3,
     sortTestFiles: (a, b) => runOrder(a) - runOrder(b) || a.localeCompare(b),

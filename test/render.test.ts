@@ -797,6 +797,18 @@ test("ZooKeeper to KRaft, finalize: the controllers without ZooKeeper, then ZooK
     }
 });
 
+test("firewall through a migration's rollback: 9093 stays open to the brokers while they still reach the controllers, closed at none", (t) => {
+    const controllerSources = (raw: Record<string, unknown>) => {
+        const { c, a } = awsLab({ brokers: "3", ...raw });
+        return firewallRules("broker1", c, a).filter((r) => r.port === 9093).map((r) => r.source);
+    };
+    const brokers = ["10.42.1.11/32", "10.42.1.12/32", "10.42.1.13/32"];
+    t.deepEqual(controllerSources({ kraftMigration: "dual-write" }), brokers);
+    // The firewall step runs before the brokers roll back: closing 9093 then would cut them off the controllers.
+    t.deepEqual(controllerSources({ kraftMigration: "rollback" }), brokers);
+    t.deepEqual(controllerSources({ kraftMigration: "none" }), []);
+});
+
 test("ZooKeeper to KRaft with mtls: the controllers reach ZooKeeper over TLS as the node, with its ACLs, and the brokers over SSL; migrating brokers reach the controllers over SSL; the rollback's ZooKeeper shell speaks TLS", (t) => {
     const zookeeperTls = {
         "zookeeper.ssl.client.enable": "true",
