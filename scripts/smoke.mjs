@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { argv, chalk, expBackoff, sleep } from "zx";
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
-import { brokerHosts, externalClient, keyFile, labHosts, ssh, stackOutputs, toolsConfig } from "./lib/stack.mjs";
+import { SUDO_TOOL, brokerHosts, externalClient, keyFile, labHosts, ssh, stackOutputs, toolsConfig } from "./lib/stack.mjs";
 import { MONITORING_HOST, scrapeTargets } from "./lib/health.mjs";
 import { checkExactlyOnce, formatTable, parseConsumed, parseTopicDescription } from "./lib/smoke-check.mjs";
 
@@ -84,7 +84,7 @@ function writeReport(ok) {
 /** A Kafka tool on `host` against the internal listener, as the identity that host holds (the console producer names its file otherwise). */
 const kafkaTool = (host, tool, args) => {
     const option = tool === "kafka-console-producer.sh" ? "--producer.config" : "--command-config";
-    return `sudo -n timeout ${timeoutSeconds} /opt/kafka/bin/${tool} --bootstrap-server ${outputs.internalBootstrapServers} ${option} ${toolsConfig(outputs, host)} ${args}`;
+    return `${SUDO_TOOL} timeout ${timeoutSeconds} /opt/kafka/bin/${tool} --bootstrap-server ${outputs.internalBootstrapServers} ${option} ${toolsConfig(outputs, host)} ${args}`;
 };
 
 try {
@@ -108,7 +108,7 @@ try {
         for (let attempt = 1; ; attempt++) {
             const left = Math.max(5, Math.floor((deadline - Date.now()) / 1000));
             // One line per live broker: all of them must be there.
-            const probe = `sudo -n timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} --command-config ${toolsConfig(outputs, "producer")} | grep -c '(id:'`;
+            const probe = `${SUDO_TOOL} timeout ${Math.min(30, left)} /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${outputs.internalBootstrapServers} --command-config ${toolsConfig(outputs, "producer")} | grep -c '(id:'`;
             const r = await ssh(outputs, key, "producer", probe, { timeout: `${Math.min(30, left) + 10}s`, nothrow: true });
             if (Number.parseInt(r.stdout, 10) >= brokers.length) return;
             const pause = Number.parseInt(String(backoff.next().value), 10);
@@ -139,7 +139,7 @@ try {
         await step("every broker's internal listener answers", "producer", async () => {
             for (const b of brokers) {
                 const address = outputs.internalBootstrapServers.split(",").find((a) => a.startsWith(`${b}:`));
-                await ssh(outputs, key, "producer", `sudo -n timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${address} --command-config ${toolsConfig(outputs, "producer")} | head -n 1`, { timeout: "90s" });
+                await ssh(outputs, key, "producer", `${SUDO_TOOL} timeout 60 /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server ${address} --command-config ${toolsConfig(outputs, "producer")} | head -n 1`, { timeout: "90s" });
             }
         });
         await step(`every broker's external listener answers (${outputs.externalSecurity ?? "plaintext"})`, "local", async () => {

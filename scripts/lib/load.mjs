@@ -1,7 +1,7 @@
 // A producer and a consumer group running against a lab through a fault, from this host over the external
 // listener, and what came of it: what was acknowledged, what the topic holds afterwards, what the group read.
 import { Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
-import { brokerHosts, externalClient, ssh, toolsConfig } from "./stack.mjs";
+import { SUDO_TOOL, brokerHosts, externalClient, ssh, toolsConfig } from "./stack.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,7 +26,7 @@ export async function createFaultTopic(outputs, key, topic, leader, avoid) {
     const brokers = brokerHosts(outputs);
     const replicas = [leader, ...brokers.filter((b) => b !== leader)].slice(0, 3).map(nodeId);
     const from = brokers.find((b) => b !== avoid) ?? brokers[0];
-    await ssh(outputs, key, from, `sudo -n timeout 90 /opt/kafka/bin/kafka-topics.sh --bootstrap-server ${outputs.internalBootstrapServers} --command-config ${toolsConfig(outputs, from)} --create --topic ${topic} --replica-assignment ${replicas.join(":")}`, { timeout: "120s" });
+    await ssh(outputs, key, from, `${SUDO_TOOL} timeout 90 /opt/kafka/bin/kafka-topics.sh --bootstrap-server ${outputs.internalBootstrapServers} --command-config ${toolsConfig(outputs, from)} --create --topic ${topic} --replica-assignment ${replicas.join(":")}`, { timeout: "120s" });
     return replicas;
 }
 

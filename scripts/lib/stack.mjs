@@ -6,6 +6,11 @@ import path from "node:path";
 import { $ } from "zx";
 
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
+/**
+ * `sudo -n` as Kafka's tools are run on the lab's machines: with the JVM options the provisioning steps give
+ * them (templates/scripts/lib.sh, where the reason is), read from there so that the two cannot drift.
+ */
+export const SUDO_TOOL = `sudo -n env KAFKA_JVM_PERFORMANCE_OPTS='${/^export KAFKA_JVM_PERFORMANCE_OPTS="([^"']+)"$/m.exec(fs.readFileSync(path.join(REPO, "templates", "scripts", "lib.sh"), "utf8"))[1]}'`;
 /** The client machines; the brokers are `broker`, or broker1..N in a cluster. */
 export const CLIENT_HOSTS = ["producer", "consumer"];
 

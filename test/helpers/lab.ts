@@ -63,8 +63,11 @@ export function sshArgs(lab: LabAccess, address: string): string[] {
 }
 
 /** A command on a lab machine as root; throws with its output when it fails. */
+/** The JVM options Kafka's tools run with on the lab's machines, as the provisioning steps give them (templates/scripts/lib.sh, where the reason is). */
+const TOOLS_JVM_OPTS = /^export KAFKA_JVM_PERFORMANCE_OPTS="([^"']+)"$/m.exec(fs.readFileSync(path.join(REPO, "templates", "scripts", "lib.sh"), "utf8"))![1];
+
 export function onMachine(lab: LabAccess, role: string, command: string, timeoutSeconds = 60, input?: string): string {
-    const r = run("ssh", [...sshArgs(lab, lab.outputs.hosts[role].publicIp), `sudo -n timeout ${timeoutSeconds} bash -c ${shellQuote(command)}`], { timeoutSeconds: timeoutSeconds + 30, input });
+    const r = run("ssh", [...sshArgs(lab, lab.outputs.hosts[role].publicIp), `sudo -n env KAFKA_JVM_PERFORMANCE_OPTS='${TOOLS_JVM_OPTS}' timeout ${timeoutSeconds} bash -c ${shellQuote(command)}`], { timeoutSeconds: timeoutSeconds + 30, input });
     if (r.status !== 0) throw new Error(`${role}: \`${command}\` exited ${r.status}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
     return r.stdout;
 }
