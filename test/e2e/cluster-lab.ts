@@ -132,7 +132,7 @@ const CLUSTER_TOPIC_PARTITIONS = 6;
  * 31 times over 132 s; in an e2e run, no acknowledgement at all after a broker's machine was killed). One
  * partition per send has one leader to follow, which the client does.
  */
-export async function produceThrough(cluster: ClusterLab, topic: string, seconds: number | (() => boolean), faultAfter: number, fault: () => void, keyPrefix = topic, partitions = CLUSTER_TOPIC_PARTITIONS) {
+export async function produceThrough(cluster: ClusterLab, topic: string, seconds: number | (() => boolean), faultAfter: number, fault: () => void, keyPrefix = topic, partitions = CLUSTER_TOPIC_PARTITIONS, pauseMs = 50) {
     const producer = new Producer({
         clientId: "kafka-lab-e2e",
         bootstrapBrokers: cluster.lab.outputs.bootstrapServers.split(","),
@@ -184,7 +184,7 @@ export async function produceThrough(cluster: ClusterLab, topic: string, seconds
             const what = `${new Date().toISOString().slice(11, 19)} ${e?.name}: ${e?.message} <- ${[...leaves].map(([l, n]) => `${n}x ${l}`).join("; ")}`.slice(0, 600);
             if (errors.length < 20) errors.push(what);
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, pauseMs));
     }
     clearTimeout(timer);
     await producer.close();
@@ -256,7 +256,10 @@ export async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (s
     });
     let sent: Awaited<ReturnType<typeof produceThrough>>;
     try {
-        sent = await produceThrough(cluster, topic, () => up.status === null, 600_000, () => {});
+        // A deploy's roll lasts minutes: a batch, then 200 ms, still keeps sends in flight through every restart,
+        // with well under half the messages of the faults' pace (the brokers replicate each over TLS, the consumer
+        // commits each), whose CPU the other lab on the same two cores needs: a run of the suite is CPU-bound.
+        sent = await produceThrough(cluster, topic, () => up.status === null, 600_000, () => {}, topic, CLUSTER_TOPIC_PARTITIONS, 200);
         producing.to = Date.now();
         await deploy;
     } catch (e) {
