@@ -1,7 +1,6 @@
 // End to end on real machines, part 1 of 2: the guide's one-broker lab (npm run lab) through its faults,
 // metrics, migration and the README's Cluster recipe, the existing target, and the secure external listener
-// (one broker on KRaft beside a dedicated controller; then prod's combination, mTLS inside too, on one broker
-// in ZooKeeper mode taken into the migration's dual-write, its CA rotated there, rolled back). Part 2
+// (one broker on KRaft beside a dedicated controller, with plaintext and with mTLS inside). Part 2
 // (clusters.e2e.test.ts): the KRaft cluster with mTLS inside, its faults, upgrade and growth; the ZooKeeper
 // ensemble with prod's security from its faults through an upgrade and the migration to KRaft.
 //

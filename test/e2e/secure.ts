@@ -1,13 +1,11 @@
 // The secure external listener (README: "Secure external listener"): TLS + SASL/SCRAM-SHA-512, one broker
-// on Kafka 4.x (KRaft) beside a dedicated controller, on a bridge of its own; then prod's combination, mutual
-// TLS inside too (README: "Inside the lab: mutual TLS"), on one broker in ZooKeeper mode, taken into the
-// migration's dual-write (where the controller, the broker and ZooKeeper all trust one another), its CA
-// rotated there, then rolled back: the one lab where every plane of node-to-node trust rotates at once.
+// on Kafka 4.x (KRaft) beside a dedicated controller, on a bridge of its own; then the same with mutual TLS
+// inside (README: "Inside the lab: mutual TLS"), as prod runs by default.
 import { spawn } from "child_process";
 import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { DEFAULT_KAFKA_VERSION, KAFKA_4_VERSION } from "../../src/config";
+import { KAFKA_4_VERSION } from "../../src/config";
 import {
     REPO,
     labAccess,
@@ -32,11 +30,6 @@ import {
     aclsOf,
     labTools,
     servedCertificate,
-    znodeAcl,
-    NODE_ZNODE_ACL,
-    zookeeperShell,
-    migrationState,
-    activeUnits,
 } from "./context";
 import { certificatesOf } from "../helpers/pem";
 
@@ -207,18 +200,17 @@ e2e("sasl_ssl, KRaft, one broker beside a dedicated controller: smoke test over 
     }
 });
 
-e2e("sasl_ssl with mTLS inside (prod's default), one broker in ZooKeeper mode: smoke test over both; no certificate refused on 9092 and by ZooKeeper; SCRAM and certificate are one principal with one set of ACLs; a second up changes nothing; then in the migration's dual-write (9093 refused without a certificate, /migration the nodes' alone) a new CA in one roll refused, through caRotation's phases rolled in (both trusted, then every certificate new on every listener and ZooKeeper, then the old CA refused), the smoke test after each; then rolled back to ZooKeeper over TLS", async (t) => {
-    t.timeout(35 * 60 * 1000);
-    const dist = run("bash", ["scripts/local/kafka-dist.sh", DEFAULT_KAFKA_VERSION, "2.13"]);
-    t.is(dist.status, 0, dist.stderr);
+e2e("sasl_ssl with mTLS inside (prod's default), one broker beside a dedicated controller: smoke test over both; no certificate refused on 9092 and 9093; SCRAM and certificate are one principal with one set of ACLs; a second up changes nothing; a new CA in one roll refused, through caRotation's phases rolled in (both trusted, then every certificate new, then the old CA refused), the smoke test after each", async (t) => {
+    t.timeout(30 * 60 * 1000);
     const { cluster: sealed, seconds } = clusterUp(t, "e2e-sslmtls", "10.73.0", {
+        kafkaVersion: KAFKA_4_VERSION,
         externalSecurity: "sasl_ssl",
         internalSecurity: "mtls",
+        controllers: "dedicated",
         controllerHeap: "256m",
     });
     try {
         const o = sealed.lab.outputs;
-        t.is(o.metadata, "zookeeper");
         t.is(o.internalSecurity, "mtls");
         t.is(o.externalSecurity, "sasl_ssl");
         const smoke = run("node", ["scripts/smoke.mjs", "--stack", sealed.stack]);
@@ -226,15 +218,13 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker in ZooKeeper mode: s
         t.regex(smoke.stdout, /example consumer, fresh group, from earliest \(consumer\) \.\.\. ok/, "the example clients over mTLS");
         t.regex(smoke.stdout, /external producer over the advertised listener \(SASL_SSL as kafka-lab-client, CA and hostname checked\) \(local\) \.\.\. ok/);
 
-        // The internal listener takes the node's and the client's certificates and refuses a connection without
-        // one; so does the broker's own ZooKeeper (TLS 1.2: a missing certificate ends the handshake).
+        // One broker, one controller: the controller listener (on the broker's machine) and the internal one
+        // take the node's and the client's certificates and refuse a connection without one.
         t.is(tlsAttempt(sealed.lab, "producer", "broker", 9092, "/etc/kafka/tls/client.pem"), "accepted");
         t.regex(tlsAttempt(sealed.lab, "producer", "broker", 9092), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the internal listener");
-        t.is(tlsAttempt(sealed.lab, "broker", "broker", 2181, "/etc/kafka/tls/node.pem", "ruok"), "accepted: imok");
-        t.regex(tlsAttempt(sealed.lab, "broker", "broker", 2181, "", "ruok"), /^refused: .*HANDSHAKE_FAILURE/, "no certificate on ZooKeeper's client port");
-        t.regex(onMachine(sealed.lab, "broker", "grep -E '^(super\\.users|zookeeper\\.set\\.acl)=' /etc/kafka/server.properties | sort"), /^super\.users=User:kafka-lab-node\nzookeeper\.set\.acl=true\n$/);
-        const scramAcl = znodeAcl(sealed.lab, "broker", "/config/users/kafka-lab-client");
-        t.deepEqual(scramAcl.entries.filter((e) => e !== "world:anyone:r"), [NODE_ZNODE_ACL], `the SCRAM credentials' znode is the nodes' alone to change: ${scramAcl.shown}`);
+        t.is(tlsAttempt(sealed.lab, "broker", "broker", 9093, "/etc/kafka/tls/node.pem"), "accepted");
+        t.regex(tlsAttempt(sealed.lab, "broker", "broker", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
+        t.regex(onMachine(sealed.lab, "broker", "grep -h -E '^(super\\.users|listener\\.name\\.controller\\.ssl\\.client\\.auth)=' /etc/kafka/server.properties /etc/kafka/controller.properties | sort -u"), /^listener\.name\.controller\.ssl\.client\.auth=required\nsuper\.users=User:kafka-lab-node\n$/);
 
         // The SCRAM user and the certificate are the same principal: both steps' ACLs land on kafka-lab-client
         // (make and remove the tests' topics, from mtls; the lab's topic, from both), ANONYMOUS gets nothing (no
@@ -252,27 +242,8 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker in ZooKeeper mode: s
         const again = stackUp(sealed.stack, "--expect-no-changes");
         t.is(again.status, 0, again.stdout.slice(-3000));
 
-        // The migration's dual-write with mTLS: the controller beside the broker takes a node's certificate on
-        // 9093 and nothing else, and writes ZooKeeper over TLS as the nodes.
-        const migrate = (phase: string) => {
-            fs.writeFileSync(sealed.file, withSetting(fs.readFileSync(sealed.file, "utf8"), "kraftMigration", phase));
-            const started = Date.now();
-            const up = stackUp(sealed.stack);
-            t.is(up.status, 0, `kraftMigration ${phase}: ${up.stdout.slice(-4000)}${up.stderr.slice(-2000)}`);
-            return Math.round((Date.now() - started) / 1000);
-        };
-        const dualWriteSeconds = migrate("dual-write");
-        t.is(migrationState(sealed.lab, "broker"), "1", "the controller reports MIGRATION");
-        t.is(activeUnits(sealed.lab, "broker"), "zookeeper=active\nkafka-controller=active\nkafka=active\n");
-        t.is(tlsAttempt(sealed.lab, "broker", "broker", 9093, "/etc/kafka/tls/node.pem"), "accepted");
-        t.regex(tlsAttempt(sealed.lab, "broker", "broker", 9093), /^refused: .*CERTIFICATE_REQUIRED/, "no certificate on the controller listener");
-        t.regex(onMachine(sealed.lab, "broker", "grep -h '^listener\\.name\\.controller\\.ssl\\.client\\.auth=' /etc/kafka/server.properties /etc/kafka/controller.properties | sort -u"), /^listener\.name\.controller\.ssl\.client\.auth=required\n$/);
-        const migrationAcl = znodeAcl(sealed.lab, "broker", "/migration");
-        t.deepEqual(migrationAcl.entries.filter((e) => e !== "world:anyone:r"), [NODE_ZNODE_ACL], `/migration: ${migrationAcl.shown}`);
-
-        // A new CA (README "Inside the lab", rotate), here mid-migration, where every node trusts every other: the
-        // controller, the broker and ZooKeeper. In one roll it is refused: the controller restarted with a new-CA
-        // certificate would be refused by the broker and ZooKeeper, and they by it.
+        // A new CA (README "Inside the lab", rotate). In one roll it is refused: the controller restarted with a
+        // new-CA certificate would be refused by the broker, and the broker by it.
         const setCa = (generation: number, phase: string) => fs.writeFileSync(sealed.file, withSetting(withSetting(fs.readFileSync(sealed.file, "utf8"), "credentialsGeneration", String(generation)), "caRotation", phase));
         setCa(2, "none");
         const oneRoll = stackUp(sealed.stack);
@@ -280,11 +251,10 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker in ZooKeeper mode: s
         t.regex(oneRoll.stdout + oneRoll.stderr, /kafka-lab:credentialsGeneration 2 on a cluster running with internalSecurity mtls \(generation 1\): a new CA in one roll would cut each restarted node off from the others\. Roll it in with kafka-lab:caRotation/);
         t.is(labAccess(sealed.stack).outputs.caCertificate, o.caCertificate, "refused before anything changed");
         const [oldCa] = certificatesOf(o.caCertificate);
-        /** What every listener serves: internal, controller and ZooKeeper (seen from the broker, as a node), external (from here). */
+        /** What every listener serves: internal and controller (seen from the broker, as a node), external (from here). */
         const served = () => ({
             internal: servedCertificate(sealed.lab, "broker", "broker", 9092),
             controller: servedCertificate(sealed.lab, "broker", "broker", 9093),
-            zookeeper: servedCertificate(sealed.lab, "broker", "broker", 2181),
             external: new X509Certificate(run("bash", ["-c", `openssl s_client -connect ${o.hosts.broker.publicIp}:${o.bootstrapServers.split(":").pop()} </dev/null 2>/dev/null | openssl x509`]).stdout),
         });
         const beforeRotation = served();
@@ -325,32 +295,13 @@ e2e("sasl_ssl with mTLS inside (prod's default), one broker in ZooKeeper mode: s
         for (const [listener, cert] of Object.entries(done.listeners)) t.is(cert.fingerprint256, reissue.listeners[listener as keyof typeof reissue.listeners].fingerprint256, `none: ${listener} keeps its new certificate`);
         t.regex(tlsAttempt(sealed.lab, "producer", "broker", 9092, "/root/kafka-lab-e2e-old-client.pem"), /^refused: .*(CERTIFICATE_UNKNOWN|UNKNOWN_CA|BAD_CERTIFICATE)/, "none: a certificate of the old CA is refused");
         onMachine(sealed.lab, "producer", "rm -f /root/kafka-lab-e2e-old-client.pem");
-        // The old password alone, with the new CA (which the TLS handshake now passes): SCRAM must refuse it.
-        const oldPassword = await tryExternal(done.outputs, { ...externalClient(done.outputs), sasl: { ...externalClient(o).sasl, password: o.clientPassword } }, "test");
-        t.regex(oldPassword.errors.join("\n"), /SASL SCRAM SHA512 authentication failed|Authentication failed/i, "the old password is refused by SCRAM itself");
-        t.is(migrationState(sealed.lab, "broker"), "1", "through the rotation the migration stayed in dual-write");
         const state = pulumiCli("stack", "export", "-s", sealed.stack);
         t.deepEqual(state.stdout.match(/"urn": "[^"]*::tls-ca[^"]*"/g)?.map((u) => u.replace(/.*::/, "").replace(/"$/, "")), ["tls-ca-g2"], "the old CA is gone from the state");
         const settled = stackUp(sealed.stack, "--expect-no-changes");
         t.is(settled.status, 0, `after the rotation a second up changes nothing: ${settled.stdout.slice(-3000)}`);
-
-        // Rolled back to ZooKeeper over TLS: the controller gone, the broker a ZooKeeper broker again, the
-        // migration's znodes removed by the nodes' identity (the only one that may), the smoke test passes.
-        const rollbackSeconds = migrate("rollback");
-        t.is(activeUnits(sealed.lab, "broker"), "zookeeper=active\nkafka-controller=inactive\nkafka=active\n", "the controller removed");
-        t.notRegex(onMachine(sealed.lab, "broker", "cat /etc/kafka/server.properties"), /^(process\.roles|zookeeper\.metadata\.migration\.enable|controller\.quorum\.voters)=/m, "a ZooKeeper broker again");
-        t.notRegex(zookeeperShell(sealed.lab, "broker", "ls /").split("\n").pop() ?? "", /\bmigration\b/, "/migration cleared (KAFKA-17146)");
-        const controllerAcl = znodeAcl(sealed.lab, "broker", "/controller");
-        t.deepEqual(controllerAcl.entries.filter((e) => e !== "world:anyone:r"), [NODE_ZNODE_ACL], `the ZooKeeper controller's znode, the broker's again: ${controllerAcl.shown}`);
-        t.is(labAccess(sealed.stack).outputs.metadata, "zookeeper");
-        const rolledBack = run("node", ["scripts/smoke.mjs", "--stack", sealed.stack]);
-        t.is(rolledBack.status, 0, `smoke test after the rollback: ${rolledBack.stdout}${rolledBack.stderr}`);
-        const afterRollback = stackUp(sealed.stack, "--expect-no-changes");
-        t.is(afterRollback.status, 0, `after the rollback a second up changes nothing: ${afterRollback.stdout.slice(-3000)}`);
-
         const rotation = { trustSeconds: Math.round(trust.seconds), reissueSeconds: Math.round(reissue.seconds), noneSeconds: Math.round(done.seconds) };
-        record("sasl_ssl with mTLS inside (ZooKeeper mode, one broker): CA rotation in dual-write, rollback", { upSeconds: Math.round(seconds), dualWriteSeconds, caRotation: rotation, rollbackSeconds });
-        t.log(`sasl_ssl + mtls (ZooKeeper mode): pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing; dual-write ${dualWriteSeconds}s; CA rotation, seconds of each phase (its pulumi up and the smoke test after) ${JSON.stringify(rotation)}; rollback ${rollbackSeconds}s, smoke test passed`);
+        record("sasl_ssl with mTLS inside (KRaft, one broker)", { upSeconds: Math.round(seconds), caRotation: rotation });
+        t.log(`sasl_ssl + mtls: pulumi up ${seconds.toFixed(1)}s; smoke test passed; a second up changed nothing; CA rotation, seconds of each phase (its pulumi up and the smoke test after) ${JSON.stringify(rotation)}`);
     } finally {
         const clean = clusterDown(sealed);
         t.is(clean.status, 0, `the sasl_ssl + mtls stack leaves the host clean: ${clean.stderr}`);
