@@ -881,6 +881,37 @@ test("metrics: Prometheus scrapes every exporter of the topology by its lab name
     const rules = parseYaml(renderTemplate("jmx-exporter.yaml", {}));
     t.true(rules.lowercaseOutputName);
     t.true(rules.rules.some((r: any) => r.pattern.includes("raft-metrics")), "KRaft's raft metrics kept");
+    // The agent reads only the MBeans named in includeObjectNames (JMX ObjectName patterns): each MBean a rule
+    // keeps is read, and the per-topic, per-request and per-processor ones around them are not.
+    const included = (name: string) => rules.includeObjectNames.some((p: string) => objectNameMatches(p, name));
+    for (const kept of [
+        "kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions",
+        "kafka.controller:type=KafkaController,name=ActiveControllerCount",
+        "kafka.controller:type=ControllerStats,name=UncleanLeaderElectionsPerSec",
+        "kafka.log:type=LogManager,name=OfflineLogDirectoryCount",
+        ...["MessagesIn", "BytesIn", "BytesOut", "BytesRejected", "FailedProduceRequests", "FailedFetchRequests", "TotalProduceRequests", "TotalFetchRequests"].map((m) => `kafka.server:type=BrokerTopicMetrics,name=${m}PerSec`),
+        ...["Produce", "FetchConsumer", "FetchFollower", "Metadata"].map((r) => `kafka.network:type=RequestMetrics,name=TotalTimeMs,request=${r}`),
+        ...["Produce", "FetchConsumer", "FetchFollower"].map((r) => `kafka.network:type=RequestMetrics,name=RequestsPerSec,request=${r},version=11`),
+        "kafka.server:type=KafkaRequestHandlerPool,name=RequestHandlerAvgIdlePercent",
+        "kafka.network:type=SocketServer,name=NetworkProcessorAvgIdlePercent",
+        "kafka.server:type=SessionExpireListener,name=ZooKeeperExpiresPerSec",
+        "kafka.server:type=raft-metrics",
+        "kafka.server:type=broker-metadata-metrics",
+        "org.apache.ZooKeeperService:name0=ReplicatedServer_id1,name1=replica.1,name2=Leader",
+        "org.apache.ZooKeeperService:name0=StandaloneServer_port2181",
+    ]) {
+        t.true(included(kept), `${kept} is read`);
+    }
+    for (const skipped of [
+        "kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec,topic=test",
+        "kafka.network:type=RequestMetrics,name=LocalTimeMs,request=Produce",
+        "kafka.network:type=RequestMetrics,name=TotalTimeMs,request=ListOffsets",
+        "kafka.server:type=socket-server-metrics,listener=INTERNAL,networkProcessor=0",
+        "kafka.server:type=FetcherLagMetrics,name=ConsumerLag,clientId=ReplicaFetcherThread-0-1,topic=test,partition=0",
+        "kafka.controller:type=ControllerEventManager,name=EventQueueTimeMs",
+    ]) {
+        t.false(included(skipped), `${skipped} is not read`);
+    }
     // The tools' environment never loads it: no profile script or tool wrapper mentions the agent.
     for (const role of ROLES) {
         for (const step of renderHostSteps(role, ctx).filter((s) => !["kafka-broker", "kafka-roll", "kafka-protocol", "zookeeper", "zookeeper-roll", "exporters"].includes(s.name))) {
@@ -934,3 +965,19 @@ test("a migration's controllers are scraped while they run: in dual-write, not o
     t.deepEqual(scrapeTargets(rollback)["kafka-controller"], []);
     t.false(exporterPorts(rollback, "broker").includes(METRICS_PORTS.controller), "the firewall closes the retired controller's exporter port");
 });
+
+/** JMX's ObjectName pattern match, as far as the agent's includeObjectNames use it: the same domain, every key
+ * of the pattern with its value, and no other key unless the pattern ends in ",*" (or is "domain:*"). */
+function objectNameMatches(pattern: string, name: string): boolean {
+    const parse = (n: string) => {
+        const [domain, keys] = [n.slice(0, n.indexOf(":")), n.slice(n.indexOf(":") + 1)];
+        const parts = keys.split(",");
+        const open = parts.includes("*");
+        return { domain, open, props: Object.fromEntries(parts.filter((p) => p !== "*").map((p) => p.split("=") as [string, string])) };
+    };
+    const p = parse(pattern);
+    const n = parse(name);
+    if (p.domain !== n.domain) return false;
+    if (!Object.entries(p.props).every(([k, v]) => n.props[k] === v)) return false;
+    return p.open || Object.keys(n.props).length === Object.keys(p.props).length;
+}

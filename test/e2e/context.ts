@@ -217,7 +217,7 @@ export function zookeeperWatchScript(hosts: string[]): string {
         `    return modes[0] if modes else ("electing" if out else "down")`,
         "while True:",
         `    print(int(time.time() * 1000), " ".join(f"{h}={state(h)}" for h in ${JSON.stringify(hosts)}), flush=True)`,
-        "    time.sleep(0.2)",
+        "    time.sleep(0.5)",
     ].join("\n");
 }
 

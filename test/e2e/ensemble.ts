@@ -59,7 +59,7 @@ import {
 const KAFKA_3_PREVIOUS = "3.9.1";
 
 /**
- * Every 0.2 s, from broker1, each ZooKeeper node's state over its TLS client port (zookeeperWatchScript; as root,
+ * Every 0.5 s, from broker1, each ZooKeeper node's state over its TLS client port (zookeeperWatchScript; as root,
  * which the node's key is readable by).
  * stop() ends the watch and returns its lines ("ms node=state ...").
  */
