@@ -18,6 +18,7 @@ import {
     stackUp,
     tally,
     upArgs,
+    withKeysOf,
 } from "../helpers/lab";
 import {
     externalClient,
@@ -273,13 +274,14 @@ export async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (s
     // Whatever the first consumer did not get to, the group (its committed offsets) still has: read it.
     const rest = consume(cluster.lab, topic, group, `--bootstrap ${cluster.lab.outputs.internalBootstrapServers}`, 180);
     const consumed = [...consumedOut.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)), ...rest];
-    const numbers = tally(sent.acked, consumed.filter((m) => sent.acked.includes(m.key)));
+    const numbers = tally(sent.acked, withKeysOf(consumed, sent.acked));
     // And the topic itself, read whole in a fresh group: every acknowledged message is there, once.
-    const stored = tally(sent.acked, readAll(cluster, topic, "", sent.acked).filter((m) => sent.acked.includes(m.key)));
+    const stored = tally(sent.acked, withKeysOf(readAll(cluster, topic, "", sent.acked), sent.acked));
     // Each service start during the deploy, from the machines' journals (they share this host's clock).
     const since = Math.floor(producing.from / 1000);
     const starts = (host: string, unit: ServiceUnit) => serviceStarts(cluster.lab, host, unit, since);
-    const missing = sent.acked.filter((k) => !consumed.some((m) => m.key === k));
+    const consumedKeys = new Set(consumed.map((m) => m.key));
+    const missing = sent.acked.filter((k) => !consumedKeys.has(k));
     return { up, sent, numbers, stored, rest, missing, brokers, starts, producing, watched };
 }
 

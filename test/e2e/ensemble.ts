@@ -12,6 +12,7 @@ import {
     stackUp,
     tally,
     waitFor,
+    withKeysOf,
 } from "../helpers/lab";
 import {
     externalClient,
@@ -183,7 +184,7 @@ e2e(`a 3-broker ZooKeeper ensemble on Kafka ${KAFKA_3_PREVIOUS} with sasl_ssl an
             sent = await produceThrough(cluster, topic, 25, 5000, () => (bootAgain = killMachine(cluster, leader)));
             newLeader = ZOOKEEPERS.filter((b) => b !== leader).find((b) => mode(b) === "leader");
             const read = readAll(cluster, topic, leader, sent.acked);
-            numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+            numbers = tally(sent.acked, withKeysOf(read, sent.acked));
         } finally {
             bootAgain();
         }

@@ -16,6 +16,7 @@ import {
     stackUp,
     tally,
     waitFor,
+    withKeysOf,
 } from "../helpers/lab";
 import {
     e2e,
@@ -192,7 +193,7 @@ e2e("KRaft cluster: a broker's machine killed under load loses nothing acknowled
     try {
         sent = await produceThrough(kraft, topic, 25, 5000, () => ((killedAt = Date.now()), (bootAgain = killMachine(kraft, victim))));
         const read = readAll(kraft, topic, victim, sent.acked);
-        numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+        numbers = tally(sent.acked, withKeysOf(read, sent.acked));
         // The metrics see it: status names the broker down and the under-replicated partitions, and exits 1;
         // Prometheus fires the alerts.
         waitFor(`lab status reports ${victim} down and partitions under-replicated`, 240, () => {
@@ -240,7 +241,7 @@ e2e("KRaft cluster: the active controller's machine killed under load: a new one
         sent = await produceThrough(kraft, topic, 25, 5000, () => (bootAgain = killMachine(kraft, victim)));
         newLeader = activeController(kraft, asking);
         const read = readAll(kraft, topic, victim, sent.acked);
-        numbers = tally(sent.acked, read.filter((m) => sent.acked.includes(m.key)));
+        numbers = tally(sent.acked, withKeysOf(read, sent.acked));
     } finally {
         bootAgain();
     }

@@ -96,6 +96,12 @@ export function consume(lab: LabAccess, topic: string, group: string, flags = ""
     return out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }
 
+/** The messages whose key is one of `keys` (a Set: a roll under load acknowledges tens of thousands). */
+export function withKeysOf<M extends { key: string }>(messages: M[], keys: string[]): M[] {
+    const wanted = new Set(keys);
+    return messages.filter((m) => wanted.has(m.key));
+}
+
 /** Sent versus received, by message key: what a guarantee is measured in. */
 export function tally(sentKeys: string[], received: { key: string }[]) {
     const counts = new Map<string, number>();
