@@ -309,7 +309,7 @@ export function renderControllerProperties(config: LabConfig, hostName: string):
 }
 
 export function renderControllerUnit(config: LabConfig): string {
-    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, jmx_port: CONTROLLER_JMX_PORT, ...metricsAgent(METRICS_PORTS.controller) });
+    return renderTemplate("kafka-controller.service", { heap: config.kafka.controllerHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, jmx_port: CONTROLLER_JMX_PORT, ...metricsAgent(METRICS_PORTS.controller), ...serviceJvm(config) });
 }
 
 /** An AWS instance's user data: cloud-init installs its SSH host key (made on the deploying machine) at first boot. */
@@ -331,7 +331,7 @@ export function protocolVersion(config: LabConfig): string {
 }
 
 export function renderZookeeperUnit(config: LabConfig): string {
-    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, ...metricsAgent(METRICS_PORTS.zookeeper) });
+    return renderTemplate("zookeeper.service", { heap: config.kafka.zookeeperHeap, kafka_home: releaseHome(config), nofile: NOFILE_LIMIT, data_dir: config.dataDir, ...metricsAgent(METRICS_PORTS.zookeeper), ...serviceJvm(config) });
 }
 
 export function renderKafkaUnit(config: LabConfig, hostName: string, mode: BrokerMode = brokerMode(config)): string {
@@ -345,11 +345,21 @@ export function renderKafkaUnit(config: LabConfig, hostName: string, mode: Broke
         local_zookeeper: hasRole(host, "zookeeper") && mode !== "kraft",
         local_controller: runsDedicatedController(host),
         ...metricsAgent(METRICS_PORTS.broker),
+        ...serviceJvm(config),
     });
 }
 
 /** A JVM service's unit loads the JMX exporter agent, answering on its own port. */
 const metricsAgent = (port: number) => ({ agent_jar: AGENT_JAR, agent_rules: AGENT_RULES, metrics_port: port });
+
+/**
+ * Kafka's own JVM options for its services (kafka-run-class.sh, 3.9 and 4.x), and the client compiler alone:
+ * what the local target's services run with. Its machines share one small host, where a service's life is
+ * restarts and light load: C2's compiles at every start cost more CPU than its faster code saves (README,
+ * "The local target"). Other targets keep Kafka's defaults, the unit sets nothing.
+ */
+export const LOCAL_SERVICE_JVM_OPTS = "-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -XX:TieredStopAtLevel=1";
+const serviceJvm = (config: LabConfig) => ({ jvm_performance_opts: config.target === "local" ? LOCAL_SERVICE_JVM_OPTS : "" });
 
 export interface FirewallRule {
     port: number;

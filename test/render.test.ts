@@ -119,6 +119,21 @@ test("server.properties: two listeners advertised for inside and outside, persis
     t.is(p["offsets.topic.replication.factor"], "1");
 });
 
+test("service JVMs: the local target's compile with C1 alone, Kafka's other options kept; AWS keeps Kafka's defaults", (t) => {
+    const kafkaDefaults = "-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true";
+    const units = (c: typeof config) => [
+        renderKafkaUnit(c, c.topology.brokers[0].name),
+        renderZookeeperUnit(c),
+        renderControllerUnit(c),
+    ];
+    const local = validateConfig({ adminCidrs: "[]" }, { stack: "local", cacheDir: "/c" });
+    for (const unit of units(local)) {
+        const opts = parseEnvironment(parseUnit(unit).Service.Environment).KAFKA_JVM_PERFORMANCE_OPTS;
+        t.is(opts, `${kafkaDefaults} -XX:TieredStopAtLevel=1`);
+    }
+    for (const unit of units(config)) t.false("KAFKA_JVM_PERFORMANCE_OPTS" in parseEnvironment(parseUnit(unit).Service.Environment), "AWS: Kafka's own defaults");
+});
+
 test("zookeeper.properties: data under the persistent data dir, the configured port", (t) => {
     const other = validateConfig({ zookeeperPort: "2281" }, { stack: "local", cacheDir: "/c" });
     const p = parseProperties(renderZookeeperProperties(other));
