@@ -121,8 +121,8 @@ const CLUSTER_TOPIC_PARTITIONS = 6;
 
 /**
  * An idempotent acks=all producer (@platformatic/kafka, over the external listeners) sending for `seconds`
- * (or while `seconds()` holds) while `fault` runs after `faultAfter` ms. Returns what was acknowledged, what
- * failed, and the gap after the fault.
+ * (or while `seconds()` holds), a batch of 10 and then `pauseMs`, while `fault` runs after `faultAfter` ms.
+ * Returns what was acknowledged, what failed, and the gap after the fault.
  *
  * Each send goes to one partition (round robin over the topic's). kafkajs 2.2.4, the tests' earlier client,
  * dropped acknowledged messages when one send() spanned several leaders and a leader moved
@@ -133,7 +133,7 @@ const CLUSTER_TOPIC_PARTITIONS = 6;
  * 31 times over 132 s; in an e2e run, no acknowledgement at all after a broker's machine was killed). One
  * partition per send has one leader to follow, which the client does.
  */
-export async function produceThrough(cluster: ClusterLab, topic: string, seconds: number | (() => boolean), faultAfter: number, fault: () => void, keyPrefix = topic, partitions = CLUSTER_TOPIC_PARTITIONS, pauseMs = 50) {
+export async function produceThrough(cluster: ClusterLab, topic: string, seconds: number | (() => boolean), faultAfter: number, fault: () => void, { pauseMs = 50 }: { pauseMs?: number } = {}) {
     const producer = new Producer({
         clientId: "kafka-lab-e2e",
         bootstrapBrokers: cluster.lab.outputs.bootstrapServers.split(","),
@@ -160,8 +160,8 @@ export async function produceThrough(cluster: ClusterLab, topic: string, seconds
     const deadline = typeof seconds === "number" ? Date.now() + seconds * 1000 : 0;
     const goOn = typeof seconds === "number" ? () => Date.now() < deadline : seconds;
     for (let batch = 0; goOn(); batch++) {
-        const partition = batch % partitions;
-        const messages = Array.from({ length: 10 }, (_, i) => ({ topic, partition, key: `${keyPrefix}-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
+        const partition = batch % CLUSTER_TOPIC_PARTITIONS;
+        const messages = Array.from({ length: 10 }, (_, i) => ({ topic, partition, key: `${topic}-${batch}-${i}`, value: JSON.stringify({ batch, i }) }));
         try {
             await producer.send({ messages });
             acked.push(...messages.map((m) => m.key));
@@ -260,7 +260,7 @@ export async function rollUnderLoad(cluster: ClusterLab, topic: string, edit: (s
         // A deploy's roll lasts minutes: a batch, then 200 ms, still keeps sends in flight through every restart,
         // with well under half the messages of the faults' pace (the brokers replicate each over TLS, the consumer
         // commits each), whose CPU the other lab on the same two cores needs: a run of the suite is CPU-bound.
-        sent = await produceThrough(cluster, topic, () => up.status === null, 600_000, () => {}, topic, CLUSTER_TOPIC_PARTITIONS, 200);
+        sent = await produceThrough(cluster, topic, () => up.status === null, 600_000, () => {}, { pauseMs: 200 });
         producing.to = Date.now();
         await deploy;
     } catch (e) {
