@@ -3,14 +3,17 @@
 
 Usage: lag-exporter.py --bootstrap HOST:PORT[,...] [--listen 127.0.0.1:9308]
 
-At each scrape: every consumer group's committed offsets, the topics' end offsets, and their difference
-per partition (kafka_consumergroup_lag). What Strimzi's kafka_exporter does for the same alert, without a
+Every 10 s, in a thread of its own: every consumer group's committed offsets, the topics' end offsets, and
+their difference per partition (kafka_consumergroup_lag); a scrape gets the last read at once. Read at each
+scrape instead, a read slowed by the brokers (a roll, a CA rotation, a busy host) held the one-threaded
+server, scrapes queued behind it until its backlog was full, and Prometheus could not even connect. What Strimzi's kafka_exporter does for the same alert, without a
 Go binary the lab's machines cannot get. A failed read is a metric too (kafka_lag_exporter_up 0), never
 an empty answer.
 """
 import argparse
 import http.server
 import threading
+import time
 
 from kafka import KafkaAdminClient, KafkaConsumer
 
@@ -31,8 +34,9 @@ class LagReader:
         self.security = security
         self.admin = None
         self.offsets = None
-        # One scrape at a time: the clients are not shared between threads.
+        # Guards `latest`; the clients are the reading thread's alone.
         self.lock = threading.Lock()
+        self.latest = ([], 0, time.monotonic())
 
     def connect(self):
         if self.admin is None:
@@ -53,15 +57,24 @@ class LagReader:
             rows += [(group, tp.topic, tp.partition, offset, ends[tp]) for tp, offset in committed.items()]
         return rows
 
-    def render(self):
-        with self.lock:
+    def read_forever(self, every):
+        while True:
             try:
-                rows = self.lags()
-                up = 1
+                rows, up = self.lags(), 1
             except Exception as e:  # noqa: BLE001 - any failure is reported as up 0, and the clients made again
                 rows, up = [], 0
                 print(f"lag-exporter: reading offsets failed: {e!r}", flush=True)
                 self.close()
+            with self.lock:
+                self.latest = (rows, up, time.monotonic())
+            time.sleep(every)
+
+    def render(self, every):
+        with self.lock:
+            rows, up, at = self.latest
+        # A read stuck past two more rounds is no read: up 0, and no figures that old.
+        if time.monotonic() - at > 3 * every:
+            rows, up = [], 0
         lines = [
             "# HELP kafka_consumergroup_lag Messages in the partition the group has not committed yet.",
             "# TYPE kafka_consumergroup_lag gauge",
@@ -93,6 +106,9 @@ def main():
     if args.ssl_keystore:
         security = dict(security_protocol="SSL", ssl_cafile=args.ssl_cafile, ssl_certfile=args.ssl_keystore, ssl_check_hostname=True)
     reader = LagReader(args.bootstrap.split(","), security)
+    # As often as Prometheus scrapes (templates/monitoring/prometheus.yml).
+    every = 10
+    threading.Thread(target=reader.read_forever, args=(every,), daemon=True).start()
     host, port = args.listen.rsplit(":", 1)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -100,7 +116,7 @@ def main():
             if self.path.split("?")[0] != "/metrics":
                 self.send_error(404)
                 return
-            body = reader.render().encode()
+            body = reader.render(every).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
@@ -111,7 +127,7 @@ def main():
             pass
 
     print(f"lag-exporter: serving http://{host}:{port}/metrics for {args.bootstrap}", flush=True)
-    http.server.HTTPServer((host, int(port)), Handler).serve_forever()
+    http.server.ThreadingHTTPServer((host, int(port)), Handler).serve_forever()
 
 
 if __name__ == "__main__":
