@@ -355,10 +355,11 @@ const metricsAgent = (port: number) => ({ agent_jar: AGENT_JAR, agent_rules: AGE
 /**
  * Kafka's own JVM options for its services (kafka-run-class.sh, 3.9 and 4.x), and the client compiler alone:
  * what the local target's services run with. Its machines share one small host, where a service's life is
- * restarts and light load: C2's compiles at every start cost more CPU than its faster code saves (README,
- * "The local target"). Other targets keep Kafka's defaults, the unit sets nothing.
+ * restarts and light load: C2's compiles at every start cost more CPU than its faster code saves (measured:
+ * README, "Inside the lab: mutual TLS", after the tools' properties). Other targets keep Kafka's defaults,
+ * the unit sets nothing.
  */
-export const LOCAL_SERVICE_JVM_OPTS = "-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -XX:TieredStopAtLevel=1";
+const LOCAL_SERVICE_JVM_OPTS = "-server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -XX:TieredStopAtLevel=1";
 const serviceJvm = (config: LabConfig) => ({ jvm_performance_opts: config.target === "local" ? LOCAL_SERVICE_JVM_OPTS : "" });
 
 export interface FirewallRule {

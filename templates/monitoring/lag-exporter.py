@@ -6,9 +6,9 @@ Usage: lag-exporter.py --bootstrap HOST:PORT[,...] [--listen 127.0.0.1:9308]
 Every 10 s, in a thread of its own: every consumer group's committed offsets, the topics' end offsets, and
 their difference per partition (kafka_consumergroup_lag); a scrape gets the last read at once. Read at each
 scrape instead, a read slowed by the brokers (a roll, a CA rotation, a busy host) held the one-threaded
-server, scrapes queued behind it until its backlog was full, and Prometheus could not even connect. What Strimzi's kafka_exporter does for the same alert, without a
-Go binary the lab's machines cannot get. A failed read is a metric too (kafka_lag_exporter_up 0), never
-an empty answer.
+server, scrapes queued behind it until its backlog was full, and Prometheus could not even connect.
+What Strimzi's kafka_exporter does for the same alert, without a Go binary the lab's machines cannot get.
+A failed or stale read is a metric too (kafka_lag_exporter_up 0), never an empty answer.
 """
 import argparse
 import http.server
@@ -29,8 +29,9 @@ def parse_args():
 
 
 class LagReader:
-    def __init__(self, bootstrap, security):
+    def __init__(self, bootstrap, security, every):
         self.bootstrap = bootstrap
+        self.every = every
         self.security = security
         self.admin = None
         self.offsets = None
@@ -57,7 +58,7 @@ class LagReader:
             rows += [(group, tp.topic, tp.partition, offset, ends[tp]) for tp, offset in committed.items()]
         return rows
 
-    def read_forever(self, every):
+    def read_forever(self):
         while True:
             try:
                 rows, up = self.lags(), 1
@@ -67,13 +68,13 @@ class LagReader:
                 self.close()
             with self.lock:
                 self.latest = (rows, up, time.monotonic())
-            time.sleep(every)
+            time.sleep(self.every)
 
-    def render(self, every):
+    def render(self):
         with self.lock:
             rows, up, at = self.latest
         # A read stuck past two more rounds is no read: up 0, and no figures that old.
-        if time.monotonic() - at > 3 * every:
+        if time.monotonic() - at > 3 * self.every:
             rows, up = [], 0
         lines = [
             "# HELP kafka_consumergroup_lag Messages in the partition the group has not committed yet.",
@@ -105,10 +106,9 @@ def main():
     security = {}
     if args.ssl_keystore:
         security = dict(security_protocol="SSL", ssl_cafile=args.ssl_cafile, ssl_certfile=args.ssl_keystore, ssl_check_hostname=True)
-    reader = LagReader(args.bootstrap.split(","), security)
-    # As often as Prometheus scrapes (templates/monitoring/prometheus.yml).
-    every = 10
-    threading.Thread(target=reader.read_forever, args=(every,), daemon=True).start()
+    # Read as often as Prometheus scrapes (templates/monitoring/prometheus.yml).
+    reader = LagReader(args.bootstrap.split(","), security, every=10)
+    threading.Thread(target=reader.read_forever, daemon=True).start()
     host, port = args.listen.rsplit(":", 1)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -116,7 +116,7 @@ def main():
             if self.path.split("?")[0] != "/metrics":
                 self.send_error(404)
                 return
-            body = reader.render(every).encode()
+            body = reader.render().encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
